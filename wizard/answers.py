@@ -1,0 +1,395 @@
+"""The answers model: what the admin chose, loaded from and saved to TOML.
+
+The answers file (design.md section 4) is the contract between the wizard and
+the headless commands. Loading is strict: unknown tables, keys and modes are
+errors that name the file, the key and the line, so a typo never silently
+falls back to a default. Semantic checks (is the hostname valid, does it
+resolve) are the job of :mod:`wizard.checks`; this module guarantees shape,
+types and that no value carries control characters.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from wizard.fsutil import atomic_write
+
+MODES: tuple[str, ...] = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
+MODE_LABELS: dict[str, str] = {
+    "slack": "Slack",
+    "msteams": "Microsoft Teams",
+    "slack+msteams": "Slack and Microsoft Teams",
+    "slack-no-exposure": "Slack only, without exposure (no replies from Slack)",
+}
+DEFAULT_SNIPPET = "codestream-messaging.json"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_VALUE = 4096
+
+
+class AnswersError(Exception):
+    """An answers file that cannot be used, with where and why.
+
+    Attributes:
+        source: The file (or ``<string>``).
+        message: What is wrong and how to fix it.
+        key: The dotted key at fault, when known.
+        line: The 1-based line, when known.
+    """
+
+    def __init__(
+        self, source: str, message: str, key: str | None = None, line: int | None = None
+    ) -> None:
+        self.source = source
+        self.message = message
+        self.key = key
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        what = f" key '{self.key}':" if self.key else ""
+        return f"{where}:{what} {self.message}"
+
+
+@dataclass
+class BastionAnswers:
+    """The internet-facing host."""
+
+    hostname: str = ""
+    public_ip: str = ""
+    certificate: str = ""
+    private_key: str = ""
+    listen_port: int = 443
+
+
+@dataclass
+class CodeStreamAnswers:
+    """The internal CodeStream API the bastion forwards to."""
+
+    api_url: str = ""
+    upstream_ca: str = ""
+    upstream_address: str = ""
+
+
+@dataclass
+class SlackAnswers:
+    """Slack app credentials (optional; placeholders are written where empty)."""
+
+    app_id: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    signing_secret: str = ""
+    events: bool = True
+
+
+@dataclass
+class MSTeamsAnswers:
+    """Microsoft Teams bot credentials (optional)."""
+
+    app_id: str = ""
+    app_password: str = ""
+
+
+@dataclass
+class OutputAnswers:
+    """Where the generated files go."""
+
+    nginx_conf: str = "auto"
+    snippet: str = DEFAULT_SNIPPET
+
+
+@dataclass
+class Answers:
+    """Everything the wizard asks, as in the answers file."""
+
+    mode: str = "slack+msteams"
+    bastion: BastionAnswers = field(default_factory=BastionAnswers)
+    codestream: CodeStreamAnswers = field(default_factory=CodeStreamAnswers)
+    slack: SlackAnswers = field(default_factory=SlackAnswers)
+    msteams: MSTeamsAnswers = field(default_factory=MSTeamsAnswers)
+    output: OutputAnswers = field(default_factory=OutputAnswers)
+
+    @property
+    def exposes_bastion(self) -> bool:
+        """False only for Slack without exposure, which needs no bastion at all."""
+        return self.mode != "slack-no-exposure"
+
+    @property
+    def uses_slack(self) -> bool:
+        """True when Slack is part of the chosen mode."""
+        return self.mode.startswith("slack")
+
+    @property
+    def uses_msteams(self) -> bool:
+        """True when Microsoft Teams is part of the chosen mode."""
+        return "msteams" in self.mode
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The API paths the bastion must expose, in a stable order."""
+        if not self.exposes_bastion:
+            return ()
+        paths: list[str] = []
+        if self.uses_slack:
+            paths.append("/no-auth/provider-action/slack")
+            if self.slack.events:
+                paths.append("/no-auth/provider-action/slack-events")
+        if self.uses_msteams:
+            paths.append("/no-auth/provider-action/msteams")
+        return tuple(paths)
+
+    def copy(self) -> Answers:
+        """A deep copy (sections are mutable dataclasses)."""
+        return replace(
+            self,
+            bastion=replace(self.bastion),
+            codestream=replace(self.codestream),
+            slack=replace(self.slack),
+            msteams=replace(self.msteams),
+            output=replace(self.output),
+        )
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "bastion": BastionAnswers,
+    "codestream": CodeStreamAnswers,
+    "slack": SlackAnswers,
+    "msteams": MSTeamsAnswers,
+    "output": OutputAnswers,
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
+# Keys a complete answers file must set, by whether the mode exposes a bastion.
+_REQUIRED_EXPOSED = (
+    "bastion.hostname",
+    "bastion.public_ip",
+    "bastion.certificate",
+    "bastion.private_key",
+    "codestream.api_url",
+)
+
+
+def _field_types(cls: type[Any]) -> dict[str, type[Any]]:
+    defaults = cls()
+    return {f.name: type(getattr(defaults, f.name)) for f in fields(cls)}
+
+
+def _locate(text: str, table: str | None, key: str) -> int | None:
+    """Best-effort line number of ``key`` in ``table`` (tomllib gives none)."""
+    current: str | None = None
+    key_re = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    dotted = re.compile(rf"^\s*{re.escape(table)}\.{re.escape(key)}\s*=") if table else None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1).strip().strip("\"'")
+            if table is not None and key == "" and current == table:
+                return number
+            continue
+        if current == table and key and key_re.match(line):
+            return number
+        if current is None and dotted is not None and dotted.match(line):
+            return number
+    return None
+
+
+def _check_value(
+    source: str, text: str, table: str | None, key: str, value: Any, want: type[Any]
+) -> Any:
+    dotted = f"{table}.{key}" if table else key
+    ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+    if not ok:
+        raise AnswersError(
+            source,
+            f"must be {_TYPE_NAMES[want]}, not {type(value).__name__} ({value!r:.60}).",
+            dotted,
+            _locate(text, table, key),
+        )
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise AnswersError(
+                source,
+                "contains a control character (newline, tab, NUL ...); remove it.",
+                dotted,
+                _locate(text, table, key),
+            )
+        if len(value) > _MAX_VALUE:
+            raise AnswersError(
+                source,
+                f"is {len(value)} characters long; at most {_MAX_VALUE} are allowed.",
+                dotted,
+                _locate(text, table, key),
+            )
+    return value
+
+
+def loads_answers(text: str, source: str = "<string>", *, partial: bool = False) -> Answers:
+    """Parse answers from TOML text.
+
+    Args:
+        text: The TOML document.
+        source: Name used in error messages (usually the file path).
+        partial: Accept a file that does not yet set every required key (the
+            wizard's resume state); headless commands pass ``False``.
+
+    Returns:
+        The answers, with defaults for keys the file does not set.
+
+    Raises:
+        AnswersError: On a syntax error, an unknown table, key or mode, a value of
+            the wrong type, or (unless ``partial``) a missing required key.
+    """
+    if not text.strip():
+        raise AnswersError(
+            source,
+            "the answers file is empty. Run the wizard to create one, or start from the "
+            "example in the README (it needs at least 'mode').",
+        )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise AnswersError(
+            source,
+            f"not valid TOML: {exc}. Check quoting and brackets on that line.",
+            line=int(match.group(1)) if match else None,
+        ) from None
+    answers = Answers()
+    for top_key, value in data.items():
+        if top_key == "mode":
+            mode = _check_value(source, text, None, "mode", value, str)
+            if mode not in MODES:
+                raise AnswersError(
+                    source,
+                    f"unknown mode {mode!r}; use one of: {', '.join(MODES)}.",
+                    "mode",
+                    _locate(text, None, "mode"),
+                )
+            answers.mode = mode
+            continue
+        section_cls = _SECTIONS.get(top_key)
+        if section_cls is None:
+            raise AnswersError(
+                source,
+                f"unknown key or table '{top_key}'; the answers file knows: mode, "
+                + ", ".join(f"[{name}]" for name in _SECTIONS)
+                + ".",
+                top_key,
+                _locate(text, top_key, "") or _locate(text, None, top_key),
+            )
+        if not isinstance(value, dict):
+            raise AnswersError(
+                source,
+                f"must be a table ([{top_key}]), not a single value.",
+                top_key,
+                _locate(text, None, top_key),
+            )
+        types = _field_types(section_cls)
+        section = getattr(answers, top_key)
+        for key, item in value.items():
+            if key not in types:
+                raise AnswersError(
+                    source,
+                    f"unknown key; [{top_key}] knows: {', '.join(types)}.",
+                    f"{top_key}.{key}",
+                    _locate(text, top_key, key),
+                )
+            setattr(section, key, _check_value(source, text, top_key, key, item, types[key]))
+    if "mode" not in data and not partial:
+        raise AnswersError(source, f"missing; set mode to one of: {', '.join(MODES)}.", "mode")
+    port = answers.bastion.listen_port
+    if not 1 <= port <= 65535:
+        raise AnswersError(
+            source,
+            f"{port} is not a TCP port; use 1-65535 (443 for Slack and Teams).",
+            "bastion.listen_port",
+            _locate(text, "bastion", "listen_port"),
+        )
+    if not partial:
+        required = _REQUIRED_EXPOSED if answers.exposes_bastion else ()
+        for dotted in required:
+            table, key = dotted.split(".")
+            if not getattr(getattr(answers, table), key).strip():
+                raise AnswersError(
+                    source,
+                    f"is required in mode {answers.mode!r}; set it in [{table}].",
+                    dotted,
+                    _locate(text, table, key) or _locate(text, table, ""),
+                )
+    return answers
+
+
+def load_answers(path: str | Path, *, partial: bool = False) -> Answers:
+    """Read an answers file; see :func:`loads_answers`.
+
+    Raises:
+        AnswersError: Also when the file is missing, a directory, unreadable or
+            not UTF-8 text.
+    """
+    source = str(path)
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except IsADirectoryError:
+        raise AnswersError(source, "is a directory; give the answers file itself.") from None
+    except FileNotFoundError:
+        raise AnswersError(
+            source, "no such file. Check the path, or run the wizard to create it."
+        ) from None
+    except OSError as exc:
+        raise AnswersError(
+            source, f"cannot be read ({exc.strerror}); check its permissions."
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AnswersError(
+            source, f"is not UTF-8 text (byte {exc.start}); is this really the answers file?"
+        ) from None
+    return loads_answers(text, source, partial=partial)
+
+
+def _toml_string(value: str) -> str:
+    out = ['"']
+    for ch in value:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch < " " or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _toml_value(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return _toml_string(value)
+
+
+def dumps_answers(answers: Answers) -> str:
+    """Serialise answers to the TOML of design.md section 4."""
+    lines = [
+        "# codestream-bastion answers file, for `codestream-bastion check/render/apply --answers`.",
+        f"mode = {_toml_value(answers.mode)}",
+    ]
+    for name in _SECTIONS:
+        section = getattr(answers, name)
+        lines.append("")
+        lines.append(f"[{name}]")
+        for f in fields(section):
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+    return "\n".join(lines) + "\n"
+
+
+def save_answers(answers: Answers, path: str | Path) -> None:
+    """Write the answers file atomically, mode 0600 (it may hold secrets)."""
+    atomic_write(Path(path), dumps_answers(answers).encode("utf-8"), 0o600)

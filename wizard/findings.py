@@ -1,0 +1,94 @@
+"""Findings: what every check returns.
+
+A finding has a stable ``code`` (a public contract: JSON output, docs and
+tests rely on it), a status, a one-line title, a detail and a remedy. Every
+``warn`` and ``fail`` must carry a remedy a person can act on; the constructor
+refuses one without, so a check cannot forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["ok", "warn", "fail", "skip"]
+STATUSES: tuple[Status, ...] = ("ok", "warn", "fail", "skip")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One result of one check.
+
+    Attributes:
+        code: Stable dotted code, e.g. ``dns.nxdomain``; the part before the
+            first dot is the area (``hostname``, ``dns``, ``cert`` ...).
+        status: ``ok``, ``warn``, ``fail`` or ``skip``.
+        title: One line saying what was found.
+        detail: The evidence: values seen, where, and why it matters.
+        remedy: What to do about it (required for ``warn`` and ``fail``).
+    """
+
+    code: str
+    status: Status
+    title: str
+    detail: str = ""
+    remedy: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r} for {self.code}")
+        if "." not in self.code:
+            raise ValueError(f"finding code {self.code!r} has no area")
+        if self.status in ("warn", "fail") and not self.remedy.strip():
+            raise ValueError(f"finding {self.code} ({self.status}) has no remedy")
+
+    @property
+    def area(self) -> str:
+        """The area of the code: ``dns`` for ``dns.nxdomain``."""
+        return self.code.split(".", 1)[0]
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON shape of design.md section 4."""
+        return {
+            "code": self.code,
+            "status": self.status,
+            "title": self.title,
+            "detail": self.detail,
+            "remedy": self.remedy,
+        }
+
+
+def ok(code: str, title: str, detail: str = "") -> Finding:
+    """A passing finding."""
+    return Finding(code, "ok", title, detail)
+
+
+def warn(code: str, title: str, detail: str, remedy: str) -> Finding:
+    """A warning: the bastion may work, but a person should look."""
+    return Finding(code, "warn", title, detail, remedy)
+
+
+def fail(code: str, title: str, detail: str, remedy: str) -> Finding:
+    """A failure: the bastion will not work until this is fixed."""
+    return Finding(code, "fail", title, detail, remedy)
+
+
+def skip(code: str, title: str, detail: str = "") -> Finding:
+    """A check that could not run because an earlier one failed or it does not apply."""
+    return Finding(code, "skip", title, detail)
+
+
+def has_failure(findings: Iterable[Finding]) -> bool:
+    """True when any finding failed."""
+    return any(f.status == "fail" for f in findings)
+
+
+def worst_status(findings: Iterable[Finding]) -> Status:
+    """The most severe status among ``findings`` (``ok`` when empty)."""
+    order: dict[Status, int] = {"ok": 0, "skip": 1, "warn": 2, "fail": 3}
+    worst: Status = "ok"
+    for f in findings:
+        if order[f.status] > order[worst]:
+            worst = f.status
+    return worst
