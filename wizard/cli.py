@@ -1,0 +1,225 @@
+"""Command-line entry point: the wizard, the demo, and the headless commands.
+
+Start-up stays cheap: only the standard library is imported here; the checks,
+the TUI and the heavy libraries (cryptography, httpx, dnspython, jinja2) load
+when a command needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.checks.context import CheckContext
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 300:
+        raise argparse.ArgumentTypeError("use a timeout between 0 and 300 seconds")
+    return value
+
+
+def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options every command takes (design.md section 4)."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("environment")
+    group.add_argument(
+        "--dns-server",
+        action="append",
+        metavar="ADDR[:PORT]",
+        default=default(None),
+        help="resolver to use instead of the system's (repeatable)",
+    )
+    group.add_argument(
+        "--public-dns",
+        action="append",
+        metavar="ADDR[:PORT]",
+        default=default(None),
+        help="resolvers that prove public resolvability (default 1.1.1.1, 8.8.8.8, 9.9.9.9)",
+    )
+    group.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        default=default(None),
+        help="trust store for certificate checks (default: SSL_CERT_FILE or the system bundle)",
+    )
+    group.add_argument(
+        "--nginx-root",
+        metavar="DIR",
+        default=default("/etc/nginx"),
+        help="nginx configuration directory (default /etc/nginx)",
+    )
+    group.add_argument(
+        "--lab",
+        action="store_true",
+        default=default(False),
+        help="non-public addresses and ports other than 443 warn instead of fail",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_timeout,
+        metavar="SECONDS",
+        default=default(5.0),
+        help="bound on every network operation (default 5)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="codestream-bastion",
+        description=(
+            "Prepare and prove a CodeStream On-Prem bastion host for two-way Slack and "
+            "Microsoft Teams messaging. Without a command, runs the wizard."
+        ),
+    )
+    parser.add_argument("--answers", metavar="FILE", help="start the wizard from this answers file")
+    _add_shared(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="run every check headless and report")
+    check.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
+    check.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    check.add_argument(
+        "--post-install",
+        action="store_true",
+        help="also test the installed proxy end to end through the public name",
+    )
+    _add_shared(check, suppress=True)
+
+    render = commands.add_parser("render", help="write the files to a directory (no network)")
+    render.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
+    render.add_argument("--out", metavar="DIR", required=True, help="directory to write into")
+    _add_shared(render, suppress=True)
+
+    apply = commands.add_parser("apply", help="check, then install the nginx block safely")
+    apply.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
+    apply.add_argument("--yes", action="store_true", help="do not ask before writing")
+    apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    _add_shared(apply, suppress=True)
+
+    demo = commands.add_parser(
+        "demo", help="the wizard against a simulated environment on loopback"
+    )
+    demo.add_argument(
+        "--check", action="store_true", help="run the headless check in the demo and exit"
+    )
+    demo.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="keep the demo files (answers, certificates) here; re-use them on the next run",
+    )
+    demo.add_argument("--json", action="store_true", help="with --check: print JSON")
+    _add_shared(demo, suppress=True)
+    return parser
+
+
+def context_from_args(args: argparse.Namespace) -> CheckContext:
+    """A :class:`CheckContext` from the shared options.
+
+    Raises:
+        ValueError: When a resolver address is malformed.
+    """
+    from wizard.checks.context import build_context
+
+    return build_context(
+        dns_servers=args.dns_server,
+        public_dns=args.public_dns,
+        ca_bundle=args.ca_bundle,
+        timeout=args.timeout,
+        lab=args.lab,
+        nginx_root=args.nginx_root,
+    )
+
+
+def _load(path: str) -> Answers:
+    from wizard.answers import load_answers
+
+    return load_answers(path)
+
+
+def _run_check(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
+    from wizard.engine import run_checks
+    from wizard.findings import has_failure
+    from wizard.report import print_findings
+
+    findings = asyncio.run(run_checks(answers, ctx, post_install=args.post_install))
+    print_findings(findings, sys.stdout, as_json=args.json)
+    return EXIT_FAILED if has_failure(findings) else EXIT_OK
+
+
+def _run_render(args: argparse.Namespace, answers: Answers) -> int:
+    from wizard.render import run_render
+
+    return run_render(answers, Path(args.out), sys.stdout)
+
+
+def _run_apply(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
+    from wizard.install import run_apply
+
+    return asyncio.run(
+        run_apply(answers, ctx, yes=args.yes, dry_run=args.dry_run, stdout=sys.stdout)
+    )
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from wizard.demo.environment import run_demo
+
+    return run_demo(
+        check_only=args.check,
+        directory=Path(args.dir) if args.dir else None,
+        as_json=args.json,
+        timeout=args.timeout,
+    )
+
+
+def _run_wizard(args: argparse.Namespace, ctx: CheckContext) -> int:
+    from wizard.tui.app import run_wizard
+
+    return run_wizard(ctx, answers_path=Path(args.answers) if args.answers else None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from wizard.answers import AnswersError
+
+    try:
+        if args.command == "demo":
+            return _run_demo(args)
+        ctx = context_from_args(args)
+        if args.command is None:
+            return _run_wizard(args, ctx)
+        answers = _load(args.answers)
+        if args.command == "check":
+            return _run_check(args, answers, ctx)
+        if args.command == "render":
+            return _run_render(args, answers)
+        return _run_apply(args, answers, ctx)
+    except AnswersError as exc:
+        print(f"codestream-bastion: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"codestream-bastion: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("codestream-bastion: interrupted; nothing was left half-written.", file=sys.stderr)
+        return 130

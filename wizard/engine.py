@@ -1,0 +1,144 @@
+"""Run every check for a set of answers, concurrently, and collect the findings.
+
+The engine knows which checks apply to which mode and in what order findings
+are shown; the checks themselves live in :mod:`wizard.checks`, one module per
+requirement. Independent network checks (DNS, upstream, nginx) run at the same
+time, so a slow network costs one delay, not the sum of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+
+from wizard.answers import Answers
+from wizard.checks.context import CheckContext
+from wizard.findings import Finding, fail, ok, skip, warn
+
+# The order areas are reported in: the order an admin fixes things.
+AREA_ORDER: tuple[str, ...] = (
+    "mode",
+    "hostname",
+    "ip",
+    "listen",
+    "dns",
+    "cert",
+    "key",
+    "upstream",
+    "nginx",
+    "proxy",
+)
+AREA_TITLES: dict[str, str] = {
+    "mode": "Messaging mode",
+    "hostname": "Bastion hostname",
+    "ip": "Public IP address",
+    "listen": "Listen port",
+    "dns": "Public DNS",
+    "cert": "TLS certificate",
+    "key": "Private key",
+    "upstream": "CodeStream API (upstream)",
+    "nginx": "Nginx",
+    "proxy": "End-to-end proxy test",
+}
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Findings ordered by area (stable within an area)."""
+    rank = {area: i for i, area in enumerate(AREA_ORDER)}
+    return sorted(findings, key=lambda f: rank.get(f.area, len(rank)))
+
+
+def check_mode(answers: Answers) -> list[Finding]:
+    """Explain what the chosen mode implies."""
+    if not answers.exposes_bastion:
+        return [
+            warn(
+                "mode.no_exposure",
+                "Slack without exposure: no bastion is needed, replies from Slack will not work",
+                "Sharing to Slack works, but buttons and replies inside Slack need Slack to "
+                "reach the API, which this mode does not allow "
+                "(interactiveComponentsEnabled is false).",
+                "Keep this mode if replies from Slack are not needed; otherwise choose "
+                "'slack' or 'slack+msteams' and set up the bastion.",
+            )
+        ]
+    return [ok("mode.ok", f"Mode {answers.mode}: endpoints " + ", ".join(answers.endpoints))]
+
+
+def check_listen_port(port: int, ctx: CheckContext) -> list[Finding]:
+    """Slack and the Bot Framework only call HTTPS on the standard port 443."""
+    if port == 443:
+        return [ok("listen.ok", "Listening on 443, the port Slack and Microsoft call")]
+    make = warn if ctx.lab else fail
+    return [
+        make(
+            "listen.not_443",
+            f"Listen port {port} is not 443",
+            "Slack request URLs and the Azure Bot messaging endpoint must be https:// URLs "
+            "on the default port; other ports are only fit for labs and demos.",
+            "Set [bastion] listen_port = 443 (or remove it), or forward 443 to this port.",
+        )
+    ]
+
+
+async def _guarded(name: str, work: Awaitable[list[Finding]]) -> list[Finding]:
+    """Run one check; a bug in it becomes a finding instead of a traceback."""
+    try:
+        return await work
+    except Exception as exc:  # reported as a finding, never swallowed silently
+        return [
+            fail(
+                f"{name}.internal_error",
+                f"The {name} check crashed: {exc.__class__.__name__}",
+                str(exc) or repr(exc),
+                "This is a bug in codestream-bastion: please report it with this message. "
+                "The other checks still ran.",
+            )
+        ]
+
+
+async def run_checks(
+    answers: Answers, ctx: CheckContext, *, post_install: bool = False
+) -> list[Finding]:
+    """Run every check that applies to ``answers``.
+
+    Args:
+        answers: What the admin chose.
+        ctx: Resolvers, trust store, timeout and transport.
+        post_install: Also prove the installed proxy works (``proxy.*``).
+
+    Returns:
+        The findings, ordered by area.
+    """
+    from wizard.checks.address import check_public_ip
+    from wizard.checks.certificate import check_certificate
+    from wizard.checks.dns import check_dns
+    from wizard.checks.hostname import check_hostname, hostname_syntax_error
+    from wizard.checks.upstream import check_upstream
+
+    findings: list[Finding] = check_mode(answers)
+    if not answers.exposes_bastion:
+        return findings
+    bastion = answers.bastion
+    findings += check_hostname(bastion.hostname, lab=ctx.lab)
+    findings += check_public_ip(bastion.public_ip, ctx)
+    findings += check_listen_port(bastion.listen_port, ctx)
+    name_ok = hostname_syntax_error(bastion.hostname) is None
+    jobs: list[Awaitable[list[Finding]]] = [
+        _guarded("dns", check_dns(bastion.hostname, bastion.public_ip, ctx)),
+        _guarded(
+            "cert",
+            check_certificate(bastion.certificate, bastion.private_key, bastion.hostname, ctx),
+        ),
+        _guarded("upstream", check_upstream(answers.codestream, ctx)),
+    ]
+    if post_install:
+        from wizard.checks.proxy import check_proxy
+
+        if name_ok:
+            jobs.append(_guarded("proxy", check_proxy(answers, ctx)))
+        else:
+            findings.append(skip("proxy.skipped", "Proxy test skipped: the hostname is invalid"))
+    for result in await asyncio.gather(*jobs):
+        findings += result
+    return sort_findings(findings)

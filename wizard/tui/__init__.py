@@ -1,0 +1,1 @@
+"""The Textual wizard: one screen per step, a sidebar of steps, one stylesheet."""
