@@ -252,10 +252,13 @@ def loads_answers(text: str, source: str = "<string>", *, partial: bool = False)
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        if line is None and "end of document" in str(exc):
+            line = len(text.splitlines())
         raise AnswersError(
             source,
             f"not valid TOML: {exc}. Check quoting and brackets on that line.",
-            line=int(match.group(1)) if match else None,
+            line=line,
         ) from None
     answers = Answers()
     for top_key, value in data.items():

@@ -110,15 +110,15 @@ async def run_checks(
     Returns:
         The findings, ordered by area.
     """
+    findings: list[Finding] = check_mode(answers)
+    if not answers.exposes_bastion:
+        return findings
     from wizard.checks.address import check_public_ip
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
     from wizard.checks.hostname import check_hostname, hostname_syntax_error
     from wizard.checks.upstream import check_upstream
 
-    findings: list[Finding] = check_mode(answers)
-    if not answers.exposes_bastion:
-        return findings
     bastion = answers.bastion
     findings += check_hostname(bastion.hostname, lab=ctx.lab)
     findings += check_public_ip(bastion.public_ip, ctx)
