@@ -74,7 +74,8 @@ def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
-@pytest.fixture(autouse=True, scope="session")
+# Function scope: re-applied before every test, so no plugin can undo it for long.
+@pytest.fixture(autouse=True)
 def _loopback_only() -> Iterator[None]:
     socket.socket.connect = _connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
