@@ -122,9 +122,10 @@ class DnsAnswer:
 
 async def _query_once(
     name: str, rdtype: str, server: Nameserver, timeout: float
-) -> tuple[str, dict[str, list[str]], dict[str, str], int | None]:
-    """One query to one server: (rcode text, records by owner, cnames, ttl)."""
+) -> tuple[str, dict[str, list[str]], dict[str, str], int | None, bool]:
+    """One query to one server: (rcode text, records by owner, cnames, ttl, recursive)."""
     import dns.asyncquery
+    import dns.flags
     import dns.message
     import dns.rcode
     import dns.rdatatype
@@ -146,7 +147,8 @@ async def _query_once(
         elif rrset.rdtype == wanted:
             ttl = rrset.ttl if ttl is None else min(ttl, rrset.ttl)
             records.setdefault(owner, []).extend(r.to_text() for r in rrset)
-    return rcode, records, cnames, ttl
+    recursive = bool(response.flags & dns.flags.RA)
+    return rcode, records, cnames, ttl, recursive
 
 
 async def lookup(
@@ -177,7 +179,7 @@ async def lookup(
     last_server = ""
     current = qname
     for _hop in range(MAX_CNAME_HOPS + 1):
-        outcome: tuple[str, dict[str, list[str]], dict[str, str], int | None] | None = None
+        outcome: tuple[str, dict[str, list[str]], dict[str, str], int | None, bool] | None = None
         failure: tuple[LookupStatus, str] = ("timeout", "no answer")
         for server in servers:
             remaining = deadline - time.monotonic()
@@ -206,7 +208,7 @@ async def lookup(
             return DnsAnswer(
                 qname, rdtype, failure[0], (), tuple(chain), last_server, failure[1], elapsed
             )
-        rcode, records, cnames, ttl = outcome
+        rcode, records, cnames, ttl, recursive = outcome
         asked = current
         # Walk the part of the chain this response carries.
         while current in cnames:
@@ -247,9 +249,10 @@ async def lookup(
                 f"{current} does not exist (NXDOMAIN from {last_server})",
                 elapsed,
             )
-        if current != asked:
-            # A CNAME without its target's records (an authoritative server
-            # outside the target's zone): ask for the target next.
+        if current != asked and not recursive:
+            # A CNAME without its target's records from an authoritative server
+            # outside the target's zone: ask for the target next. A recursive
+            # resolver would have included them, so there it means "no data".
             continue
         return DnsAnswer(
             qname,
