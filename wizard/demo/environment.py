@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from wizard.answers import Answers, AnswersError, load_answers, save_answers
 from wizard.checks.context import CheckContext
+from wizard.fsutil import atomic_write
 
 if TYPE_CHECKING:
     from wizard.demo.dns_server import DnsServer
@@ -82,7 +83,7 @@ class DemoFiles:
         """Create every file that is missing (an existing demo directory is reused)."""
         if self.trust_bundle.exists() and (self.api_dir / "api-ca.pem").exists():
             return
-        from wizard.demo.ca import TestCA
+        from wizard.demo.ca import TestCA, key_pem
 
         public_ca = TestCA("Demo Public")
         public_ca.write_root(self.trust_bundle)
@@ -93,9 +94,10 @@ class DemoFiles:
             "wrong-host": public_ca.issue(["www.other.test"]),
         }
         for folder, issued in issues.items():
-            directory = self.certs / folder
-            issued.write(directory, "fullchain")
-            (directory / "fullchain.key").rename(directory / "privkey.pem")
+            cert, key = self.cert_pair(folder)
+            cert.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(cert, issued.fullchain_pem())
+            atomic_write(key, key_pem(issued.key), 0o600)
         api_ca = TestCA("Demo Company Internal")
         api_ca.write_root(self.api_dir / "api-ca.pem")
         api_ca.issue([DEMO_API_HOST]).write(self.api_dir, "api")
@@ -244,8 +246,8 @@ def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout
                 f"\nDemo answers: {answers_path}"
                 + (
                     "\nTo try other choices: run again with --dir DIR, edit DIR/answers.toml "
-                    "(e.g. point certificate at the expired or wrong-host one under "
-                    f"{env.files.certs}), and run the same command once more."
+                    "(e.g. point certificate and private_key at DIR/letsencrypt/live/"
+                    "bastion-expired or wrong-host), and run the same command once more."
                     if directory is None
                     else "\nEdit it and run the same command again to see the checks react."
                 )

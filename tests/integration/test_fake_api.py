@@ -1,0 +1,357 @@
+"""The fake CodeStream API answers like the real Express app, over real sockets."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wizard.demo.ca import TestCA
+from wizard.demo.fake_api import GARBAGE, FakeCodeStreamApi, express_not_found_page
+
+EXPRESS_404_HEADERS = {
+    "x-powered-by": "Express",
+    "content-security-policy": "default-src 'none'",
+    "x-content-type-options": "nosniff",
+    "content-type": "text/html; charset=utf-8",
+}
+
+
+def express_page(pre: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>Error</title>\n</head>\n<body>\n<pre>{pre}</pre>\n</body>\n</html>\n"
+    )
+
+
+@pytest.fixture
+def api() -> Iterator[FakeCodeStreamApi]:
+    with FakeCodeStreamApi() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    directory = tmp_path_factory.mktemp("fake-api-tls")
+    ca = TestCA("Fake API Test")
+    crt, key = ca.issue(["127.0.0.1"]).write(directory, "api")
+    return crt, key, ca.write_root(directory / "root.pem")
+
+
+def raw_exchange(api: FakeCodeStreamApi, request: bytes, timeout: float = 2.0) -> bytes:
+    """Send ``request`` on a fresh connection; read until the server closes it."""
+    with socket.create_connection(("127.0.0.1", api.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def split_response(raw: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = [(k, v.strip()) for k, _, v in (line.partition(":") for line in lines[1:])]
+    return lines[0], headers, body
+
+
+# -- Express's 404 -----------------------------------------------------------------
+
+
+def test_get_on_an_endpoint_is_expresss_404_byte_for_byte(api: FakeCodeStreamApi) -> None:
+    raw = raw_exchange(
+        api,
+        b"GET /no-auth/provider-action/slack/?token=1 HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    status, headers, body = split_response(raw)
+    assert status == "HTTP/1.1 404 Not Found"
+    names = [k for k, _ in headers]
+    # Express's header order: X-Powered-By first, then finalhandler's, then Node's.
+    assert names[:5] == [
+        "X-Powered-By",
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Content-Type",
+        "Content-Length",
+    ]
+    values = {k.lower(): v for k, v in headers}
+    for name, value in EXPRESS_404_HEADERS.items():
+        assert values[name] == value
+    assert "date" in values
+    assert values["connection"] == "close"
+    expected = express_page("Cannot GET /no-auth/provider-action/slack/")
+    assert body == expected.encode()
+    assert values["content-length"] == str(len(body))
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_any_method_but_post_gets_cannot_method(api: FakeCodeStreamApi, method: str) -> None:
+    response = httpx.request(method, api.url + "/no-auth/provider-action/msteams")
+    assert response.status_code == 404
+    assert response.text == express_page(f"Cannot {method} /no-auth/provider-action/msteams")
+    for name, value in EXPRESS_404_HEADERS.items():
+        assert response.headers[name] == value
+
+
+def test_head_has_the_length_but_no_body(api: FakeCodeStreamApi) -> None:
+    raw = raw_exchange(api, b"HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status, headers, body = split_response(raw)
+    assert status == "HTTP/1.1 404 Not Found"
+    assert body == b""
+    length = {k.lower(): v for k, v in headers}["content-length"]
+    assert int(length) == len(express_page("Cannot HEAD /x").encode())
+
+
+def test_echoed_path_is_url_encoded_then_html_escaped_like_express(
+    api: FakeCodeStreamApi,
+) -> None:
+    # encodeurl keeps valid escapes and & ' ; turns a stray % into %25 and ^ into %5E;
+    # escape-html then escapes & and '. The query string is not echoed.
+    raw = raw_exchange(
+        api, b"GET /a&b'c/%41%zz^d?q=<x> HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    _status, _headers, body = split_response(raw)
+    assert b"<pre>Cannot GET /a&amp;b&#39;c/%41%25zz%5Ed</pre>" in body
+    assert express_not_found_page("GET", "/a&b'c/%41%zz^d?q=<x>") == body.decode()
+
+
+def test_absolute_form_target_echoes_only_the_path() -> None:
+    page = express_not_found_page("GET", "http://api.test:8080/no-auth/x?y#z")
+    assert "<pre>Cannot GET /no-auth/x</pre>" in page
+
+
+def test_unparsable_request_gets_400_and_close(api: FakeCodeStreamApi) -> None:
+    raw = raw_exchange(api, b"NOT A REQUEST AT ALL\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+# -- the bot endpoints ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/no-auth/provider-action/slack",
+        "/no-auth/provider-action/slack-events",
+        "/no-auth/provider-action/msteams",
+        "/no-auth/provider-action/msteams/",  # Express routing is not strict
+        "/NO-AUTH/provider-action/MSTeams",  # nor case-sensitive
+    ],
+)
+def test_post_to_a_bot_endpoint_is_answered_200(api: FakeCodeStreamApi, path: str) -> None:
+    response = httpx.post(api.url + path, content=b"payload=%7B%7D")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.headers["x-powered-by"] == "Express"
+    assert response.headers["etag"] == 'W/"2-vyGp6PvFo4RvsFtPoIWeCReyIC8"'  # Express's, for {}
+    assert response.json() == {}
+
+
+def test_slack_url_verification_gets_the_challenge_back(api: FakeCodeStreamApi) -> None:
+    response = httpx.post(
+        api.url + "/no-auth/provider-action/slack-events",
+        json={
+            "type": "url_verification",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "token": "t",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/no-auth/provider-action/slackX", "/no-auth/provider-action/slack/extra"]
+)
+def test_post_elsewhere_is_cannot_post(api: FakeCodeStreamApi, path: str) -> None:
+    response = httpx.post(api.url + path, content=b"{}")
+    assert response.status_code == 404
+    assert response.text == express_page(f"Cannot POST {path}")
+
+
+# -- recording -----------------------------------------------------------------------
+
+
+def test_requests_are_recorded_as_sent(api: FakeCodeStreamApi) -> None:
+    httpx.get(api.url + "/no-auth/provider-action/msteams/?a=1", headers={"X-Test": "yes"})
+    httpx.post(
+        api.url + "/no-auth/provider-action/slack",
+        content=b"raw body",
+        headers={"X-Slack-Signature": "v0=abc", "X-Slack-Request-Timestamp": "1"},
+    )
+    first, second = api.requests
+    assert (first.method, first.path, first.body) == (
+        "GET",
+        "/no-auth/provider-action/msteams/?a=1",
+        b"",
+    )
+    assert first.header("x-test") == "yes"
+    assert first.header("host") == f"127.0.0.1:{api.port}"
+    assert (second.method, second.path, second.body) == (
+        "POST",
+        "/no-auth/provider-action/slack",
+        b"raw body",
+    )
+    assert second.header("X-Slack-Signature") == "v0=abc"
+    api.clear_requests()
+    assert api.requests == []
+
+
+def test_chunked_bodies_are_recorded_de_chunked(api: FakeCodeStreamApi) -> None:
+    raw = raw_exchange(
+        api,
+        b"POST /no-auth/provider-action/msteams HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n",
+    )
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert api.requests[0].body == b"abcdefg"
+
+
+def test_recording_is_thread_safe_under_concurrent_clients(api: FakeCodeStreamApi) -> None:
+    def hit(i: int) -> None:
+        for j in range(5):
+            httpx.get(f"{api.url}/c/{i}/{j}")
+
+    threads = [threading.Thread(target=hit, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    paths = sorted(r.path for r in api.requests)
+    assert paths == sorted(f"/c/{i}/{j}" for i in range(8) for j in range(5))
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(api: FakeCodeStreamApi) -> None:
+    with socket.create_connection(("127.0.0.1", api.port), timeout=2) as sock:
+        for path in (b"/one", b"/two"):
+            sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while not data.endswith(b"</html>\n"):
+                data += sock.recv(65536)
+            assert b"Connection: keep-alive" in data
+            assert b"<pre>Cannot GET " + path + b"</pre>" in data
+
+
+# -- HTTPS -----------------------------------------------------------------------------
+
+
+def test_https_with_a_test_ca_certificate(tls_files: tuple[Path, Path, Path]) -> None:
+    crt, key, root = tls_files
+    with FakeCodeStreamApi(crt, key) as api:
+        assert api.url == f"https://127.0.0.1:{api.port}"
+        context = ssl.create_default_context(cafile=str(root))
+        response = httpx.get(api.url + "/no-auth/provider-action/slack/", verify=context)
+        assert response.status_code == 404
+        assert "<pre>Cannot GET /no-auth/provider-action/slack/</pre>" in response.text
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(api.url + "/", verify=ssl.create_default_context(cafile=str(crt)))
+
+
+def test_cert_without_key_is_refused(tls_files: tuple[Path, Path, Path]) -> None:
+    with pytest.raises(ValueError, match="both"):
+        FakeCodeStreamApi(tls_files[0], None)
+
+
+# -- personas and knobs --------------------------------------------------------------
+
+
+def test_persona_other_is_nginxs_404(api: FakeCodeStreamApi) -> None:
+    api.persona = "other"
+    response = httpx.get(api.url + "/no-auth/provider-action/msteams/")
+    assert response.status_code == 404
+    assert response.headers["server"] == "nginx"
+    assert "<center>nginx</center>" in response.text
+    assert "Cannot GET" not in response.text
+    assert "content-security-policy" not in response.headers
+
+
+def test_persona_welcome_is_a_200_page(api: FakeCodeStreamApi) -> None:
+    api.persona = "welcome"
+    response = httpx.get(api.url + "/no-auth/provider-action/msteams/")
+    assert response.status_code == 200
+    assert "Welcome to nginx!" in response.text
+
+
+def test_persona_reset_resets_the_connection(api: FakeCodeStreamApi) -> None:
+    api.persona = "reset"
+    with pytest.raises(ConnectionResetError):
+        raw_exchange(api, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert api.requests[0].path == "/"
+
+
+def test_persona_garbage_answers_non_http_and_closes(api: FakeCodeStreamApi) -> None:
+    api.persona = "garbage"
+    raw = raw_exchange(api, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert raw == GARBAGE
+    assert not raw.startswith(b"HTTP/")
+
+
+def test_persona_hang_never_answers_and_stop_still_returns_fast() -> None:
+    api = FakeCodeStreamApi().start()
+    api.persona = "hang"
+    client = socket.create_connection(("127.0.0.1", api.port), timeout=0.3)
+    try:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        with pytest.raises(TimeoutError):
+            client.recv(1)
+        started = time.monotonic()
+        api.stop()
+        assert time.monotonic() - started < 1.0
+        client.settimeout(1.0)
+        assert client.recv(1) == b""  # the hung connection was closed by stop()
+    finally:
+        client.close()
+        api.stop()
+
+
+def test_stop_with_a_client_stuck_in_the_tls_handshake_returns_fast(
+    tls_files: tuple[Path, Path, Path],
+) -> None:
+    api = FakeCodeStreamApi(tls_files[0], tls_files[1]).start()
+    with socket.create_connection(("127.0.0.1", api.port), timeout=1):
+        time.sleep(0.1)  # connected, never says hello
+        started = time.monotonic()
+        api.stop()
+        assert time.monotonic() - started < 1.0
+
+
+def test_delay_holds_each_answer_but_not_the_others(api: FakeCodeStreamApi) -> None:
+    api.delay = 0.3
+    durations: list[float] = []
+
+    def timed_get() -> None:
+        started = time.monotonic()
+        httpx.get(api.url + "/")
+        durations.append(time.monotonic() - started)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=timed_get) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(d >= 0.3 for d in durations)
+    assert time.monotonic() - started < 0.9  # concurrent, not 4 x 0.3 s
+
+
+def test_start_twice_and_stop_twice() -> None:
+    api = FakeCodeStreamApi().start()
+    try:
+        with pytest.raises(RuntimeError):
+            api.start()
+    finally:
+        api.stop()
+        api.stop()
+
+
+def test_port_is_unknown_before_start() -> None:
+    with pytest.raises(RuntimeError):
+        _ = FakeCodeStreamApi().url

@@ -1,0 +1,577 @@
+"""A fake CodeStream API on loopback that answers like the real Express app.
+
+:class:`FakeCodeStreamApi` is a real HTTP/1.1 server (HTTPS when given a
+certificate and key) on ``127.0.0.1``, run by an asyncio loop in its own daemon
+thread, so synchronous tests, asynchronous tests and the demo can all use it.
+Every connection is its own task: a slow or hung client never holds up others,
+and :meth:`FakeCodeStreamApi.stop` cancels them all.
+
+What it says, byte for byte where it matters (design.md section 2):
+
+- ``POST`` to a bot endpoint (``/no-auth/provider-action/slack``,
+  ``.../slack-events``, ``.../msteams``; Express routing is case-insensitive and
+  ignores one trailing slash) is answered ``200`` with ``{}``, or with the
+  challenge for a Slack ``url_verification`` event.
+- Every other request gets Express's default 404 from ``finalhandler``:
+  ``Cannot <METHOD> <path>`` in a ``<pre>``, the path being the request target
+  without its query, passed through ``encodeurl`` then ``escape-html``, with the
+  headers ``Content-Security-Policy: default-src 'none'``,
+  ``X-Content-Type-Options: nosniff`` and ``X-Powered-By: Express``.
+
+The knobs :attr:`~FakeCodeStreamApi.delay` and :attr:`~FakeCodeStreamApi.persona`
+may be changed while it runs, to play other servers and broken ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import email.utils
+import hashlib
+import json
+import re
+import socket
+import ssl
+import struct
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import quote
+
+Persona = Literal["codestream", "other", "welcome", "reset", "garbage", "hang"]
+"""Who the server plays.
+
+- ``codestream``: the CodeStream API (the default).
+- ``other``: some other web server: nginx's own 404 page.
+- ``welcome``: some other web server: a ``200`` "Welcome to nginx!" page.
+- ``reset``: reads the request, then resets the connection (TCP RST).
+- ``garbage``: reads the request, answers bytes that are not HTTP, closes.
+- ``hang``: reads the request and never answers.
+"""
+
+PERSONAS: tuple[Persona, ...] = ("codestream", "other", "welcome", "reset", "garbage", "hang")
+BOT_ENDPOINTS: tuple[str, ...] = (
+    "/no-auth/provider-action/slack",
+    "/no-auth/provider-action/slack-events",
+    "/no-auth/provider-action/msteams",
+)
+GARBAGE: bytes = b"SSH-2.0-OpenSSH_9.6p1\r\n\x00\x00\x01\x14\x0a\x14\xde\xad\xbe\xef"
+"""What the ``garbage`` persona answers: an SSH banner, then binary."""
+
+_MAX_HEAD = 64 * 1024
+_MAX_BODY = 1024 * 1024
+_START_TIMEOUT = 5.0
+_STOP_TIMEOUT = 2.0
+_TLS_HANDSHAKE_TIMEOUT = 10.0
+
+# encodeurl: runs of characters that are not URL code points, and "%" not
+# starting a valid escape; each run goes through JavaScript's encodeURI.
+_ENCODE_CHARS = re.compile(
+    r"(?:[^\x21\x25\x26-\x3b\x3d\x3f-\x5b\x5d\x5f\x61-\x7a\x7e]"
+    r"|%(?:[^0-9A-Fa-f]|[0-9A-Fa-f][^0-9A-Fa-f]))+"
+)
+_ENCODE_URI_SAFE = "-_.!~*'();,/?:@&=+$#"
+_HTML_ESCAPES = {'"': "&quot;", "&": "&amp;", "'": "&#39;", "<": "&lt;", ">": "&gt;"}
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+_NGINX_404 = (
+    "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+    "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_NGINX_WELCOME = (
+    "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n"
+    "<h1>Welcome to nginx!</h1>\n<p>If you see this page, the nginx web server is "
+    "successfully installed and working.</p>\n</body>\n</html>\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """A request the fake API received (kept in :attr:`FakeCodeStreamApi.requests`).
+
+    Attributes:
+        method: The method as sent, e.g. ``GET``.
+        path: The request target exactly as sent, query string included.
+        headers: Every header as ``(name, value)``, in the order sent.
+        body: The request body (de-chunked).
+    """
+
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+
+@dataclass
+class _Response:
+    """An HTTP response to serialise."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    head_only: bool = False
+
+    def wire(self, *, keep_alive: bool) -> bytes:
+        """The response as bytes, with the connection headers Node adds."""
+        lines = [f"HTTP/1.1 {self.status} {self.reason}", *(f"{k}: {v}" for k, v in self.headers)]
+        lines.append(f"Date: {email.utils.formatdate(usegmt=True)}")
+        if keep_alive:
+            lines += ["Connection: keep-alive", "Keep-Alive: timeout=5"]
+        else:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head if self.head_only else head + self.body
+
+
+class _BadRequest(Exception):
+    """A request that cannot be parsed (answered 400, as Node does)."""
+
+
+# -- Express, faithfully -------------------------------------------------------
+
+
+def _encode_uri(text: str) -> str:
+    """JavaScript's ``encodeURI`` (UTF-8 percent-encoding of all but URI characters)."""
+    return quote(text, safe=_ENCODE_URI_SAFE, encoding="utf-8", errors="replace")
+
+
+def encode_url(url: str) -> str:
+    """The ``encodeurl`` package: percent-encode what is not a URL code point.
+
+    Valid ``%XX`` escapes are left alone; a ``%`` that starts none becomes ``%25``.
+    """
+    return _ENCODE_CHARS.sub(lambda m: _encode_uri(m.group(0)), url)
+
+
+def escape_html(text: str) -> str:
+    """The ``escape-html`` package: escape ``"``, ``&``, ``'``, ``<`` and ``>``."""
+    return "".join(_HTML_ESCAPES.get(ch, ch) for ch in text)
+
+
+def express_pathname(target: str) -> str:
+    """The pathname ``parseurl`` gives for a request target: no query, no fragment.
+
+    An absolute-form target (``http://host/path``) gives its path (``/`` if none).
+    """
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*", target)
+    path = target[match.end() :] if match else target
+    path = re.split(r"[?#]", path, maxsplit=1)[0]
+    return path or ("/" if match else path)
+
+
+def express_not_found_page(method: str, target: str) -> str:
+    """The HTML document Express's ``finalhandler`` sends for an unrouted request."""
+    message = f"Cannot {method} {encode_url(express_pathname(target))}"
+    body = escape_html(message).replace("\n", "<br>").replace("  ", " &nbsp;")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>Error</title>\n</head>\n<body>\n<pre>{body}</pre>\n</body>\n</html>\n"
+    )
+
+
+def _express_etag(body: bytes) -> str:
+    """Express's default weak ETag: length in hex and a truncated SHA-1."""
+    digest = base64.b64encode(hashlib.sha1(body).digest()).decode("ascii")  # noqa: S324
+    return f'W/"{len(body):x}-{digest[:27]}"'
+
+
+def _express_json(value: object) -> _Response:
+    """``res.json(value)`` with status 200."""
+    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _Response(
+        200,
+        "OK",
+        [
+            ("X-Powered-By", "Express"),
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("ETag", _express_etag(body)),
+        ],
+        body,
+    )
+
+
+def _express_not_found(method: str, target: str) -> _Response:
+    """finalhandler's 404, with the header order Express and Node produce."""
+    body = express_not_found_page(method, target).encode("utf-8")
+    return _Response(
+        404,
+        "Not Found",
+        [
+            ("X-Powered-By", "Express"),
+            ("Content-Security-Policy", "default-src 'none'"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
+        body,
+        head_only=method == "HEAD",
+    )
+
+
+def _bot_endpoint(target: str) -> str | None:
+    """The bot endpoint ``target`` routes to (Express: case-insensitive, non-strict)."""
+    path = express_pathname(target).lower()
+    if path.endswith("/") and len(path) > 1:
+        path = path[:-1]
+    return path if path in BOT_ENDPOINTS else None
+
+
+def _bot_reply(endpoint: str, body: bytes) -> object:
+    """What CodeStream's bot handler answers: ``{}``, or a Slack URL challenge."""
+    if endpoint.endswith("/slack-events"):
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return {}
+        if isinstance(event, dict) and event.get("type") == "url_verification":
+            return {"challenge": event.get("challenge")}
+    return {}
+
+
+def _codestream_response(method: str, target: str, body: bytes) -> _Response:
+    """The CodeStream API's answer to one request."""
+    endpoint = _bot_endpoint(target)
+    if method == "POST" and endpoint is not None:
+        return _express_json(_bot_reply(endpoint, body))
+    return _express_not_found(method, target)
+
+
+def _nginx_page(status: int, reason: str, page: str, method: str) -> _Response:
+    body = page.encode("ascii")
+    return _Response(
+        status,
+        reason,
+        [
+            ("Server", "nginx"),
+            ("Content-Type", "text/html"),
+            ("Content-Length", str(len(body))),
+        ],
+        body,
+        head_only=method == "HEAD",
+    )
+
+
+# -- HTTP/1.1 parsing ----------------------------------------------------------
+
+
+def _keep_alive(request: RecordedRequest, version: str) -> bool:
+    """Whether the connection stays open after answering (Node's rules)."""
+    connection = (request.header("Connection") or "").lower()
+    if version == "HTTP/1.0":
+        return "keep-alive" in connection
+    return "close" not in connection
+
+
+def _parse_head(head: bytes) -> tuple[RecordedRequest, str]:
+    """Parse the request line and headers (latin-1, as Node reads them).
+
+    Returns:
+        The request without its body, and the HTTP version.
+    """
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not _TOKEN.match(parts[0]) or parts[2] not in ("HTTP/1.0", "HTTP/1.1"):
+        raise _BadRequest(f"bad request line {lines[0]!r:.80}")
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not _TOKEN.match(name):
+            raise _BadRequest(f"bad header line {line!r:.80}")
+        headers.append((name, value.strip(" \t")))
+    return RecordedRequest(parts[0], parts[1], tuple(headers), b""), parts[2]
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        try:
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadRequest("bad chunk size") from None
+        if size == 0:
+            while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                pass  # trailers
+            return bytes(body)
+        if len(body) + size > _MAX_BODY:
+            raise _BadRequest("body too large")
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
+
+
+async def _read_body(reader: asyncio.StreamReader, request: RecordedRequest) -> bytes:
+    """The body announced by ``Transfer-Encoding: chunked`` or ``Content-Length``."""
+    if "chunked" in (request.header("Transfer-Encoding") or "").lower():
+        return await _read_chunked(reader)
+    length_text = request.header("Content-Length") or "0"
+    if not length_text.isdigit() or int(length_text) > _MAX_BODY:
+        raise _BadRequest(f"bad Content-Length {length_text!r:.40}")
+    return await reader.readexactly(int(length_text))
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[RecordedRequest, str] | None:
+    """The next request on the connection and its HTTP version; ``None`` at its end.
+
+    Like Node's parser, a first byte that cannot start a method (a TLS
+    ClientHello's 0x16, say) is refused at once, without waiting for a head.
+    """
+    try:
+        first = await reader.readexactly(1)
+    except asyncio.IncompleteReadError:
+        return None
+    if not _TOKEN.match(first.decode("latin-1")) and first not in (b"\r", b"\n"):
+        raise _BadRequest("not an HTTP request")
+    try:
+        head = first + await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        raise _BadRequest("connection closed inside the request head") from None
+    except asyncio.LimitOverrunError:
+        raise _BadRequest("request head too large") from None
+    request, version = _parse_head(head[:-4].lstrip(b"\r\n"))
+    return replace(request, body=await _read_body(reader, request)), version
+
+
+_BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+
+
+# -- the server ----------------------------------------------------------------
+
+
+class FakeCodeStreamApi:
+    """A CodeStream API stand-in on loopback, HTTPS when given a certificate.
+
+    Args:
+        cert_path: PEM certificate chain (leaf first); with ``key_path``, serve HTTPS.
+        key_path: The certificate's private key (PEM, unencrypted).
+        host: The loopback address to listen on.
+        port: The TCP port; 0 picks a free one at start.
+
+    Attributes:
+        delay: Seconds to wait before answering each request (others go on).
+        persona: Who to play; see :data:`Persona`.
+
+    Raises:
+        ValueError: When only one of ``cert_path`` and ``key_path`` is given.
+    """
+
+    def __init__(
+        self,
+        cert_path: Path | None = None,
+        key_path: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if (cert_path is None) != (key_path is None):
+            raise ValueError("give both cert_path and key_path for HTTPS, or neither for HTTP")
+        self.delay: float = 0.0
+        self.persona: Persona = "codestream"
+        self._cert_path = cert_path
+        self._key_path = key_path
+        self._host = host
+        self._port = port
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._tls: ssl.SSLContext | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- properties ------------------------------------------------------------
+
+    @property
+    def tls(self) -> bool:
+        """True when serving HTTPS."""
+        return self._cert_path is not None
+
+    @property
+    def host(self) -> str:
+        """The address listened on."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The TCP port (known once started when created with 0)."""
+        if not self._port:
+            raise RuntimeError("the fake API has no port until it is started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``https://127.0.0.1:8443``."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        """Forget the requests received so far."""
+        with self._lock:
+            self._requests.clear()
+
+    # -- life cycle ------------------------------------------------------------
+
+    def start(self) -> FakeCodeStreamApi:
+        """Listen and start answering in a background thread.
+
+        Returns:
+            The server itself, for chaining.
+
+        Raises:
+            RuntimeError: When already started.
+            OSError: When the address cannot be bound.
+            ssl.SSLError: When the certificate or key cannot be loaded.
+        """
+        if self._thread is not None:
+            raise RuntimeError("the fake API is already running")
+        if self._cert_path is not None and self._key_path is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(self._cert_path, self._key_path)
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=loop.run_forever, name="fake-codestream-api", daemon=True
+        )
+        self._thread.start()
+        try:
+            future = asyncio.run_coroutine_threadsafe(self._listen(), loop)
+            future.result(_START_TIMEOUT)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Close every connection, hung ones included, and end the thread (idempotent)."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if not loop.is_closed():
+            with contextlib.suppress(TimeoutError, RuntimeError):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(_STOP_TIMEOUT)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(_STOP_TIMEOUT)
+        if not thread.is_alive():
+            loop.close()
+        self._thread = None
+        self._loop = None
+        self._server = None
+
+    def __enter__(self) -> FakeCodeStreamApi:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._accept, self._host, self._port, limit=_MAX_HEAD
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- connections -----------------------------------------------------------
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve each connection in its own task, which :meth:`stop` cancels."""
+        task = asyncio.get_running_loop().create_task(self._connection(reader, writer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection: TLS handshake, then requests until it closes."""
+        sock = writer.get_extra_info("socket")
+        try:
+            if self._tls is not None:
+                await writer.start_tls(self._tls, ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT)
+            while await self._serve_one(reader, writer, sock):
+                pass
+            await _close(writer)
+        except _BadRequest:
+            writer.write(_BAD_REQUEST)
+            await _close(writer)
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError):
+            writer.transport.abort()
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+
+    async def _serve_one(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sock: Any
+    ) -> bool:
+        """Read and answer one request; return whether to keep the connection."""
+        received = await _read_request(reader)
+        if received is None:
+            return False
+        request, version = received
+        with self._lock:
+            self._requests.append(request)
+        if self.delay > 0:
+            await asyncio.sleep(self.delay)
+        persona = self.persona
+        if persona == "hang":
+            await asyncio.Event().wait()  # until stop() cancels this task
+        if persona == "reset":
+            _reset(sock)
+            writer.transport.abort()
+            return False
+        if persona == "garbage":
+            writer.write(GARBAGE)
+            await writer.drain()
+            return False
+        keep_alive = _keep_alive(request, version)
+        writer.write(self._respond(persona, request).wire(keep_alive=keep_alive))
+        await writer.drain()
+        return keep_alive
+
+    def _respond(self, persona: Persona, request: RecordedRequest) -> _Response:
+        """The HTTP answer of an answering persona."""
+        if persona == "other":
+            return _nginx_page(404, "Not Found", _NGINX_404, request.method)
+        if persona == "welcome":
+            return _nginx_page(200, "OK", _NGINX_WELCOME, request.method)
+        return _codestream_response(request.method, request.path, request.body)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Flush and close gracefully (TLS close_notify, then FIN); abort if that stalls."""
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), _STOP_TIMEOUT)
+    except (ConnectionError, ssl.SSLError, TimeoutError):
+        writer.transport.abort()
+
+
+def _reset(sock: Any) -> None:
+    """Make closing ``sock`` send a TCP RST instead of a FIN (SO_LINGER, 0 s)."""
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
