@@ -165,10 +165,18 @@ def _run_check(args: argparse.Namespace, answers: Answers, ctx: CheckContext) ->
     return EXIT_FAILED if has_failure(findings) else EXIT_OK
 
 
-def _run_render(args: argparse.Namespace, answers: Answers) -> int:
+def _run_render(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
     from wizard.render import run_render
 
-    return run_render(answers, Path(args.out), sys.stdout)
+    # --dns-server and --ca-bundle stand for the host's own resolver and trust
+    # store, so the rendered file uses them too; otherwise render's defaults.
+    return run_render(
+        answers,
+        Path(args.out),
+        sys.stdout,
+        resolvers=[str(server) for server in ctx.nameservers] if args.dns_server else None,
+        ca_bundle=str(ctx.ca_bundle) if ctx.ca_bundle else None,
+    )
 
 
 def _run_apply(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
@@ -212,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _run_check(args, answers, ctx)
         if args.command == "render":
-            return _run_render(args, answers)
+            return _run_render(args, answers, ctx)
         return _run_apply(args, answers, ctx)
     except AnswersError as exc:
         print(f"codestream-bastion: {exc}", file=sys.stderr)

@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import socket
-import ssl
 import subprocess
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -58,13 +57,6 @@ DEFAULT_LOG_DIR = "/var/log/nginx"
 # Used for proxy_ssl_trusted_certificate when neither upstream_ca nor a bundle is known.
 FALLBACK_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # Where distributions keep the system trust bundle, most common first.
-CA_BUNDLE_CANDIDATES: tuple[str, ...] = (
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine, Arch
-    "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora, Amazon Linux
-    "/etc/ssl/ca-bundle.pem",  # SUSE
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL (extracted)
-    "/etc/ssl/cert.pem",  # BSDs, macOS
-)
 NGINX_CANDIDATES: tuple[str, ...] = (
     "/usr/sbin/nginx",
     "/usr/local/sbin/nginx",
@@ -299,17 +291,13 @@ def detect_nginx_features(binary: str = "nginx") -> NginxFeatures:
     return parse_nginx_v(result.stderr + result.stdout, listen_ipv6=ipv6, binary=path)
 
 
-def default_ca_bundle() -> str | None:
-    """The system trust bundle nginx should use for the upstream (``SSL_CERT_FILE`` first)."""
-    env = os.environ.get("SSL_CERT_FILE")
-    if env and os.path.isabs(env) and os.path.isfile(env):
-        return env
-    cafile = ssl.get_default_verify_paths().cafile
-    if cafile and os.path.isfile(cafile):
-        return cafile
-    for candidate in CA_BUNDLE_CANDIDATES:
-        if os.path.isfile(candidate):
-            return candidate
+def nginx_ca_bundle() -> str | None:
+    """The system trust bundle nginx should use for the upstream, as an absolute path."""
+    from wizard.checks.context import default_ca_bundle
+
+    bundle = default_ca_bundle()
+    if bundle is not None and bundle.is_absolute() and bundle.is_file():
+        return str(bundle)
     return None
 
 
@@ -903,7 +891,7 @@ def run_render(
         stdout: Where to report what was written.
         features: nginx features (default: :func:`detect_nginx_features`).
         resolvers: nginx's DNS servers (default: the system's, ``/etc/resolv.conf``).
-        ca_bundle: Trust bundle for the upstream (default: :func:`default_ca_bundle`).
+        ca_bundle: Trust bundle for the upstream (default: :func:`nginx_ca_bundle`).
 
     Returns:
         0 when every file was written; 2 when the answers cannot be rendered or
@@ -916,7 +904,7 @@ def run_render(
     if resolvers is None:
         resolvers = [str(server) for server in system_nameservers()]
     if ca_bundle is None:
-        ca_bundle = default_ca_bundle()
+        ca_bundle = nginx_ca_bundle()
     try:
         files = render_all(answers, features=features, resolvers=resolvers, ca_bundle=ca_bundle)
     except RenderError as exc:

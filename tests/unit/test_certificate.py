@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -399,6 +400,8 @@ async def test_no_trust_store_at_all(
 ) -> None:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.setattr(context, "SYSTEM_CA_BUNDLES", ())
+    no_openssl_default = ssl.DefaultVerifyPaths(None, None, "", "", "", "")  # type: ignore[arg-type]
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: no_openssl_default)
     result = await check(good, tmp_path, CheckContext())
     assert result["cert.trust_store"] == "fail"
 

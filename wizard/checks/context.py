@@ -20,6 +20,7 @@ SYSTEM_CA_BUNDLES: tuple[str, ...] = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
     "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora, Amazon Linux
     "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL (extracted)
     "/etc/ssl/cert.pem",  # Alpine, macOS
 )
 DEFAULT_PUBLIC_DNS: tuple[str, ...] = ("1.1.1.1", "8.8.8.8", "9.9.9.9")
@@ -64,12 +65,15 @@ class CheckContext:
 
 
 def default_ca_bundle() -> Path | None:
-    """``SSL_CERT_FILE`` when set, else the first system bundle that exists."""
+    """``SSL_CERT_FILE`` when set, else the system bundle (OpenSSL's, then known paths)."""
+    import ssl
+
     env = os.environ.get("SSL_CERT_FILE")
     if env:
         return Path(env)
-    for candidate in SYSTEM_CA_BUNDLES:
-        if os.path.isfile(candidate):
+    cafile = ssl.get_default_verify_paths().cafile
+    for candidate in (cafile, *SYSTEM_CA_BUNDLES):
+        if candidate and os.path.isfile(candidate):
             return Path(candidate)
     return None
 
