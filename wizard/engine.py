@@ -117,6 +117,7 @@ async def run_checks(
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
     from wizard.checks.hostname import check_hostname, hostname_syntax_error
+    from wizard.checks.nginx import check_nginx
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion
@@ -131,6 +132,7 @@ async def run_checks(
             check_certificate(bastion.certificate, bastion.private_key, bastion.hostname, ctx),
         ),
         _guarded("upstream", check_upstream(answers.codestream, ctx)),
+        _guarded("nginx", check_nginx(answers, ctx)),
     ]
     if post_install:
         from wizard.checks.proxy import check_proxy

@@ -43,6 +43,18 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
+def _wrap(text: str, width: int, first: int, rest: int) -> list[str]:
+    # Paths and URLs stay whole: a path broken mid-way cannot be copied.
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=" " * first,
+        subsequent_indent=" " * rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def format_report(findings: Sequence[Finding], *, colour: bool, width: int = 80) -> str:
     """A readable report grouped by area, with a summary line."""
     lines: list[str] = []
@@ -57,13 +69,9 @@ def format_report(findings: Sequence[Finding], *, colour: bool, width: int = 80)
         label = _paint(f"[{_LABELS[finding.status]}]", _COLOURS[finding.status], colour)
         lines.append(f"  {label} {finding.title}  ({finding.code})")
         if finding.detail:
-            lines += textwrap.wrap(
-                finding.detail, wrap, initial_indent=" " * 9, subsequent_indent=" " * 9
-            )
+            lines += _wrap(finding.detail, wrap, 9, 9)
         if finding.remedy and finding.status in ("warn", "fail"):
-            lines += textwrap.wrap(
-                "Fix: " + finding.remedy, wrap, initial_indent=" " * 9, subsequent_indent=" " * 14
-            )
+            lines += _wrap("Fix: " + finding.remedy, wrap, 9, 14)
     counts = {s: sum(1 for f in findings if f.status == s) for s in _LABELS}
     verdict = "FAILED" if counts["fail"] else "PASSED"
     summary = (

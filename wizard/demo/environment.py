@@ -81,6 +81,9 @@ class DemoFiles:
 
     def prepare(self) -> None:
         """Create every file that is missing (an existing demo directory is reused)."""
+        from wizard.demo.nginx import DemoNginx
+
+        DemoNginx(self.nginx_root, "nginx").prepare()
         if self.trust_bundle.exists() and (self.api_dir / "api-ca.pem").exists():
             return
         from wizard.demo.ca import TestCA, key_pem
