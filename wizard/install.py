@@ -69,6 +69,7 @@ ANSWERS_NAME = "answers.toml"
 BACKUP_DIR_NAME = ".codestream-bastion-backup"
 MANIFEST_NAME = "manifest.json"
 SYSTEMD_RUN_DIR = Path("/run/systemd/system")
+SYSTEM_NGINX_ROOT = Path("/etc/nginx")
 DEFAULT_LOG_DIR = "/var/log/nginx"
 
 Role = Literal["nginx", "snippet", "next-steps", "slack-manifest", "answers", "other"]
@@ -725,7 +726,10 @@ class Installer:
             return list(self.reload_command), ""
         systemd = self.systemd
         if systemd is None:
-            systemd = await asyncio.to_thread(SYSTEMD_RUN_DIR.is_dir)
+            # systemd's nginx unit runs /etc/nginx; a tree elsewhere (a copy, a
+            # demo, a test) is reloaded through its own nginx -c/-p, never the unit.
+            system_tree = self.ctx.nginx_root.resolve() == SYSTEM_NGINX_ROOT
+            systemd = system_tree and await asyncio.to_thread(SYSTEMD_RUN_DIR.is_dir)
         if systemd:
             active = await run_command(
                 ["systemctl", "is-active", "--quiet", "nginx"], self.command_timeout
