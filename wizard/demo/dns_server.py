@@ -27,7 +27,6 @@ import socket
 import struct
 import threading
 from collections.abc import Coroutine, Iterable, Mapping
-from types import TracebackType
 from typing import Any, NamedTuple, cast
 
 import dns.exception
@@ -41,6 +40,7 @@ import dns.rdatatype
 import dns.rrset
 
 from wizard.checks.resolve import Nameserver
+from wizard.demo.service import Service
 
 Zone = Mapping[str, list[tuple[str, str]]]
 """Names to their records, each a ``(rdtype, text)`` pair in zone-file syntax."""
@@ -136,7 +136,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             self._transport.sendto(wire, addr)
 
 
-class DnsServer:
+class DnsServer(Service):
     """A DNS server on loopback answering from an in-memory zone.
 
     Args:
@@ -271,17 +271,6 @@ class DnsServer:
         self._thread = None
         self._loop = None
         self._stop_event = None
-
-    def __enter__(self) -> DnsServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _run(self, udp: socket.socket, tcp: socket.socket) -> None:
         loop = asyncio.new_event_loop()

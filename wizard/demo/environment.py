@@ -19,12 +19,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from wizard.answers import Answers, AnswersError, load_answers, save_answers
 from wizard.checks.context import CheckContext
+from wizard.demo.service import Service
 from wizard.fsutil import atomic_write
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class DemoFiles:
         return answers
 
 
-class DemoEnvironment:
+class DemoEnvironment(Service):
     """The simulated network: two resolvers and the fake API, on loopback.
 
     Args:
@@ -162,17 +162,6 @@ class DemoEnvironment:
             if server is not None:
                 with contextlib.suppress(Exception):
                     server.stop()
-
-    def __enter__(self) -> DemoEnvironment:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def context(self) -> CheckContext:
         """A check context whose every resolver and trust store is the demo's."""

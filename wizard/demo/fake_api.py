@@ -37,9 +37,10 @@ import struct
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote
+
+from wizard.demo.service import Service
 
 Persona = Literal["codestream", "other", "welcome", "reset", "garbage", "hang"]
 """Who the server plays.
@@ -350,7 +351,7 @@ _BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
 # -- the server ----------------------------------------------------------------
 
 
-class FakeCodeStreamApi:
+class FakeCodeStreamApi(Service):
     """A CodeStream API stand-in on loopback, HTTPS when given a certificate.
 
     Args:
@@ -473,17 +474,6 @@ class FakeCodeStreamApi:
         self._thread = None
         self._loop = None
         self._server = None
-
-    def __enter__(self) -> FakeCodeStreamApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(
