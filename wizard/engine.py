@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Sequence
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.findings import Finding, fail, ok, warn
 
 # The order areas are reported in: the order an admin fixes things.
 AREA_ORDER: tuple[str, ...] = (
@@ -116,7 +116,7 @@ async def run_checks(
     from wizard.checks.address import check_public_ip
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
-    from wizard.checks.hostname import check_hostname, hostname_syntax_error
+    from wizard.checks.hostname import check_hostname
     from wizard.checks.nginx import check_nginx
     from wizard.checks.upstream import check_upstream
 
@@ -124,7 +124,6 @@ async def run_checks(
     findings += check_hostname(bastion.hostname, lab=ctx.lab)
     findings += check_public_ip(bastion.public_ip, ctx)
     findings += check_listen_port(bastion.listen_port, ctx)
-    name_ok = hostname_syntax_error(bastion.hostname) is None
     jobs: list[Awaitable[list[Finding]]] = [
         _guarded("dns", check_dns(bastion.hostname, bastion.public_ip, ctx)),
         _guarded(
@@ -137,10 +136,7 @@ async def run_checks(
     if post_install:
         from wizard.checks.proxy import check_proxy
 
-        if name_ok:
-            jobs.append(_guarded("proxy", check_proxy(answers, ctx)))
-        else:
-            findings.append(skip("proxy.skipped", "Proxy test skipped: the hostname is invalid"))
+        jobs.append(_guarded("proxy", check_proxy(answers, ctx)))
     for result in await asyncio.gather(*jobs):
         findings += result
     return sort_findings(findings)
