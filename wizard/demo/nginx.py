@@ -163,7 +163,7 @@ class DemoNginx:
             self._started = True
             return
         try:
-            result = subprocess.run(  # noqa: S603 - fixed argv, our own binary path
+            result = subprocess.run(
                 self._argv(),
                 capture_output=True,
                 text=True,
