@@ -1,0 +1,58 @@
+"""The wheel carries the templates and works from a fresh virtual environment.
+
+Builds the wheel from this checkout, installs it (with its dependencies from
+the package index) into a new venv, and renders the files there, far from the
+repository's ``templates/``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ANSWERS = """
+mode = "slack+msteams"
+[bastion]
+hostname = "bastion-host.my-company.com"
+public_ip = "203.0.113.10"
+certificate = "/etc/letsencrypt/live/bastion-host.my-company.com/fullchain.pem"
+private_key = "/etc/letsencrypt/live/bastion-host.my-company.com/privkey.pem"
+[codestream]
+api_url = "https://codestream.my-company.com"
+"""
+
+
+def _run(*argv: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, cwd=cwd, timeout=540, check=False
+    )
+
+
+def test_wheel_contains_templates_and_renders_from_a_fresh_venv(tmp_path: Path) -> None:
+    built = _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path, ROOT)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("codestream_bastion-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "wizard/templates/nginx-server.conf.j2" in names
+    assert "wizard/templates/next-steps.md.j2" in names
+    assert "wizard/tui/wizard.tcss" in names
+
+    venv = tmp_path / "venv"
+    assert _run(sys.executable, "-m", "venv", venv).returncode == 0
+    installed = _run(venv / "bin" / "pip", "install", "-q", "--disable-pip-version-check", wheel)
+    assert installed.returncode == 0, installed.stderr
+    answers = tmp_path / "answers.toml"
+    answers.write_text(ANSWERS, encoding="utf-8")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    rendered = _run(
+        venv / "bin" / "codestream-bastion", "render", "--answers", answers, "--out", "out",
+        cwd=work,
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    conf = (work / "out" / "codestream-bastion.conf").read_text(encoding="utf-8")
+    assert "location = /no-auth/provider-action/msteams" in conf.replace('"', "")
