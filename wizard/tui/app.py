@@ -1,0 +1,434 @@
+"""The wizard app: steps in order, answers in memory, state saved after each step.
+
+:class:`WizardApp` owns the answers and the step states; each step is a
+screen (:mod:`wizard.tui.screens`) that reads the answers, checks them live
+and writes them back on Next. The app saves the resume state after every
+step, offers to resume at start, asks before leaving, and keeps the first
+paint cheap: only the Welcome screen is imported up front, and the check
+modules with their heavy libraries load in a thread while the admin reads it.
+
+Entry points: :func:`run_wizard` (``codestream-bastion``) and
+:func:`run_demo_wizard` (``codestream-bastion demo``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from wizard.answers import Answers
+from wizard.tui.screens import SCREENS, screen_class
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.session import CERTIFICATE_ROOTS, WizardSession
+from wizard.tui.state import STATE_ENV, SavedState, StateStore, default_state_path
+from wizard.tui.steps import (
+    STEP_BY_ID,
+    STEP_IDS,
+    StepState,
+    next_step,
+    previous_step,
+    skipped_steps,
+)
+
+if TYPE_CHECKING:
+    from wizard.checks.context import CheckContext
+    from wizard.demo.environment import DemoEnvironment
+    from wizard.tui.outputs import OutputPlan
+
+OUTPUT_DIR_NAME = "codestream-bastion"
+"""The directory (in the working directory) for the generated files and answers."""
+ANSWERS_NAME = "answers.toml"
+"""The final answers file in it (the name the installer uses too)."""
+
+# Loaded in a thread after the first paint, so no step stalls the screen on an import.
+PRELOAD: tuple[str, ...] = (
+    "wizard.checks.hostname",
+    "wizard.checks.address",
+    "wizard.checks.dns",
+    "wizard.checks.certificate",
+    "wizard.checks.upstream",
+    "wizard.checks.nginx",
+    "wizard.checks.proxy",
+    "wizard.engine",
+    "wizard.render",
+    "wizard.install",
+    "httpx",
+    "httpcore",
+    "h11",
+    "anyio",
+    "anyio._backends._asyncio",
+    "sniffio",
+    "certifi",
+    "idna",
+    "jinja2",
+    "cryptography.x509.verification",
+    "dns.asyncresolver",
+    "dns.asyncquery",
+    "rich._emoji_codes",
+    "wizard.tui.outputs",
+    *(module for module, _ in SCREENS.values()),
+)
+
+
+def preload_modules() -> None:
+    """Import the check modules and their libraries (run in a thread)."""
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    with contextlib.suppress(Exception):
+        import dns.asyncbackend
+
+        dns.asyncbackend.get_backend("asyncio")  # imports dnspython's asyncio backend
+
+
+class WizardApp(App[int]):
+    """The bastion wizard.
+
+    Args:
+        session: Context, starting answers and where things are saved.
+    """
+
+    CSS_PATH = "wizard.tcss"
+    TITLE = "CodeStream bastion"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "request_quit", "Quit", priority=True),
+        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, session: WizardSession) -> None:
+        super().__init__()
+        self.session = session
+        self.answers: Answers = session.answers.copy()
+        self.step_states: dict[str, StepState] = {}
+        self.current_step = "welcome"
+        self.finished = False
+        self.output_plan: OutputPlan | None = None
+        self.installed = False
+        self._saved: SavedState | None = None
+        self._preload: Worker[None] | None = None
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def context(self) -> CheckContext:
+        """What the checks run against."""
+        return self.session.context
+
+    def skipped(self) -> frozenset[str]:
+        """The steps the current answers skip."""
+        return skipped_steps(
+            exposes_bastion=self.answers.exposes_bastion,
+            nginx_usable=self.session.nginx_usable,
+        )
+
+    def sidebar_states(self, current: str) -> dict[str, StepState]:
+        """Every step's state for the sidebar, ``current`` being shown."""
+        skipped = self.skipped()
+        states: dict[str, StepState] = {}
+        for step in STEP_IDS:
+            if step == current:
+                states[step] = "current"
+            elif step in skipped:
+                states[step] = "skipped"
+            else:
+                states[step] = self.step_states.get(step, "pending")
+        return states
+
+    def save_state(self, step: str) -> None:
+        """Save the answers and ``step`` for a later resume (a failure is only reported)."""
+        try:
+            self.session.state.save(self.answers, step, self.step_states)
+        except OSError as exc:
+            self.notify(
+                f"Could not save the resume state to {self.session.state.path}: "
+                f"{exc.strerror or exc}",
+                severity="warning",
+            )
+
+    # -- start-up ------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        """Show Welcome and offer to resume (Welcome starts :meth:`start_preload`)."""
+        await self.show_step("welcome")
+        saved = self.session.state.load()
+        if saved is not None and saved.step in STEP_IDS and saved.step != "welcome":
+            from wizard.tui.screens.modals import ConfirmScreen
+
+            self._saved = saved
+            title = STEP_BY_ID[saved.step].title
+            where = saved.answers.bastion.hostname or "no host name yet"
+            self.push_screen(
+                ConfirmScreen(
+                    "Resume where you stopped?",
+                    f"A previous session stopped at step '{title}' ({where}).\n"
+                    f"Its answers are in {self.session.state.path}.\n\n"
+                    "Resume: carry on at that step with those answers.\n"
+                    "Start over: begin again from the start"
+                    + (
+                        f" with {self.session.prefilled_from}."
+                        if self.session.prefilled_from
+                        else "."
+                    ),
+                    yes="Resume (y)",
+                    no="Start over (n)",
+                    safe=True,
+                ),
+                self._resume_answered,
+            )
+
+    async def _resume_answered(self, resume: bool | None) -> None:
+        saved, self._saved = self._saved, None
+        if saved is None:
+            return
+        if not resume:
+            self.session.state.clear()
+            return
+        self.answers = saved.answers
+        skipped = self.skipped()
+        for step in STEP_IDS[: STEP_IDS.index(saved.step)]:
+            if step not in skipped:
+                self.step_states[step] = "warn" if saved.passed.get(step) == "warn" else "ok"
+        target = saved.step if saved.step not in skipped else "welcome"
+        await self.show_step(target)
+
+    def start_preload(self) -> None:
+        """Start importing the check modules in a thread (once).
+
+        Called once the first screen is painted, so the import does not compete
+        with the first paint; and by :meth:`preloaded` in any case.
+        """
+        if self._preload is None:
+            self._preload = self.run_worker(
+                preload_modules, name="preload", thread=True, exit_on_error=False
+            )
+
+    async def preloaded(self) -> None:
+        """Wait until the check modules are imported."""
+        self.start_preload()
+        assert self._preload is not None
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await self._preload.wait()
+
+    # -- navigation ----------------------------------------------------------------
+
+    async def show_step(self, step: str) -> None:
+        """Show the screen of ``step`` (replacing the current step's screen).
+
+        The switch is not awaited: this runs in a handler of the screen being
+        replaced, which must be free to process its own removal.
+        """
+        if step != "welcome":
+            await self.preloaded()
+        screen = screen_class(step)()
+        self.current_step = step
+        if isinstance(self.screen, StepScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    async def complete_step(self, step: str, state: StepState) -> None:
+        """Record ``step`` as passed with ``state``, save, and go to the next step."""
+        self.step_states[step] = state
+        following = next_step(step, self.skipped())
+        if following is None:
+            self.finished = True
+            self.exit(0)
+            return
+        self.save_state(following)
+        await self.show_step(following)
+
+    async def back_from(self, step: str) -> None:
+        """Go to the step before ``step`` (saving what was typed)."""
+        previous = previous_step(step, self.skipped())
+        if previous is None:
+            return
+        self.save_state(previous)
+        await self.show_step(previous)
+
+    # -- leaving -------------------------------------------------------------------
+
+    def action_request_quit(self) -> None:
+        """Ask before leaving; a second Ctrl+C (or Ctrl+Q) in the question leaves."""
+        from wizard.tui.screens.modals import QuitScreen
+
+        if isinstance(self.screen, QuitScreen):
+            self.screen.dismiss(True)
+            return
+        if isinstance(self.screen, StepScreen):
+            self.screen.store(self.answers)
+            if self.current_step != "done":
+                self.save_state(self.current_step)
+        demo = (
+            "\nThe demo's servers and nginx are stopped and its temporary files removed."
+            if self.session.demo
+            else ""
+        )
+        message = (
+            f"Your answers so far are saved in {self.session.state.path}.\n"
+            "Run the same command again to resume at this step." + demo
+            if self.current_step != "done"
+            else "Everything is saved."
+        )
+        self.push_screen(
+            QuitScreen("Leave the wizard?", message, yes="Leave (y)", no="Stay (n)"),
+            self._quit_answered,
+        )
+
+    def _quit_answered(self, leave: bool | None) -> None:
+        if leave:
+            self.exit(0 if self.finished else 1)
+
+
+def _farewell(app: WizardApp) -> None:
+    """Tell the admin where things are, after the screen is gone."""
+    if app.finished:
+        print(f"codestream-bastion: answers saved in {app.session.answers_path}")
+    elif app.current_step != "welcome":
+        print(
+            f"codestream-bastion: stopped at '{STEP_BY_ID[app.current_step].title}'. "
+            f"Your answers are saved in {app.session.state.path}; run again to resume."
+        )
+
+
+def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> WizardSession:
+    """The session of ``codestream-bastion [--answers FILE]`` on this host.
+
+    Args:
+        ctx: The check context built from the command line.
+        answers_path: ``--answers``: prefills every field, and the final answers
+            are saved there. A file that does not exist yet is created at the end.
+
+    Raises:
+        AnswersError: When ``answers_path`` exists but cannot be used.
+    """
+    from wizard.answers import load_answers
+
+    prefilled = answers_path is not None and answers_path.exists()
+    answers = load_answers(answers_path, partial=True) if prefilled and answers_path else Answers()
+    output_dir = Path.cwd() / OUTPUT_DIR_NAME
+    return WizardSession(
+        context=ctx,
+        answers=answers,
+        answers_path=answers_path or output_dir / ANSWERS_NAME,
+        state=StateStore(default_state_path()),
+        certificate_roots=(*CERTIFICATE_ROOTS, Path.cwd()),
+        prefilled_from=answers_path if prefilled else None,
+        output_dir=output_dir,
+    )
+
+
+def run_wizard(ctx: CheckContext, answers_path: Path | None = None) -> int:
+    """Run the wizard on this host (``codestream-bastion [--answers FILE]``).
+
+    Args:
+        ctx: The check context built from the command line.
+        answers_path: See :func:`wizard_session`.
+
+    Returns:
+        0 when the wizard was completed, 1 when left before the end.
+
+    Raises:
+        AnswersError: When ``answers_path`` exists but cannot be used.
+    """
+    app = WizardApp(wizard_session(ctx, answers_path))
+    with exit_on_hangup():
+        code = app.run()
+    _farewell(app)
+    return 1 if code is None else code
+
+
+def demo_session(env: DemoEnvironment, answers_path: Path) -> WizardSession:
+    """The session of ``codestream-bastion demo``, with the demo's nginx started.
+
+    Where nginx is installed, a master runs under the demo's nginx root (the
+    caller stops it: ``session.demo_nginx.stop()``); where it is not, Install
+    and Test are skipped and the Welcome screen says how to get them.
+
+    Args:
+        env: The started demo environment.
+        answers_path: The demo answers (they prefill every field).
+    """
+    from wizard.answers import load_answers
+    from wizard.tui.demo_nginx import DemoNginx, DemoNginxError, nginx_missing_note
+
+    answers = load_answers(answers_path, partial=True)
+    ctx = env.context()
+    demo_nginx = DemoNginx.find(ctx.nginx_root, ctx.nginx_binary)
+    note = "" if demo_nginx is not None else nginx_missing_note()
+    if demo_nginx is not None:
+        try:
+            demo_nginx.start()
+        except DemoNginxError as exc:
+            demo_nginx.stop()
+            demo_nginx = None
+            note = f"{exc}. Install and Test are skipped."
+    state_path = Path(os.environ.get(STATE_ENV) or env.files.root / "state.toml")
+    return WizardSession(
+        context=ctx,
+        answers=answers,
+        answers_path=answers_path,
+        state=StateStore(state_path),
+        certificate_roots=(env.files.certs,),
+        prefilled_from=answers_path,
+        demo_nginx=demo_nginx,
+        nginx_usable=demo_nginx is not None,
+        nginx_note=note,
+        demo=True,
+        output_dir=env.files.root / "output",
+    )
+
+
+def run_demo_wizard(env: DemoEnvironment, answers_path: Path) -> int:
+    """Run the wizard against the running demo environment (``codestream-bastion demo``).
+
+    Install and Test drive a real nginx master under the demo's nginx root, on
+    the demo's loopback port, when nginx is installed; it is stopped on exit.
+
+    Args:
+        env: The started demo environment.
+        answers_path: The demo answers (they prefill every field).
+
+    Returns:
+        0 when the wizard was completed, 1 when left before the end.
+    """
+    session = demo_session(env, answers_path)
+    try:
+        with exit_on_hangup():
+            app = WizardApp(session)
+            code = app.run()
+        _farewell(app)
+    finally:
+        if session.demo_nginx is not None:
+            session.demo_nginx.stop()
+    return 1 if code is None else code
+
+
+@contextlib.contextmanager
+def exit_on_hangup() -> Iterator[None]:
+    """Turn SIGHUP (a dropped SSH session) and SIGTERM into a normal exit.
+
+    Their default action ends the process on the spot, skipping every
+    ``finally``: an install would not be rolled back, the demo's nginx would
+    keep running and its files would stay.
+    """
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

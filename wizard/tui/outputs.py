@@ -1,0 +1,195 @@
+"""From answers to files: the installer for this session, and what Review shows.
+
+Where nginx can be driven (always on a real bastion; in the demo when nginx
+is installed) the files come from :class:`wizard.install.Installer`: its plan
+has every target, its status and a diff, and the Install step applies it. In
+the demo the installer tests and reloads the demo's own nginx master, never
+the system's. Where nginx cannot be driven (a demo without nginx) the files
+are only rendered, into the output directory, for a later ``apply``. Slack
+without exposure needs no nginx at all: the installer writes the snippet and
+the next steps only.
+
+No Textual here; the screens call these functions from workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wizard.answers import Answers, save_answers
+from wizard.fsutil import atomic_write
+
+if TYPE_CHECKING:
+    from wizard.install import Installer, InstallPlan
+    from wizard.render import RenderedFile
+    from wizard.tui.session import WizardSession
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file the wizard will write.
+
+    Attributes:
+        path: Where it goes.
+        status: ``new``, ``changed``, ``mode`` or ``unchanged``.
+        mode: Its permission bits.
+        diff: A unified diff against what is there (secrets are not shown).
+    """
+
+    path: Path
+    status: str
+    mode: int
+    diff: str
+
+
+@dataclass
+class OutputPlan:
+    """What the wizard will write, for Review, Install and Done.
+
+    Attributes:
+        files: Every file, with its status and diff.
+        notes: Where the server block goes, links, directories, conflicts.
+        install_plan: The installer's plan, when the installer applies it.
+        rendered: The files to write directly (files-only fallback).
+    """
+
+    files: list[PlannedFile]
+    notes: list[str] = field(default_factory=list)
+    install_plan: InstallPlan | None = None
+    rendered: list[tuple[Path, RenderedFile]] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> tuple[str, ...]:
+        """Other server blocks claiming the name and port (the install refuses them)."""
+        return self.install_plan.conflicts if self.install_plan is not None else ()
+
+
+def uses_installer(answers: Answers, session: WizardSession) -> bool:
+    """Whether the installer writes the files (else they are only rendered)."""
+    return session.nginx_usable or not answers.exposes_bastion
+
+
+async def make_installer(answers: Answers, session: WizardSession) -> Installer:
+    """The installer for ``answers`` in this session (the demo's nginx in the demo)."""
+    from wizard.install import Installer
+    from wizard.render import detect_nginx_features
+
+    ctx = session.context
+    features = await asyncio.to_thread(detect_nginx_features, ctx.nginx_binary)
+    bundle = ctx.trust_bundle()
+    extra: dict[str, Any] = {}
+    demo = session.demo_nginx
+    if demo is not None:
+        extra = {
+            "systemd": False,
+            "reload_command": demo.reload_argv(),
+            "test_command": demo.test_argv(),
+            "log_dir": str(demo.log_dir),
+        }
+    return Installer(
+        answers,
+        ctx,
+        features=features,
+        resolvers=[str(server) for server in ctx.nameservers],
+        ca_bundle=str(bundle) if bundle is not None else None,
+        output_dir=session.output_dir,
+        **extra,
+    )
+
+
+def _diff(path: Path, content: bytes, secret: bool) -> tuple[str, str]:
+    """Status and unified diff of writing ``content`` to ``path``."""
+    try:
+        old: bytes | None = path.read_bytes()
+    except FileNotFoundError:
+        old = None
+    except OSError:
+        return "changed", f"{path}: cannot be read to compare\n"
+    if old == content:
+        return "unchanged", ""
+    status = "new" if old is None else "changed"
+    if secret:
+        return status, f"{path}: holds secrets, not shown ({len(content)} bytes, mode 0600)\n"
+    lines = difflib.unified_diff(
+        (old or b"").decode("utf-8", "replace").splitlines(keepends=True),
+        content.decode("utf-8", "replace").splitlines(keepends=True),
+        fromfile="/dev/null" if old is None else str(path),
+        tofile=str(path),
+    )
+    return status, "".join(lines)
+
+
+async def build_plan(answers: Answers, session: WizardSession) -> OutputPlan:
+    """What the wizard will write for ``answers``; nothing is written.
+
+    Raises:
+        wizard.install.InstallError: When nothing can be planned (no usable nginx
+            layout, answers that cannot be rendered); it carries a remedy.
+    """
+    if uses_installer(answers, session):
+        installer = await make_installer(answers, session)
+        plan = await asyncio.to_thread(installer.plan)
+        files = [PlannedFile(f.path, f.status, f.mode, f.diff) for f in plan.files]
+        notes = [f"Create directory {d}" for d in plan.directories]
+        if plan.layout is not None:
+            notes.insert(0, "nginx: " + plan.layout.describe())
+        notes += [f"Link {link.path} -> {link.target} ({link.status})" for link in plan.links]
+        notes += [f"CONFLICT: {c}" for c in plan.conflicts]
+        return OutputPlan(files, notes, install_plan=plan)
+    return await asyncio.to_thread(_render_only, answers, session)
+
+
+def _render_only(answers: Answers, session: WizardSession) -> OutputPlan:
+    from wizard.install import InstallError
+    from wizard.render import RenderError, detect_nginx_features, render_all
+
+    ctx = session.context
+    bundle = ctx.trust_bundle()
+    try:
+        rendered = render_all(
+            answers,
+            features=detect_nginx_features(ctx.nginx_binary),
+            resolvers=[str(server) for server in ctx.nameservers],
+            ca_bundle=str(bundle) if bundle is not None else None,
+        )
+    except RenderError as exc:
+        raise InstallError(str(exc), "Go back and fix the answers named above.") from None
+    placed = [(session.output_dir / item.name, item) for item in rendered]
+    files = []
+    for path, item in placed:
+        status, diff = _diff(path, item.content, secret=item.mode & 0o077 == 0)
+        files.append(PlannedFile(path, status, item.mode, diff))
+    notes = [
+        f"nginx is not available here: the server block is only written to "
+        f"{session.output_dir}, for 'codestream-bastion apply' on the real bastion."
+    ]
+    return OutputPlan(files, notes, rendered=placed)
+
+
+def write_rendered(plan: OutputPlan) -> list[Path]:
+    """Write the files of a files-only plan (atomically, with their modes).
+
+    Raises:
+        OSError: When the output directory cannot be written.
+    """
+    written: list[Path] = []
+    for path, item in plan.rendered:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, item.content, item.mode)
+        written.append(path)
+    return written
+
+
+def save_final_answers(answers: Answers, session: WizardSession) -> Path:
+    """Save the answers for ``check``/``apply`` later; returns where.
+
+    Raises:
+        OSError: When the file cannot be written.
+    """
+    session.answers_path.parent.mkdir(parents=True, exist_ok=True)
+    save_answers(answers, session.answers_path)
+    return session.answers_path

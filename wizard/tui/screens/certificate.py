@@ -1,0 +1,190 @@
+"""Step 4, Certificate: a publicly trusted certificate for the name, and its key.
+
+Certificates found on this host (``/etc/letsencrypt/live``, ``/etc/ssl``,
+``/etc/pki/tls``, ``/etc/nginx``, the working directory; in the demo, its own
+certificate directory) are listed with subject, expiry, issuer, names and a
+verdict for the chosen host name. Enter on a row picks it and finds the
+matching key; a path can also be typed. The chain and key are then checked
+live (:func:`check_certificate`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from wizard.answers import Answers
+from wizard.findings import Finding
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets.field import CheckedField, Extra
+from wizard.tui.widgets.findings import BADGES
+
+if TYPE_CHECKING:
+    from wizard.checks.certificate import CertificateSummary
+
+
+def certificate_path_error(text: str) -> str | None:
+    """Offline: a path was entered."""
+    return None if text.strip() else "enter the certificate file (the full chain, PEM)"
+
+
+def key_path_error(text: str) -> str | None:
+    """Offline: a path was entered."""
+    return None if text.strip() else "enter the private key file (PEM)"
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+
+
+class CertificateScreen(StepScreen):
+    """Pick or type the certificate chain; the key is found when possible."""
+
+    STEP = "certificate"
+    TITLE = "TLS certificate"
+    HINT = "Tab: key, then the certificates found here.  Enter: next step."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._summaries: dict[str, CertificateSummary] = {}
+
+    def compose_body(self) -> ComposeResult:
+        """The certificate and key paths with their findings, then the ones found here."""
+        bastion = self.answers.bastion
+        yield CheckedField(
+            "Certificate chain (fullchain.pem)",
+            bastion.certificate,
+            syntax=certificate_path_error,
+            check=self._check,
+            placeholder="/etc/letsencrypt/live/<name>/fullchain.pem",
+            progress="Validating the chain and the key",
+            extras=[
+                Extra(
+                    "private-key",
+                    "Private key (found automatically when possible)",
+                    bastion.private_key,
+                    syntax=key_path_error,
+                    optional=False,
+                    placeholder="/etc/letsencrypt/live/<name>/privkey.pem",
+                )
+            ],
+            id="certificate",
+        )
+        yield Static("Looking for certificates on this host ...", id="cert-note", classes="note")
+        table: DataTable[str | Text] = DataTable(
+            id="candidates", cursor_type="row", zebra_stripes=True
+        )
+        yield Static("", id="cert-detail")
+        table.display = False
+        yield table
+
+    def setup(self) -> None:
+        """Start looking for certificates."""
+        self._discover()
+
+    @property
+    def field(self) -> CheckedField:
+        """The certificate field."""
+        return self.query_one("#certificate", CheckedField)
+
+    async def _check(self, cert_path: str) -> list[Finding]:
+        from wizard.checks.certificate import check_certificate
+
+        key_path = self.field.extra_value("private-key")
+        return await check_certificate(
+            cert_path, key_path, self.answers.bastion.hostname, self.wizard.context
+        )
+
+    @work(group="discover", exclusive=True, exit_on_error=False)
+    async def _discover(self) -> None:
+        """Find and summarise candidate certificates (file work in a thread)."""
+        from wizard.checks.certificate import discover_certificates, summarize_certificate
+
+        roots = self.wizard.session.certificate_roots
+        hostname = self.answers.bastion.hostname
+        ctx = self.wizard.context
+
+        def find() -> list[CertificateSummary]:
+            return [
+                summarize_certificate(str(path), hostname, ctx)
+                for path in discover_certificates(roots)
+            ]
+
+        summaries = await asyncio.to_thread(find)
+        note = self.query_one("#cert-note", Static)
+        if not summaries:
+            where = ", ".join(str(root) for root in roots)
+            note.update(f"No certificate found in {where}. Type the path below.")
+            return
+        note.update(
+            f"{len(summaries)} certificate(s) found on this host: Tab here, "
+            "Up/Down, Enter picks one"
+        )
+        table = self.query_one("#candidates", DataTable)
+        table.add_columns("", "Subject", "Expires", "Verdict", "Issuer", "Names", "Path")
+        self._summaries = {summary.path: summary for summary in summaries}
+        for summary in summaries:
+            word, style = BADGES[summary.status]
+            expires = summary.not_after.strftime("%Y-%m-%d") if summary.not_after else "?"
+            table.add_row(
+                Text(word, style=style),
+                summary.subject or "?",
+                expires,
+                summary.verdict,
+                summary.issuer or "?",
+                _names(summary.names),
+                summary.path,
+                key=summary.path,
+            )
+        table.display = True
+        chosen = self.field.value.strip()
+        if chosen in self._summaries:
+            table.move_cursor(row=list(self._summaries).index(chosen))
+        elif not chosen:
+            table.focus()
+
+    @on(events.DescendantFocus)
+    def _focused(self, event: events.DescendantFocus) -> None:
+        """With the table focused, show it with its heading and the highlighted details."""
+        if event.widget.id == "candidates":
+            self.query_one("#cert-note").scroll_visible(top=True, animate=False)
+
+    @on(DataTable.RowHighlighted, "#candidates")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Spell out the highlighted certificate (the columns are narrow at 80x24)."""
+        summary = self._summaries.get(str(event.row_key.value))
+        if summary is None:
+            return
+        word, style = BADGES[summary.status]
+        detail = Text(word, style=style)
+        detail.append(f" {summary.verdict}\n{summary.path}")
+        if summary.names:
+            detail.append("\nNames: " + ", ".join(summary.names))
+        self.query_one("#cert-detail", Static).update(detail)
+
+    @on(DataTable.RowSelected, "#candidates")
+    async def _picked(self, event: DataTable.RowSelected) -> None:
+        from wizard.checks.certificate import find_matching_key
+
+        path = str(event.row_key.value)
+        field = self.field
+        key = await asyncio.to_thread(find_matching_key, path)
+        field.extra("private-key").value = key or ""
+        field.value = path
+        if key is None:
+            self.say("No matching key found beside it: type the key's path.", problem=True)
+            field.extra("private-key").focus()
+        else:
+            self.say(f"Key found: {Path(key).name}")
+            field.input.focus()
+
+    def store(self, answers: Answers) -> None:
+        """Both paths as typed."""
+        answers.bastion.certificate = self.field.value.strip()
+        answers.bastion.private_key = self.field.extra_value("private-key").strip()

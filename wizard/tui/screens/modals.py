@@ -1,0 +1,127 @@
+"""Dialogs over a step: F1 help, yes/no questions (leave? resume? reload?).
+
+Every dialog is keyboard-first: its keys are in the footer and on its buttons,
+Escape always means the safe answer.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Static
+
+from wizard.tui.help import HELP
+
+
+class HelpScreen(ModalScreen[None]):
+    """Why the current requirement exists, and how to satisfy it.
+
+    Args:
+        step: The step whose help to show.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "close", "Close"),
+    ]
+
+    def __init__(self, step: str) -> None:
+        super().__init__(classes="dialog")
+        self.step = step
+
+    def compose(self) -> ComposeResult:
+        """The help text in a scrollable box."""
+        help_text = HELP[self.step]
+        body = Text()
+        body.append("Why\n", style="bold underline")
+        body.append(help_text.why + "\n\n")
+        body.append("How\n", style="bold underline")
+        body.append(help_text.how)
+        with Vertical(classes="dialog-box help-box"):
+            yield Static(help_text.title, classes="dialog-title")
+            with VerticalScroll(classes="help-body"):
+                yield Static(body)
+            yield Button("Close (Esc)", id="close", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Focus the text, so arrow keys scroll it."""
+        self.query_one(".help-body").focus()
+
+    def action_close(self) -> None:
+        """Close the help."""
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; dismisses with ``True`` for yes.
+
+    The safe answer (the one that loses nothing) has the focus, so a stray
+    Enter is harmless, and Escape gives it too.
+
+    Args:
+        title: The question.
+        message: What each answer means.
+        yes: The yes button's label.
+        no: The no button's label.
+        safe: The safe answer: ``False`` (no) unless saying yes keeps things,
+            as "Resume?" does.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "safe", "Cancel"),
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n", "answer(False)", "No"),
+        Binding("left,right", "switch", "Switch", show=False),
+    ]
+
+    def __init__(self, title: str, message: str, *, yes: str, no: str, safe: bool = False) -> None:
+        super().__init__(classes="dialog")
+        self.title_text = title
+        self.message = message
+        self.yes_label = yes
+        self.no_label = no
+        self.safe = safe
+
+    def compose(self) -> ComposeResult:
+        """Question, explanation, two buttons."""
+        with Vertical(classes="dialog-box"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(Text(self.message), classes="dialog-message")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.yes_label, id="yes", compact=True, variant="warning")
+                yield Button(self.no_label, id="no", compact=True, variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """The safe answer has the focus."""
+        self.query_one("#yes" if self.safe else "#no", Button).focus()
+
+    def action_answer(self, value: bool) -> None:
+        """Close with ``value``."""
+        self.dismiss(value)
+
+    def action_safe(self) -> None:
+        """Close with the safe answer."""
+        self.dismiss(self.safe)
+
+    def action_switch(self) -> None:
+        """Move between the two buttons."""
+        self.focus_next(Button)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class QuitScreen(ConfirmScreen):
+    """The "Leave the wizard?" question (Ctrl+C or Ctrl+Q again means yes)."""

@@ -1,0 +1,75 @@
+"""Step 5, CodeStream API: where the bastion forwards to, probed live.
+
+The URL is checked on every keystroke (:func:`api_url_error`); the live probe
+(:func:`check_upstream`) resolves the API host (or uses the pinned address),
+connects, validates its certificate (with the optional CA file), and proves it
+answers like CodeStream.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from wizard.answers import Answers, CodeStreamAnswers
+from wizard.checks.upstream import api_url_error, upstream_address_error
+from wizard.findings import Finding
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets.field import CheckedField, Extra
+
+
+class UpstreamScreen(StepScreen):
+    """The CodeStream API URL, with an optional CA file and pinned address."""
+
+    STEP = "upstream"
+    TITLE = "CodeStream API"
+    HINT = "Tab: the optional CA file and pinned address.  Enter: next step."
+
+    def compose_body(self) -> ComposeResult:
+        """The URL field, with the CA file and the pinned address."""
+        codestream = self.answers.codestream
+        yield CheckedField(
+            "CodeStream API URL (as your users reach it)",
+            codestream.api_url,
+            syntax=api_url_error,
+            check=self._check,
+            placeholder="https://codestream.my-company.com",
+            progress="Probing the API",
+            extras=[
+                Extra(
+                    "upstream-ca",
+                    "CA file for the API (optional)",
+                    codestream.upstream_ca,
+                    placeholder="if its certificate is private or self-signed",
+                ),
+                Extra(
+                    "upstream-address",
+                    "Pinned API address (optional)",
+                    codestream.upstream_address,
+                    syntax=upstream_address_error,
+                    placeholder="if this host cannot resolve the API's name",
+                ),
+            ],
+            id="api-url",
+        )
+
+    @property
+    def field(self) -> CheckedField:
+        """The URL field."""
+        return self.query_one("#api-url", CheckedField)
+
+    def _answers(self, url: str) -> CodeStreamAnswers:
+        field = self.field
+        return CodeStreamAnswers(
+            api_url=url.strip(),
+            upstream_ca=field.extra_value("upstream-ca").strip(),
+            upstream_address=field.extra_value("upstream-address").strip(),
+        )
+
+    async def _check(self, url: str) -> list[Finding]:
+        from wizard.checks.upstream import check_upstream
+
+        return await check_upstream(self._answers(url), self.wizard.context)
+
+    def store(self, answers: Answers) -> None:
+        """The URL, the CA file and the pinned address."""
+        answers.codestream = self._answers(self.field.value)

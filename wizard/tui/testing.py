@@ -1,0 +1,36 @@
+"""Helpers for driving the wizard with Textual's Pilot: tests, screenshots, benchmarks.
+
+Live checks run in workers that may start further workers (a debounce, then
+the check), so "the screen is ready" means: no worker running, no message
+pending. :func:`settle` waits for exactly that, and stops the text cursor
+from blinking so that screenshots are stable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+MAX_ROUNDS = 200
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until every worker is done and the screen is idle; stop cursor blinking."""
+    app = pilot.app
+    for _ in range(MAX_ROUNDS):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(worker.is_running for worker in app.workers):
+            break
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+
+
+async def press(pilot: Pilot[Any], *keys: str) -> None:
+    """Press ``keys`` one by one, letting everything settle after each."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
