@@ -683,6 +683,7 @@ class _NginxPlan:
     """Every value of the server block, validated, for the template."""
 
     port: int
+    listen_address: str
     listen_ipv6: bool
     http2_listen: bool
     http2_directive: bool
@@ -756,11 +757,18 @@ def _nginx_plan(
         locations.append((endpoint, endpoint))
         locations.append((endpoint + "/", endpoint + "/"))
     public_ip = answers.bastion.public_ip
-    public_v6 = ipaddress.ip_address(public_ip).version == 6 if public_ip else False
+    public = ipaddress.ip_address(public_ip) if public_ip else None
+    public_v6 = public is not None and public.version == 6
+    # A loopback "public" address (labs, the demo) binds there only, so the lab
+    # proxy is not reachable from the network; real addresses listen on all
+    # interfaces, as 1:1 NAT (cloud public IPs) needs.
+    loopback = public is not None and public.is_loopback
+    listen_address = "" if not loopback else (f"[{public}]" if public_v6 else str(public))
     log_base = log_dir.rstrip("/") or ""
     return _NginxPlan(
         port=answers.bastion.listen_port,
-        listen_ipv6=features.listen_ipv6 or public_v6,
+        listen_address=listen_address,
+        listen_ipv6=(features.listen_ipv6 or public_v6) and not loopback,
         http2_listen=features.http2_listen,
         http2_directive=features.http2_directive,
         server_name=to_ascii_hostname(answers.bastion.hostname),

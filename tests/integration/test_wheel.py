@@ -40,6 +40,8 @@ def test_wheel_contains_templates_and_renders_from_a_fresh_venv(tmp_path: Path) 
     assert "wizard/templates/nginx-server.conf.j2" in names
     assert "wizard/templates/next-steps.md.j2" in names
     assert "wizard/tui/wizard.tcss" in names
+    assert "wizard/tui/screens/welcome.py" in names
+    assert "wizard/tui/widgets/field.py" in names
 
     venv = tmp_path / "venv"
     assert _run(sys.executable, "-m", "venv", venv).returncode == 0
@@ -55,4 +57,7 @@ def test_wheel_contains_templates_and_renders_from_a_fresh_venv(tmp_path: Path) 
     )  # fmt: skip
     assert rendered.returncode == 0, rendered.stdout + rendered.stderr
     conf = (work / "out" / "codestream-bastion.conf").read_text(encoding="utf-8")
+    # Every subpackage made it into the wheel: the wizard itself imports.
+    wizard = _run(venv / "bin" / "python", "-c", "import wizard.tui.app", cwd=work)
+    assert wizard.returncode == 0, wizard.stderr
     assert "location = /no-auth/provider-action/msteams" in conf.replace('"', "")

@@ -19,8 +19,8 @@ from wizard.answers import Answers
 from wizard.demo.dns_server import DnsServer
 from wizard.demo.environment import DemoEnvironment, DemoFiles, free_port
 from wizard.demo.fake_api import FakeCodeStreamApi
+from wizard.demo.nginx import DemoNginx
 from wizard.tui.app import WizardApp
-from wizard.tui.demo_nginx import DemoNginx
 from wizard.tui.session import WizardSession
 from wizard.tui.state import StateStore
 from wizard.tui.testing import settle

@@ -226,6 +226,15 @@ def test_listen_server_name_certificate_and_logs(tmp_path: Path) -> None:
     assert one(block, "client_max_body_size") == ["1m"]
 
 
+@pytest.mark.parametrize(
+    ("address", "listen"), [("127.0.0.1", "127.0.0.1:8443"), ("::1", "[::1]:8443")]
+)
+def test_a_loopback_public_ip_binds_there_only(tmp_path: Path, address: str, listen: str) -> None:
+    answers = make_answers(bastion__public_ip=address, bastion__listen_port=8443)
+    block = server(answers, tmp_path)
+    assert args_of(block, "listen") == [[listen, "ssl", "http2"]]
+
+
 def test_log_dir_is_configurable(tmp_path: Path) -> None:
     block = server(make_answers(), tmp_path, log_dir="/tmp/x/logs")
     assert one(block, "access_log") == ["/tmp/x/logs/codestream-bastion.access.log", "combined"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.checks.context import CheckContext
-    from wizard.tui.demo_nginx import DemoNginx
+    from wizard.demo.nginx import DemoNginx
     from wizard.tui.state import StateStore
 
 CERTIFICATE_ROOTS: tuple[Path, ...] = (
