@@ -431,6 +431,9 @@ def exit_on_hangup() -> Iterator[None]:
     """
 
     def leave(signum: int, frame: FrameType | None) -> None:
+        # `timeout`, systemd and others follow SIGTERM with SIGCONT; Textual's
+        # SIGCONT handler would then try to resume a loop that is gone.
+        signal.signal(signal.SIGCONT, signal.SIG_DFL)
         raise SystemExit(128 + signum)
 
     previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGHUP, signal.SIGTERM)}
