@@ -40,6 +40,11 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    fsync_directory(directory)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Flush a directory's entries (a rename or new link) to disk; best effort."""
     with contextlib.suppress(OSError):
         dir_fd = os.open(directory, os.O_RDONLY)
         try:

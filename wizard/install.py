@@ -59,7 +59,7 @@ from wizard.checks.nginx import (
     nginx_argv,
     run_command,
 )
-from wizard.fsutil import atomic_write
+from wizard.fsutil import atomic_write, fsync_directory
 
 if TYPE_CHECKING:
     from wizard.render import NginxFeatures
@@ -368,15 +368,6 @@ def _chown(path: Path, state: PathState) -> None:
             os.lchown(path, state.uid, state.gid)
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def atomic_symlink(path: Path, target: str) -> None:
     """Make ``path`` a symlink to ``target`` atomically (replacing what is there)."""
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
@@ -389,7 +380,7 @@ def atomic_symlink(path: Path, target: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_directory(path.parent)
 
 
 def restore_state(path: Path, state: PathState) -> None:
@@ -399,7 +390,7 @@ def restore_state(path: Path, state: PathState) -> None:
     if state.kind == "absent":
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        _fsync_dir(path.parent)
+        fsync_directory(path.parent)
         return
     if state.kind == "link":
         assert state.target is not None

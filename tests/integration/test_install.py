@@ -569,7 +569,7 @@ async def test_failed_nginx_t_rolls_back_to_a_byte_identical_tree(
         "../sites-available/codestream-bastion.conf"
     )
     (debian.root / "conf.d" / "plain.conf").write_text(
-        f"server {{ listen {port}; server_name plain.demo.test; }}\n"
+        f"server {{ listen 127.0.0.1:{port}; server_name plain.demo.test; }}\n"
     )
     debian.out.mkdir()
     (debian.out / "next-steps.md").write_text("old notes\n")

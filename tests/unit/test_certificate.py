@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
+from tests.unit.conftest import HOST
 from wizard.checks import context
 from wizard.checks.certificate import (
     MAX_FILE_BYTES,
@@ -26,7 +27,6 @@ from wizard.checks.context import CheckContext
 from wizard.demo.ca import Issued, TestCA, cert_pem, generate_key, key_pem
 from wizard.findings import Finding
 
-HOST = "bastion.example.com"
 ALL_CODES = (
     "cert.ok",
     "cert.missing",
@@ -53,16 +53,6 @@ ALL_CODES = (
     "key.encrypted",
     "key.permissions",
 )
-
-
-@pytest.fixture(scope="module")
-def ca() -> TestCA:
-    return TestCA()
-
-
-@pytest.fixture(scope="module")
-def good(ca: TestCA) -> Issued:
-    return ca.issue([HOST])
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.conftest import HOST
 from wizard.checks.certificate import (
     CertificateSummary,
     ascii_hostname,
@@ -18,18 +19,6 @@ from wizard.checks.certificate import (
 )
 from wizard.checks.context import CheckContext
 from wizard.demo.ca import Issued, TestCA, cert_pem, key_pem
-
-HOST = "bastion.example.com"
-
-
-@pytest.fixture(scope="module")
-def ca() -> TestCA:
-    return TestCA()
-
-
-@pytest.fixture(scope="module")
-def good(ca: TestCA) -> Issued:
-    return ca.issue([HOST])
 
 
 @pytest.fixture
