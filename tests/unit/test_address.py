@@ -22,7 +22,7 @@ from wizard.checks.address import (
 from wizard.checks.context import CheckContext
 from wizard.findings import Finding
 
-PUBLIC_V4 = "1.1.1.1"
+PUBLIC_V4 = "44.1.2.3"  # any public address: classified, never contacted
 PUBLIC_V6 = "2606:4700:4700::1111"
 ON_HOST = CheckContext(interface_addresses=("127.0.0.1", "10.0.0.5", PUBLIC_V4, PUBLIC_V6))
 BEHIND_NAT = CheckContext(interface_addresses=("127.0.0.1", "10.0.0.5"))
@@ -125,7 +125,7 @@ def test_not_public_is_a_warning_in_lab_mode() -> None:
     assert "RFC 1918" in findings[0].detail
 
 
-@pytest.mark.parametrize("text", [PUBLIC_V4, PUBLIC_V6, "::ffff:1.1.1.1"])
+@pytest.mark.parametrize("text", [PUBLIC_V4, PUBLIC_V6, "::ffff:44.1.2.3"])
 def test_public_on_interface(text: str) -> None:
     assert codes(check_public_ip(text, ON_HOST)) == [("ip.ok", "ok"), ("ip.on_interface", "ok")]
 
@@ -155,7 +155,7 @@ def test_good_input_has_no_problem_codes() -> None:
 
 
 def test_not_public_reason_of_public_addresses_is_none() -> None:
-    for text in (PUBLIC_V4, PUBLIC_V6, "8.8.8.8", "::ffff:8.8.8.8"):
+    for text in (PUBLIC_V4, PUBLIC_V6, "45.6.7.8", "::ffff:45.6.7.8"):
         assert not_public_reason(ipaddress.ip_address(text)) is None
 
 
