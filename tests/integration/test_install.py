@@ -1072,3 +1072,17 @@ async def test_apply_command_reports_a_rolled_back_install(
     assert "FAILED" in text
     assert "kill(4242, 1) failed" in text
     assert rhel.snapshot() == before
+
+
+async def test_conflict_check_is_skipped_for_an_invalid_host_name(tmp_path: Path) -> None:
+    from wizard.checks.nginx import check_nginx
+
+    root = tmp_path / "nginx"
+    (root / "conf.d").mkdir(parents=True)
+    (root / "nginx.conf").write_text("events {}\nhttp { include conf.d/*.conf; }\n")
+    answers = Answers(mode="slack")
+    answers.bastion.hostname = "bad host;{name}"
+    findings = await check_nginx(answers, CheckContext(nginx_root=root))
+    (conflict,) = [f for f in findings if f.code == "nginx.conflict"]
+    assert conflict.status == "skip"
+    assert "invalid" in conflict.title

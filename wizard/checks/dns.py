@@ -185,7 +185,7 @@ _LOCAL_FAILURES: dict[str, tuple[str, str, str]] = {
         "dns.timeout",
         "No answer from {server} for {name} within {timeout:g} s",
         "Check that {server} is the right resolver (--dns-server) and that this host may "
-        "reach it on UDP and TCP port 53; on a slow link raise --timeout.",
+        "reach that address and port over UDP and TCP; on a slow link raise --timeout.",
     ),
     "servfail": (
         "dns.servfail",

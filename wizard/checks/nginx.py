@@ -36,6 +36,7 @@ from typing import Literal
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
+from wizard.checks.hostname import hostname_syntax_error
 from wizard.findings import Finding, fail, ok, skip, warn
 
 OWN_NAME = "codestream-bastion.conf"
@@ -640,6 +641,11 @@ def _layout_findings(answers: Answers, ctx: CheckContext) -> tuple[list[Finding]
 
 def _conflict_findings(answers: Answers, ctx: CheckContext, layout: Layout) -> list[Finding]:
     bastion = answers.bastion
+    if hostname_syntax_error(bastion.hostname) is not None:
+        # hostname.* already failed; comparing an invalid name would only mislead.
+        return [
+            skip("nginx.conflict", "Server-name conflicts not checked: the host name is invalid")
+        ]
     conflicts = find_conflicting_server_blocks(
         ctx.nginx_root, bastion.hostname, bastion.listen_port, layout.server_block
     )
