@@ -339,3 +339,12 @@ async def test_the_engine_runs_the_selinux_checks_before_the_proxy_test() -> Non
     assert AREA_ORDER.index("selinux") < AREA_ORDER.index("proxy")
     areas = [f.area for f in findings]
     assert areas.index("selinux") > areas.index("nginx")
+
+
+async def test_semanage_failing_as_a_normal_user_says_to_run_as_root() -> None:
+    refused = (1, "ValueError: SELinux policy is not managed or store cannot be accessed.")
+    runner = enforcing(**{"semanage port -l": refused})
+    (finding,) = (await run(answers(port=8444), host(runner)))["selinux.port"]
+    assert finding.status == "warn"
+    assert "store cannot be accessed" in finding.detail
+    assert finding.remedy.startswith("Run the check as root")

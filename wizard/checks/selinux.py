@@ -293,23 +293,31 @@ async def _file_finding(
     )
 
 
-def _port_finding(port: int, ports: dict[int, dict[str, bool]] | None) -> Finding:
+def _port_finding(
+    port: int, ports: dict[int, dict[str, bool]] | None, listing: CommandResult
+) -> Finding:
     labels = (ports or {}).get(port, {})
     if ports is None:
+        if _not_installed(listing):
+            why = "'semanage' is not installed"
+            first = f"Install {_SEMANAGE_PACKAGE} ('dnf install {_SEMANAGE_PACKAGE}'), then: "
+        else:  # e.g. not root: the policy store cannot be read
+            said = listing.output.splitlines()[0] if listing.output else "no output"
+            why = f"'semanage port -l' failed ({said})"
+            first = "Run the check as root, or: "
         if port in DEFAULT_HTTP_PORTS:
             return ok(
                 "selinux.port",
                 f"Port {port} is an http_port_t port in the stock policy",
-                "semanage is not installed, so local changes to the port labels were not read.",
+                f"{why}, so local changes to the port labels were not read.",
             )
         return warn(
             "selinux.port",
             f"Could not check that nginx may listen on port {port}",
-            f"Port {port} is not an http_port_t port in the stock policy and 'semanage' is "
-            "not installed to read the local labels; if it is not labelled http_port_t, "
-            "nginx cannot bind it (bind() ... failed (13: Permission denied)).",
-            f"Install {_SEMANAGE_PACKAGE} ('dnf install {_SEMANAGE_PACKAGE}'), then: "
-            f"semanage port -a -t http_port_t -p tcp {port}",
+            f"Port {port} is not an http_port_t port in the stock policy and {why}, so the "
+            "local labels are unknown; if it is not labelled http_port_t, nginx cannot bind "
+            "it (bind() ... failed (13: Permission denied)).",
+            f"{first}semanage port -a -t http_port_t -p tcp {port}",
         )
     if "http_port_t" in labels:
         return ok("selinux.port", f"nginx may listen on port {port} (http_port_t)")
@@ -358,5 +366,5 @@ async def check_selinux(
         finding = await _file_finding(what, path, host, timeout)
         if finding is not None:
             findings.append(finding)
-    findings.append(_port_finding(bastion.listen_port, ports))
+    findings.append(_port_finding(bastion.listen_port, ports, listing))
     return findings
