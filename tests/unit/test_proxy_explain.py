@@ -149,3 +149,29 @@ def test_no_file_to_read_says_why(tmp_path: Path) -> None:
     path, why = server_error_log(tmp_path / "missing", "bastion.example.com", 443)
     assert path is None
     assert "nginx.conf" in why
+
+
+# -- only what nginx wrote since the test started ----------------------------------------------
+
+
+def test_only_lines_written_since_the_mark_are_read(tmp_path: Path) -> None:
+    from wizard.checks.context import CheckContext
+    from wizard.checks.proxy import ErrorLogMark
+
+    log = tmp_path / "codestream-bastion.error.log"
+    extra = f'error_log "{log}";'
+    root = tree(tmp_path / "tree", SERVER.format(extra=extra))
+    ctx = CheckContext(nginx_root=root)
+    log.write_text("old refused (111: Connection refused) while connecting to upstream\n")
+    mark = ErrorLogMark.start(ctx, "bastion.example.com", 443)
+    assert mark.path == log
+    with log.open("a") as handle:
+        handle.write("new line\n")
+    assert mark.new_lines() == (["new line"], "")
+    log.write_text("rotated\n")  # logrotate truncated it: everything in it is new
+    assert mark.new_lines() == (["rotated"], "")
+    log.unlink()
+    assert mark.new_lines() == ([], f"{log} does not exist")
+    nowhere = ErrorLogMark.start(ctx, "other.example.com", 443)
+    assert nowhere.path is None
+    assert "claims other.example.com on port 443" in nowhere.new_lines()[1]

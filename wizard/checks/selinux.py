@@ -345,13 +345,14 @@ async def check_selinux(
         host: Overrides ``ctx.selinux_host``; ``None`` asks this host.
 
     Returns:
-        ``selinux.absent`` or ``selinux.permissive`` (skip) where SELinux does not
-        enforce; else ``selinux.enforcing`` and ``selinux.network_connect``,
+        ``selinux.skipped`` when the mode needs no nginx; ``selinux.absent`` or
+        ``selinux.permissive`` (skip) where SELinux does not enforce; else
+        ``selinux.enforcing`` and ``selinux.network_connect``,
         ``selinux.file_context`` (certificate and key), ``selinux.port``, and
         ``selinux.tool_missing`` for each question no tool could answer.
     """
     if not answers.exposes_bastion:
-        return [skip("selinux.absent", "No nginx to confine: this mode exposes nothing")]
+        return [skip("selinux.skipped", "No nginx to confine: this mode exposes nothing")]
     host = host or ctx.selinux_host or SelinuxHost()
     timeout = max(ctx.timeout, COMMAND_TIMEOUT)
     mode, how = await selinux_mode(host, timeout)
