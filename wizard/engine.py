@@ -26,6 +26,7 @@ AREA_ORDER: tuple[str, ...] = (
     "key",
     "upstream",
     "nginx",
+    "selinux",
     "proxy",
 )
 AREA_TITLES: dict[str, str] = {
@@ -38,6 +39,7 @@ AREA_TITLES: dict[str, str] = {
     "key": "Private key",
     "upstream": "CodeStream API (upstream)",
     "nginx": "Nginx",
+    "selinux": "SELinux",
     "proxy": "End-to-end proxy test",
 }
 
@@ -118,6 +120,7 @@ async def run_checks(
     from wizard.checks.dns import check_dns
     from wizard.checks.hostname import check_hostname
     from wizard.checks.nginx import check_nginx
+    from wizard.checks.selinux import check_selinux
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion
@@ -132,6 +135,7 @@ async def run_checks(
         ),
         _guarded("upstream", check_upstream(answers.codestream, ctx)),
         _guarded("nginx", check_nginx(answers, ctx)),
+        _guarded("selinux", check_selinux(answers, ctx)),
     ]
     if post_install:
         from wizard.checks.proxy import check_proxy

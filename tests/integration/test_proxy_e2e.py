@@ -511,3 +511,90 @@ async def test_no_exposure_mode_skips(setup: Setup) -> None:
     answers.mode = "slack-no-exposure"
     findings = await check_proxy(answers, setup.ctx())
     assert [(f.code, f.status) for f in findings] == [("proxy.skipped", "skip")]
+
+
+# -- the 502 explained: real nginx, a real failing upstream ---------------------------------------
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[int]:
+    """A loopback port that completes TCP handshakes (the kernel does) but never speaks."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)  # never accept()ed: nginx's TLS handshake waits in vain
+        yield sock.getsockname()[1]
+
+
+async def _through_broken_upstream(setup: Setup, name: str, **codestream: str) -> list[Finding]:
+    """Run a bastion whose API hop fails as ``codestream`` says; check it end to end."""
+    port = free_port()
+    answers = setup.answers(listen_port=port)
+    for key, value in codestream.items():
+        setattr(answers.codestream, key, value)
+    with setup.nginx(name, setup.render(answers, setup.tmp / name / "logs"), port) as nginx:
+        # ctx.nginx_root is the tree nginx runs: the check finds the block's error_log there.
+        return await check_proxy(answers, setup.ctx(nginx_root=nginx.conf.parent, timeout=8.0))
+
+
+def _cause(findings: list[Finding], code: str) -> Finding:
+    codes = _by_code(findings)
+    assert len(codes["proxy.endpoint_not_api"]) == 3  # the failure itself is still reported
+    status = "504" if code == "proxy.upstream_timeout" else "502"
+    assert status in codes["proxy.endpoint_not_api"][0].detail
+    assert f"nginx answered {status} and wrote in " in codes[code][0].detail
+    (cause,) = codes[code]
+    assert cause.status == "fail"
+    assert "proxy.gateway_unexplained" not in codes
+    return cause
+
+
+async def test_502_upstream_certificate_not_trusted_is_explained(setup: Setup) -> None:
+    # nginx is told to trust the public CA, but the API's certificate is from its private CA.
+    findings = await _through_broken_upstream(setup, "502-tls", upstream_ca=str(setup.trust))
+    cause = _cause(findings, "proxy.upstream_tls")
+    assert "upstream SSL certificate verify error" in cause.detail
+    assert "codestream-bastion.error.log" in cause.detail
+    assert "upstream_ca" in cause.remedy
+
+
+async def test_502_connection_refused_is_explained(setup: Setup) -> None:
+    closed = free_port()
+    findings = await _through_broken_upstream(
+        setup, "502-refused", api_url=f"https://{API_HOST}:{closed}"
+    )
+    cause = _cause(findings, "proxy.upstream_refused")
+    assert "(111: Connection refused) while connecting to upstream" in cause.detail
+    assert f"(upstream https://127.0.0.1:{closed})" in cause.detail
+
+
+async def test_502_unresolvable_api_name_is_explained(setup: Setup) -> None:
+    findings = await _through_broken_upstream(
+        setup, "502-dns", api_url=f"https://missing.demo.test:{setup.api.port}"
+    )
+    cause = _cause(findings, "proxy.upstream_unresolved")
+    assert "missing.demo.test could not be resolved" in cause.detail
+    assert "upstream_address" in cause.remedy
+
+
+async def test_504_upstream_timeout_is_explained(setup: Setup) -> None:
+    # The generated block bounds the upstream connect and TLS handshake by 5 s.
+    with silent_listener() as silent:
+        findings = await _through_broken_upstream(
+            setup, "504-timeout", api_url=f"https://{API_HOST}:{silent}"
+        )
+    cause = _cause(findings, "proxy.upstream_timeout")
+    assert "upstream timed out" in cause.detail
+    assert "504" in _by_code(findings)["proxy.endpoint_not_api"][0].detail
+
+
+async def test_a_502_without_a_readable_log_says_where_it_looked(setup: Setup) -> None:
+    port = free_port()
+    answers = setup.answers(listen_port=port)
+    answers.codestream.api_url = f"https://{API_HOST}:{free_port()}"
+    with setup.nginx("502-no-log", setup.render(answers, setup.tmp / "502-no-log" / "logs"), port):
+        # The default ctx looks in /etc/nginx, where no server block serves this name.
+        findings = await check_proxy(answers, setup.ctx())
+    (unexplained,) = _by_code(findings)["proxy.gateway_unexplained"]
+    assert unexplained.status == "warn"
+    assert f"claims {HOSTNAME} on port {port}" in unexplained.detail
+    assert "proxy.upstream_refused" not in _by_code(findings)

@@ -11,9 +11,12 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.checks.resolve import Nameserver, parse_nameserver, system_nameservers
+
+if TYPE_CHECKING:
+    from wizard.checks.selinux import SelinuxHost
 
 # Where distributions keep the system trust bundle, most common first.
 SYSTEM_CA_BUNDLES: tuple[str, ...] = (
@@ -46,6 +49,8 @@ class CheckContext:
         now: The time certificates are judged at; ``None`` means now.
         nginx_root: The nginx configuration directory.
         nginx_binary: The nginx executable (name or path).
+        selinux_host: How the ``selinux.*`` check asks the host; ``None`` means
+            this host's commands and files (tests replay recorded outputs).
     """
 
     nameservers: tuple[Nameserver, ...] = ()
@@ -58,6 +63,7 @@ class CheckContext:
     now: datetime | None = None
     nginx_root: Path = field(default_factory=lambda: Path("/etc/nginx"))
     nginx_binary: str = "nginx"
+    selinux_host: SelinuxHost | None = None
 
     def trust_bundle(self) -> Path | None:
         """The CA bundle to trust: ``ca_bundle``, else the system default."""

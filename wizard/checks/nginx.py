@@ -464,6 +464,51 @@ def _ascii(hostname: str) -> str:
         return hostname.strip().rstrip(".").lower()
 
 
+def server_claims(server: Directive, hostname: str, port: int) -> bool:
+    """Whether the ``server`` block names ``hostname`` (IDN as punycode) and listens on ``port``."""
+    return _ascii(hostname) in _server_names(server) and port in _server_ports(server)
+
+
+def server_error_log(nginx_root: Path, hostname: str, port: int) -> tuple[Path | None, str]:
+    """The error log nginx writes for requests to ``hostname:port``.
+
+    The first server block that claims the name and port (the one nginx
+    serves) decides; without an ``error_log`` of its own, the ``http`` block's,
+    then the main one, of ``nginx.conf`` apply. A relative path is taken from
+    ``nginx_root``.
+
+    Returns:
+        The file, or ``None`` and a sentence saying why there is none to read
+        (no such server block, or a log that is not a file: ``stderr``, ``syslog:``).
+    """
+    root = Path(nginx_root)
+    try:
+        walk = read_tree(root)
+    except LayoutError as exc:
+        return None, exc.message
+    server = next((s for s in walk.servers if server_claims(s, hostname, port)), None)
+    if server is None:
+        return None, (
+            f"no server block in {root / 'nginx.conf'} claims {_ascii(hostname)} on port {port}"
+        )
+    main = parse_config(_read_text(root / "nginx.conf") or "", root / "nginx.conf")
+    http = next((d.block for d in main if d.name == "http" and d.block is not None), [])
+    for scope in (server.block or [], http, main):
+        directive = next((d for d in scope if d.name == "error_log" and d.args), None)
+        if directive is None:
+            continue
+        target = directive.args[0]
+        if target == "stderr" or ":" in target.split("/", 1)[0]:
+            return None, (
+                f"{directive.file}:{directive.line} sends the error log to {target!r}, not a file"
+            )
+        return (Path(target) if os.path.isabs(target) else root / target), ""
+    return (
+        None,
+        f"no error_log directive applies to the server block at {server.file}:{server.line}",
+    )
+
+
 def find_conflicting_server_blocks(
     nginx_root: Path, hostname: str, port: int, own_file: Path | None = None
 ) -> list[str]:
@@ -491,7 +536,7 @@ def find_conflicting_server_blocks(
             continue
         if server.file.name == OWN_NAME and own is None:
             continue
-        if wanted in _server_names(server) and port in _server_ports(server):
+        if server_claims(server, hostname, port):
             conflicts.append(
                 f"{server.file}:{server.line}: a server block with server_name {wanted} "
                 f"listening on port {port}"

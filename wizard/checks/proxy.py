@@ -16,12 +16,20 @@ What Slack and Microsoft will do, done from here:
 Requests are written on the TLS stream by hand, so the path is sent exactly as
 given (no client normalises it), and the probes run concurrently, each bounded
 by ``ctx.timeout``.
+
+When an endpoint gets nginx's 502 or 504, the check reads what nginx wrote to
+the bastion's error log (the ``error_log`` of the server block that serves the
+name, found in ``ctx.nginx_root``) since the test started, and names the cause
+with its fix (:func:`explain_gateway_errors`): the API's certificate not
+trusted, its name not resolved, the connection refused, an SELinux denial
+(errno 13) or a timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import ssl
 from collections.abc import Sequence
@@ -30,7 +38,7 @@ from pathlib import Path
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.findings import Finding, fail, ok, skip
+from wizard.findings import Finding, fail, ok, skip, warn
 
 ALL_ENDPOINTS: tuple[str, ...] = (
     "/no-auth/provider-action/slack",
@@ -477,6 +485,202 @@ def _judge(
     return findings
 
 
+# -- why nginx answered 502/504 -------------------------------------------------------------
+
+GATEWAY_STATUSES = frozenset({502, 504})
+MAX_LOG_READ = 256 * 1024
+"""Bytes of new error-log lines read at most (a busy log is read from its end)."""
+
+
+@dataclass(frozen=True)
+class _Cause:
+    """One reason nginx gives for a 502/504, recognised in its error log."""
+
+    code: str
+    pattern: re.Pattern[str]
+    title: str
+    remedy: str
+
+
+# nginx's own wording (src/http/ngx_http_upstream.c, src/event/ngx_event_openssl.c,
+# src/core/ngx_resolver.c); the first pattern that matches a line wins.
+_CAUSES: tuple[_Cause, ...] = (
+    _Cause(
+        "proxy.selinux_denied",
+        re.compile(r"\(13: Permission denied\) while connecting to upstream"),
+        "SELinux forbids nginx to connect to the CodeStream API",
+        "Allow nginx to open connections: setsebool -P httpd_can_network_connect 1 "
+        "(see the selinux.network_connect finding); nothing needs a reload.",
+    ),
+    _Cause(
+        "proxy.upstream_tls",
+        re.compile(r"upstream SSL certificate (verify error|does not match)"),
+        "nginx does not trust the CodeStream API's certificate",
+        "Set [codestream] upstream_ca to the CA file that signed the API's certificate (or "
+        "pass --ca-bundle), make sure api_url uses a name the certificate holds, and run "
+        "apply again; 'codestream-bastion check' shows the upstream.tls_* finding.",
+    ),
+    _Cause(
+        "proxy.upstream_unresolved",
+        re.compile(r"could not be resolved \(|no resolver defined to resolve"),
+        "nginx cannot resolve the CodeStream API's host name",
+        "nginx resolves the API host at run time with the resolvers in the server block "
+        "(from /etc/resolv.conf when it was rendered): make the name resolvable there, or "
+        "pin the API's address in [codestream] upstream_address, and run apply again.",
+    ),
+    _Cause(
+        "proxy.upstream_refused",
+        re.compile(r"\(111: Connection refused\) while connecting to upstream"),
+        "The CodeStream API refused nginx's connection",
+        "Nothing listens at the API's address and port: check that the CodeStream API runs "
+        "and that [codestream] api_url (and upstream_address) name the right host and port.",
+    ),
+    _Cause(
+        "proxy.upstream_timeout",
+        re.compile(r"upstream timed out|timed out \(110: "),
+        "The CodeStream API did not answer nginx in time",
+        "Something between the bastion and the API drops the traffic (a firewall or security "
+        "group), or the API is overloaded: allow the bastion to reach the API's port, then "
+        "check that the API answers ('codestream-bastion check' runs upstream.*).",
+    ),
+    _Cause(
+        "proxy.upstream_error",
+        re.compile(r"\[(error|crit|alert|emerg)\].*upstream"),
+        "nginx reports another error talking to the CodeStream API",
+        "Read nginx's own message above; 'codestream-bastion check' runs the upstream.* "
+        "checks from this host.",
+    ),
+)
+_LOG_CONTEXT = re.compile(r", (client|server|request|upstream|host): .*$")
+_LOG_UPSTREAM = re.compile(r'upstream: "([^"]*)"')
+_LOG_PREFIX = re.compile(r"^\S+ \S+ \[(\w+)\] \d+#\d+: (\*\d+ )?")
+
+
+def _log_message(line: str) -> str:
+    """nginx's sentence from an error-log line, without timestamp, pids and request context."""
+    return _LOG_CONTEXT.sub("", _LOG_PREFIX.sub("", line.strip()))
+
+
+def explain_gateway_errors(
+    lines: Sequence[str], log: Path | None = None, statuses: str = "502/504"
+) -> list[Finding]:
+    """Name the causes of 502/504 answers from nginx's error-log ``lines``.
+
+    Args:
+        lines: Error-log lines written while the requests were made.
+        log: The file they came from (named in the findings).
+        statuses: The gateway statuses seen, for the detail (``502``, ``502/504``).
+
+    Returns:
+        One finding per cause found (``proxy.selinux_denied``, ``proxy.upstream_tls``,
+        ``proxy.upstream_unresolved``, ``proxy.upstream_refused``,
+        ``proxy.upstream_timeout``, ``proxy.upstream_error``), each with nginx's
+        own words and the fix; empty when no line explains anything.
+    """
+    found: dict[str, tuple[_Cause, list[str], set[str]]] = {}
+    for line in lines:
+        cause = next((c for c in _CAUSES if c.pattern.search(line)), None)
+        if cause is None:
+            continue
+        _c, messages, upstreams = found.setdefault(cause.code, (cause, [], set()))
+        message = _log_message(line)
+        if message not in messages:
+            messages.append(message)
+        # The origin is what matters (the path is the endpoint's own): scheme://host:port.
+        upstreams.update("/".join(url.split("/", 3)[:3]) for url in _LOG_UPSTREAM.findall(line))
+    findings: list[Finding] = []
+    where = f" in {log}" if log is not None else ""
+    for cause, messages, upstreams in found.values():
+        to = f" (upstream {', '.join(sorted(upstreams))})" if upstreams else ""
+        findings.append(
+            fail(
+                cause.code,
+                cause.title,
+                f"nginx answered {statuses} and wrote{where}{to}: " + " | ".join(messages[:3]),
+                cause.remedy,
+            )
+        )
+    return findings
+
+
+@dataclass(frozen=True)
+class ErrorLogMark:
+    """Where the bastion's error log ended when the test started.
+
+    Attributes:
+        path: The log file, or ``None`` when none was found.
+        offset: Its size at the start (new lines come after it).
+        why: Why there is no file to read, when ``path`` is ``None``.
+    """
+
+    path: Path | None
+    offset: int
+    why: str = ""
+
+    @classmethod
+    def start(cls, ctx: CheckContext, hostname: str, port: int) -> ErrorLogMark:
+        """Find the server block's error log in ``ctx.nginx_root`` and note its size."""
+        from wizard.checks.nginx import server_error_log
+
+        path, why = server_error_log(ctx.nginx_root, hostname, port)
+        if path is None:
+            return cls(None, 0, why)
+        try:
+            return cls(path, path.stat().st_size)
+        except FileNotFoundError:
+            return cls(path, 0)  # nginx creates it with the first line
+        except OSError as exc:
+            return cls(None, 0, f"cannot read {path}: {exc.strerror or exc}")
+
+    def new_lines(self) -> tuple[list[str], str]:
+        """The lines written since :meth:`start`, or ``[]`` and why they cannot be read."""
+        if self.path is None:
+            return [], self.why
+        try:
+            with self.path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                start = self.offset if size >= self.offset else 0  # rotated: read it all
+                start = max(start, size - MAX_LOG_READ)
+                handle.seek(start)
+                data = handle.read(MAX_LOG_READ)
+        except FileNotFoundError:
+            return [], f"{self.path} does not exist"
+        except OSError as exc:
+            return [], f"cannot read {self.path}: {exc.strerror or exc} (run as root)"
+        return data.decode("utf-8", errors="replace").splitlines(), ""
+
+
+def _gateway_findings(
+    results: Sequence[tuple[_Probe, HttpResponse | None, str]], mark: ErrorLogMark
+) -> list[Finding]:
+    gateway = sorted(
+        {
+            response.status
+            for probe, response, _error in results
+            if probe.expect == "api" and response is not None
+            if response.status in GATEWAY_STATUSES
+        }
+    )
+    if not gateway:
+        return []
+    lines, why = mark.new_lines()
+    statuses = "/".join(map(str, gateway))
+    findings = explain_gateway_errors(lines, mark.path, statuses)
+    if findings:
+        return findings
+    seen = why or f"{mark.path} has no new line about the upstream"
+    return [
+        warn(
+            "proxy.gateway_unexplained",
+            f"nginx answered {statuses} but its error log does not say why",
+            f"Looked for nginx's reason in the bastion's error log: {seen}.",
+            "Read nginx's error log for this server block (the error_log line of "
+            "codestream-bastion.conf) while sending a request, as root; 'codestream-bastion "
+            "check' runs the upstream.* checks from this host.",
+        )
+    ]
+
+
 async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
     """Prove the installed bastion end to end (``proxy.*`` findings).
 
@@ -513,6 +717,7 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
             )
         ]
     where = f"{name} ({address}:{port})"
+    mark = await asyncio.to_thread(ErrorLogMark.start, ctx, name, port)
     url = f"https://{name}" + ("" if port == 443 else f":{port}")
     loose = unverified_context()
     strict = verifying_context(ctx.trust_bundle())
@@ -590,4 +795,5 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
             )
         )
         return findings
-    return findings + _judge(results, answers, where)
+    gateway = await asyncio.to_thread(_gateway_findings, results, mark)
+    return findings + _judge(results, answers, where) + gateway
