@@ -26,6 +26,7 @@ AREA_ORDER: tuple[str, ...] = (
     "key",
     "upstream",
     "nginx",
+    "firewall",
     "proxy",
 )
 AREA_TITLES: dict[str, str] = {
@@ -38,6 +39,7 @@ AREA_TITLES: dict[str, str] = {
     "key": "Private key",
     "upstream": "CodeStream API (upstream)",
     "nginx": "Nginx",
+    "firewall": "Local firewall",
     "proxy": "End-to-end proxy test",
 }
 
@@ -116,8 +118,10 @@ async def run_checks(
     from wizard.checks.address import check_public_ip
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
+    from wizard.checks.firewall import check_firewall
     from wizard.checks.hostname import check_hostname
     from wizard.checks.nginx import check_nginx
+    from wizard.checks.renewal import check_renewal
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion
@@ -132,6 +136,8 @@ async def run_checks(
         ),
         _guarded("upstream", check_upstream(answers.codestream, ctx)),
         _guarded("nginx", check_nginx(answers, ctx)),
+        _guarded("cert", asyncio.to_thread(check_renewal, bastion.certificate)),
+        _guarded("firewall", check_firewall(bastion.listen_port, ctx)),
     ]
     if post_install:
         from wizard.checks.proxy import check_proxy
