@@ -25,6 +25,7 @@ AREA_ORDER: tuple[str, ...] = (
     "cert",
     "key",
     "upstream",
+    "secrets",
     "nginx",
     "firewall",
     "proxy",
@@ -38,6 +39,7 @@ AREA_TITLES: dict[str, str] = {
     "cert": "TLS certificate",
     "key": "Private key",
     "upstream": "CodeStream API (upstream)",
+    "secrets": "Secrets",
     "nginx": "Nginx",
     "firewall": "Local firewall",
     "proxy": "End-to-end proxy test",
@@ -112,7 +114,9 @@ async def run_checks(
     Returns:
         The findings, ordered by area.
     """
-    findings: list[Finding] = check_mode(answers)
+    from wizard.checks.secrets import check_secrets
+
+    findings: list[Finding] = check_mode(answers) + check_secrets(answers.secret_sources)
     if not answers.exposes_bastion:
         return findings
     from wizard.checks.address import check_public_ip
