@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.test_check_command import _shared_args
 from wizard.answers import load_answers
 from wizard.checks.certificate import leaf_not_after
 from wizard.cli import main
@@ -40,22 +41,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoEnviron
 
 
 def _args(env: DemoEnvironment, answers: Path, *extra: str) -> list[str]:
-    ctx = env.context()
-    return [
-        "check",
-        "--answers",
-        str(answers),
-        *extra,
-        "--dns-server",
-        str(ctx.nameservers[0]),
-        "--public-dns",
-        str(ctx.public_nameservers[0]),
-        "--ca-bundle",
-        str(ctx.ca_bundle),
-        "--lab",
-        "--timeout",
-        "2",
-    ]
+    return ["check", "--answers", str(answers), *extra, *_shared_args(env)]
 
 
 def test_prometheus_textfile_parses_back(

@@ -147,6 +147,8 @@ table inet filter {
         tcp dport { 80, 8443 } accept
         tcp dport 9000-9100 jump web
         ip saddr 10.0.0.0/8 tcp dport 7443 accept
+        ip protocol udp accept
+        ip protocol tcp th dport 7000 accept
     }
     chain web {
         tcp dport 9050 drop
@@ -170,6 +172,7 @@ def _nft_runner(tmp_path: Path, rules: str = NFT_RULES) -> Runner:
         (9050, "firewall.blocked"),  # dropped inside chain web
         (443, "firewall.blocked"),  # the policy drop
         (7443, "firewall.restricted"),  # accepted only from 10.0.0.0/8
+        (7000, "firewall.open"),  # ip protocol tcp + th dport
     ],
 )
 async def test_real_nftables_ruleset(tmp_path: Path, port: int, code: str) -> None:

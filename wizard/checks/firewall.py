@@ -286,6 +286,11 @@ def _match_applies(match: dict[str, Any], port: int) -> bool | None:
     if isinstance(payload, dict) and payload.get("field") == "dport":
         # "th dport" is the transport header's port, TCP or UDP alike.
         result = _contains(right, port) if payload.get("protocol") in ("tcp", "th") else False
+    elif isinstance(payload, dict) and (payload.get("protocol"), payload.get("field")) == (
+        "ip",
+        "protocol",
+    ):
+        result = _contains(right, "tcp")
     elif isinstance(payload, dict) and payload.get("protocol") in ("udp", "icmp", "icmpv6", "ip6"):
         result = False
     elif isinstance(meta, dict) and meta.get("key") in ("l4proto", "protocol"):
