@@ -413,11 +413,8 @@ def dumps_answers(answers: Answers) -> str:
         lines.append(f"[{name}]")
         for f in fields(section):
             value = getattr(section, f.name)
-            comment, key, value = saved_form(name, f.name, value, answers.secret_sources) or (
-                "",
-                f.name,
-                value,
-            )
+            form = saved_form(name, f.name, value, answers.secret_sources)
+            comment, key, value = form or ("", f.name, value)
             lines += [comment] if comment else []
             lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
