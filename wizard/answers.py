@@ -10,13 +10,16 @@ types and that no value carries control characters.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from wizard.fsutil import atomic_write
+from wizard.secrets_source import SecretSourceError, SecretSources, resolve_secrets, saved_form
 
 MODES: tuple[str, ...] = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
 MODE_LABELS: dict[str, str] = {
@@ -112,6 +115,9 @@ class Answers:
     slack: SlackAnswers = field(default_factory=SlackAnswers)
     msteams: MSTeamsAnswers = field(default_factory=MSTeamsAnswers)
     output: OutputAnswers = field(default_factory=OutputAnswers)
+    # Where secrets read from a K_file or the environment came from (see
+    # wizard.secrets_source); saved back as references, never as values.
+    secret_sources: SecretSources = field(default_factory=SecretSources, repr=False, compare=False)
 
     @property
     def exposes_bastion(self) -> bool:
@@ -226,7 +232,13 @@ def _check_value(
     return value
 
 
-def loads_answers(text: str, source: str = "<string>", *, partial: bool = False) -> Answers:
+def loads_answers(
+    text: str,
+    source: str = "<string>",
+    *,
+    partial: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Answers:
     """Parse answers from TOML text.
 
     Args:
@@ -234,6 +246,8 @@ def loads_answers(text: str, source: str = "<string>", *, partial: bool = False)
         source: Name used in error messages (usually the file path).
         partial: Accept a file that does not yet set every required key (the
             wizard's resume state); headless commands pass ``False``.
+        environ: Where ``CODESTREAM_BASTION_<SECTION>_<KEY>`` secrets are read
+            (default ``os.environ``); see :mod:`wizard.secrets_source`.
 
     Returns:
         The answers, with defaults for keys the file does not set.
@@ -260,7 +274,16 @@ def loads_answers(text: str, source: str = "<string>", *, partial: bool = False)
             f"not valid TOML: {exc}. Check quoting and brackets on that line.",
             line=line,
         ) from None
-    answers = Answers()
+    try:
+        secrets = resolve_secrets(data, os.environ if environ is None else environ)
+    except SecretSourceError as exc:
+        raise AnswersError(
+            source,
+            exc.message,
+            f"{exc.section}.{exc.key}",
+            _locate(text, exc.section, exc.key),
+        ) from None
+    answers = Answers(secret_sources=secrets)
     for top_key, value in data.items():
         if top_key == "mode":
             mode = _check_value(source, text, None, "mode", value, str)
@@ -389,7 +412,11 @@ def dumps_answers(answers: Answers) -> str:
         lines.append("")
         lines.append(f"[{name}]")
         for f in fields(section):
-            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+            value = getattr(section, f.name)
+            form = saved_form(name, f.name, value, answers.secret_sources)
+            comment, key, value = form or ("", f.name, value)
+            lines += [comment] if comment else []
+            lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 

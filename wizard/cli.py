@@ -96,7 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run every check headless and report")
     check.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
-    check.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "prometheus", "nagios"),
+        default=None,
+        help="text (default), json, prometheus (node_exporter textfile) or nagios "
+        "(one line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+    )
+    check.add_argument(
+        "--json", action="store_true", help="print one JSON object, nothing else (--format json)"
+    )
     check.add_argument(
         "--post-install",
         action="store_true",
@@ -155,13 +164,37 @@ def _load(path: str) -> Answers:
     return load_answers(path)
 
 
+def _check_format(args: argparse.Namespace) -> str:
+    """The output format of ``check``; ``--json`` is ``--format json``."""
+    fmt = getattr(args, "format", None)
+    if getattr(args, "json", False) and fmt not in (None, "json"):
+        raise ValueError(f"--json and --format {fmt} disagree; give one of them.")
+    return "json" if args.json else (fmt or "text")
+
+
 def _run_check(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
+    import time
+    from datetime import UTC, datetime
+
+    from wizard.checks.certificate import leaf_not_after
     from wizard.engine import run_checks
     from wizard.findings import has_failure
-    from wizard.report import print_findings
+    from wizard.report import CheckRun, nagios_exit_code, print_check
 
+    fmt = _check_format(args)
+    checked_at = datetime.now(UTC)
+    started = time.monotonic()
     findings = asyncio.run(run_checks(answers, ctx, post_install=args.post_install))
-    print_findings(findings, sys.stdout, as_json=args.json)
+    certificate = answers.bastion.certificate if answers.exposes_bastion else ""
+    run = CheckRun(
+        checked_at=checked_at,
+        duration=time.monotonic() - started,
+        certificate=certificate,
+        certificate_not_after=leaf_not_after(certificate) if certificate else None,
+    )
+    print_check(findings, sys.stdout, fmt, run)
+    if fmt == "nagios":
+        return nagios_exit_code(findings)
     return EXIT_FAILED if has_failure(findings) else EXIT_OK
 
 
@@ -204,12 +237,31 @@ def _run_wizard(args: argparse.Namespace, ctx: CheckContext) -> int:
     return run_wizard(ctx, answers_path=Path(args.answers) if args.answers else None)
 
 
+def _main_nagios(args: argparse.Namespace) -> int:
+    """``check --format nagios``: whatever goes wrong, one status line and a plugin exit code."""
+    from wizard.answers import AnswersError
+    from wizard.report import NAGIOS_UNKNOWN, nagios_unknown
+
+    try:
+        ctx = context_from_args(args)
+        return _run_check(args, _load(args.answers), ctx)
+    except (AnswersError, ValueError) as exc:
+        # Nagios reads exit 2 as CRITICAL: a check that could not run is UNKNOWN (3).
+        print(nagios_unknown(f"cannot check: {exc}"))
+        return NAGIOS_UNKNOWN
+    except KeyboardInterrupt:
+        print(nagios_unknown("interrupted"))
+        return NAGIOS_UNKNOWN
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     from wizard.answers import AnswersError
 
+    if args.command == "check" and getattr(args, "format", None) == "nagios":
+        return _main_nagios(args)
     try:
         if args.command == "demo":
             return _run_demo(args)

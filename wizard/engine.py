@@ -25,8 +25,10 @@ AREA_ORDER: tuple[str, ...] = (
     "cert",
     "key",
     "upstream",
+    "secrets",
     "nginx",
     "selinux",
+    "firewall",
     "proxy",
 )
 AREA_TITLES: dict[str, str] = {
@@ -38,8 +40,10 @@ AREA_TITLES: dict[str, str] = {
     "cert": "TLS certificate",
     "key": "Private key",
     "upstream": "CodeStream API (upstream)",
+    "secrets": "Secrets",
     "nginx": "Nginx",
     "selinux": "SELinux",
+    "firewall": "Local firewall",
     "proxy": "End-to-end proxy test",
 }
 
@@ -112,15 +116,19 @@ async def run_checks(
     Returns:
         The findings, ordered by area.
     """
-    findings: list[Finding] = check_mode(answers)
+    from wizard.checks.secrets import check_secrets
+
+    findings: list[Finding] = check_mode(answers) + check_secrets(answers.secret_sources)
     if not answers.exposes_bastion:
         return findings
     from wizard.checks.address import check_public_ip
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
+    from wizard.checks.firewall import check_firewall
     from wizard.checks.hostname import check_hostname
     from wizard.checks.nginx import check_nginx
     from wizard.checks.selinux import check_selinux
+    from wizard.checks.renewal import check_renewal
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion
@@ -136,6 +144,8 @@ async def run_checks(
         _guarded("upstream", check_upstream(answers.codestream, ctx)),
         _guarded("nginx", check_nginx(answers, ctx)),
         _guarded("selinux", check_selinux(answers, ctx)),
+        _guarded("cert", asyncio.to_thread(check_renewal, bastion.certificate)),
+        _guarded("firewall", check_firewall(bastion.listen_port, ctx)),
     ]
     if post_install:
         from wizard.checks.proxy import check_proxy

@@ -1168,6 +1168,18 @@ def summarize_certificate(path: str, hostname: str, ctx: CheckContext) -> Certif
     )
 
 
+def leaf_not_after(path: str) -> datetime | None:
+    """The end of validity of the server certificate in ``path``; ``None`` if unreadable.
+
+    For monitoring (the certificate expiry metric); never raises on a bad file.
+    """
+    try:
+        parsed = _load_certificate_file(path, "")
+    except Exception:  # a metric must not break the check's report
+        return None
+    return parsed.leaf.not_valid_after_utc if isinstance(parsed, CertificateFile) else None
+
+
 def _peek(path: Path) -> bytes:
     """The first bytes of a regular file, or ``b""``."""
     try:
