@@ -127,8 +127,8 @@ async def run_checks(
     from wizard.checks.firewall import check_firewall
     from wizard.checks.hostname import check_hostname
     from wizard.checks.nginx import check_nginx
-    from wizard.checks.selinux import check_selinux
     from wizard.checks.renewal import check_renewal
+    from wizard.checks.selinux import check_selinux
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion

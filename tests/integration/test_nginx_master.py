@@ -90,6 +90,12 @@ async def test_no_master_then_started_the_hosts_way_then_seen(
     state = await wait_for_master(before.pid_file)
     assert state.running, state.detail
     assert state.pid is not None
+    # nginx writes its pid file before it retitles itself, so the title may lag a moment.
+    for _ in range(50):
+        if "nginx: master process" in state.detail:
+            break
+        await asyncio.sleep(0.02)
+        state = master_state(before.pid_file)
     assert "nginx: master process" in state.detail
     with socket.create_connection(("127.0.0.1", port), 2.0) as conn:
         conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
