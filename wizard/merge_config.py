@@ -52,32 +52,35 @@ def _is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
-def mask_secrets(value: Any, key: str = "") -> Any:
+def mask_secrets(value: Any, key: str = "", *, inside_secret: bool = False) -> Any:
     """A copy of ``value`` with every secret replaced by ``"<secret>"``.
 
     A secret is a non-empty string under a key that names one (secret,
-    password, token, key, ...) or the password part of a URL
-    (``mongodb://user:PASSWORD@host``).
+    password, token, key, ...), anywhere below such a key (CodeStream keeps
+    ``sharedSecrets.auth``, ``sharedSecrets.cookie``, ...), or the password
+    part of a URL (``mongodb://user:PASSWORD@host``).
     """
+    secret = inside_secret or _is_secret_key(key)
     if isinstance(value, Mapping):
-        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
+        return {k: mask_secrets(v, str(k), inside_secret=secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_secrets(item, key) for item in value]
+        return [mask_secrets(item, key, inside_secret=secret) for item in value]
     if isinstance(value, str):
-        if value and _is_secret_key(key):
+        if value and secret:
             return "<secret>"
         return _URL_PASSWORD.sub(r"\g<scheme>\g<user>:<secret>@", value)
     return value
 
 
-def _mark_changed_secrets(old: Any, new: Any, key: str = "") -> Any:
-    """``new`` masked, saying where a secret changed (never the value)."""
+def _mark_changed_secrets(old: Any, new: Any, key: str = "", inside_secret: bool = False) -> Any:
+    """``new`` masked as :func:`mask_secrets`, saying where a secret changed (never the value)."""
+    secret = inside_secret or _is_secret_key(key)
     if isinstance(new, Mapping):
         old_map = old if isinstance(old, Mapping) else {}
-        return {k: _mark_changed_secrets(old_map.get(k), v, str(k)) for k, v in new.items()}
-    if isinstance(new, str) and new and _is_secret_key(key) and old != new:
+        return {k: _mark_changed_secrets(old_map.get(k), v, str(k), secret) for k, v in new.items()}
+    if isinstance(new, str) and new and secret and old != new:
         return "<secret, changed>"
-    return mask_secrets(new, key)
+    return mask_secrets(new, key, inside_secret=secret)
 
 
 def deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:

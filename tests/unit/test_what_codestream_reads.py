@@ -35,14 +35,30 @@ ALL_MODES = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
 TEAMS_ID = "7f0e2b7c-0000-4000-8000-000000000000"
 SLACK = {"app_id": "A0123", "client_id": "123.456", "client_secret": "cs", "signing_secret": "ss"}
 SLACK_PROPS = {"Id": "A0123", "ClientId": "123.456", "ClientSecret": "cs", "SigningSecret": "ss"}
-USER_SCOPES = (
-    "channels:read channels:write chat:write groups:read groups:write im:read mpim:read "
-    "mpim:write users.profile:write users:read users:read.email"
-).split()
-BOT_SCOPES = (
-    "channels:history channels:read chat:write groups:history groups:read mpim:history "
-    "mpim:read users:read users:read.email"
-).split()
+USER_SCOPES = [
+    "channels:read",
+    "channels:write",
+    "chat:write",
+    "groups:read",
+    "groups:write",
+    "im:read",
+    "mpim:read",
+    "mpim:write",
+    "users.profile:write",
+    "users:read",
+    "users:read.email",
+]
+BOT_SCOPES = [
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "groups:history",
+    "groups:read",
+    "mpim:history",
+    "mpim:read",
+    "users:read",
+    "users:read.email",
+]
 
 
 def full_answers(mode: str, release: str = "") -> Answers:
@@ -249,7 +265,7 @@ def decode_png(data: bytes) -> tuple[int, int, int, list[list[tuple[int, ...]]]]
         assert crc == zlib.crc32(kind + body), kind
         chunks.append((kind, body))
         offset += 12 + length
-    assert [kind for kind, _ in chunks][0] == b"IHDR"
+    assert chunks[0][0] == b"IHDR"
     assert chunks[-1][0] == b"IEND"
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
     assert (depth, interlace) == (8, 0)
