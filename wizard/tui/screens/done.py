@@ -43,12 +43,8 @@ def next_steps(answers: Answers, snippet: str, answers_path: Path) -> Text:
     Slack events URL only after the configuration is loaded, since Slack
     verifies it with a request signed with the app's signing secret.
     """
-    from wizard.render import (
-        SLACK_EVENTS_MANIFEST_NAME,
-        SLACK_MANIFEST_NAME,
-        TEAMS_PACKAGE_NAME,
-        load_commands,
-    )
+    from wizard.provider_files import TEAMS_PACKAGE_NAME
+    from wizard.render import SLACK_EVENTS_MANIFEST_NAME, SLACK_MANIFEST_NAME, load_commands
 
     text = Text()
     base = bastion_url(answers)
