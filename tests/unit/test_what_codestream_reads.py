@@ -35,30 +35,21 @@ ALL_MODES = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
 TEAMS_ID = "7f0e2b7c-0000-4000-8000-000000000000"
 SLACK = {"app_id": "A0123", "client_id": "123.456", "client_secret": "cs", "signing_secret": "ss"}
 SLACK_PROPS = {"Id": "A0123", "ClientId": "123.456", "ClientSecret": "cs", "SigningSecret": "ss"}
-USER_SCOPES = [
-    "channels:read",
-    "channels:write",
-    "chat:write",
-    "groups:read",
-    "groups:write",
-    "im:read",
-    "mpim:read",
-    "mpim:write",
-    "users.profile:write",
-    "users:read",
-    "users:read.email",
-]
-BOT_SCOPES = [
-    "channels:history",
-    "channels:read",
-    "chat:write",
-    "groups:history",
-    "groups:read",
-    "mpim:history",
-    "mpim:read",
-    "users:read",
-    "users:read.email",
-]
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+# As the issue states them (space-separated, the way Slack's OAuth URL carries them).
+USER_SCOPES = words(
+    "channels:read channels:write chat:write groups:read groups:write im:read mpim:read "
+    "mpim:write users.profile:write users:read users:read.email"
+)
+BOT_SCOPES = words(
+    "channels:history channels:read chat:write groups:history groups:read mpim:history "
+    "mpim:read users:read users:read.email"
+)
 
 
 def full_answers(mode: str, release: str = "") -> Answers:
