@@ -928,8 +928,8 @@ def release_findings(header: str, configured: str) -> list[Finding]:
             ok(
                 "upstream.release",
                 f"CodeStream API release {format_release(chosen)} (from the answers file)",
-                f"The API sent no {RELEASE_HEADER}; [codestream] release gives it. The snippet "
-                f"is written {shape_for(chosen).describe()}.",
+                f"The API sent no usable {RELEASE_HEADER}; [codestream] release gives it. "
+                f"The snippet is written {shape_for(chosen).describe()}.",
             )
         )
     if (
