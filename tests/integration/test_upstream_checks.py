@@ -26,6 +26,7 @@ from wizard.checks.upstream import (
     codestream_fingerprint_problems,
     is_codestream_not_found,
     parse_api_url,
+    release_in,
     upstream_address_error,
 )
 from wizard.demo.ca import TestCA
@@ -504,6 +505,17 @@ async def test_the_release_the_api_names_is_in_the_finding(
     assert "'cloud'" in release.detail
     assert "app*" in release.detail
     assert "appSharing*" not in release.detail
+
+
+async def test_release_in_gives_the_probed_release_to_render(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.api_version = "12.0.13"
+    findings = await check_upstream(CodeStreamAnswers(http_api.url), context(pki))
+    assert release_in(findings) == "12.0.13"
+    http_api.api_version = None
+    findings = await check_upstream(CodeStreamAnswers(http_api.url, release="8.2.4"), context(pki))
+    assert release_in(findings) is None  # the answers key: render reads it itself
 
 
 async def test_an_old_release_names_the_three_slack_families(

@@ -878,6 +878,24 @@ async def _probe(
     return [verdict, *release_findings(_header(answer.headers, RELEASE_HEADER), configured)]
 
 
+_RELEASE_TITLE = re.compile(r"^CodeStream API release (\d+\.\d+\.\d+)$")
+
+
+def release_in(findings: Iterable[Finding]) -> str | None:
+    """The release the API reported, from the ``upstream.release`` finding.
+
+    For callers that render after checking (pass it to
+    ``wizard.render.render_all(..., release=...)``). ``None`` when the API named
+    none, or when the release came from the answers file (which the render step
+    reads itself).
+    """
+    for finding in findings:
+        if finding.code == "upstream.release":
+            match = _RELEASE_TITLE.match(finding.title)
+            return match.group(1) if match else None
+    return None
+
+
 def release_findings(header: str, configured: str) -> list[Finding]:
     """What the API says its release is, against ``[codestream] release``.
 
