@@ -29,6 +29,7 @@ MODE_LABELS: dict[str, str] = {
     "slack-no-exposure": "Slack only, without exposure (no replies from Slack)",
 }
 DEFAULT_SNIPPET = "codestream-messaging.json"
+DEFAULT_SLACK_APP_NAME = "CodeStream OnPrem"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_VALUE = 4096
 
@@ -76,6 +77,9 @@ class CodeStreamAnswers:
     api_url: str = ""
     upstream_ca: str = ""
     upstream_address: str = ""
+    # The API release (X-CS-API-Version) the snippet is written for; empty: the
+    # release the live probe finds, else the form of current releases.
+    release: str = ""
 
 
 @dataclass
@@ -87,6 +91,8 @@ class SlackAnswers:
     client_secret: str = ""
     signing_secret: str = ""
     events: bool = True
+    # The name of the Slack app in the manifest (Slack requires one to import it).
+    app_name: str = DEFAULT_SLACK_APP_NAME
 
 
 @dataclass

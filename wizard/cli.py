@@ -124,6 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     _add_shared(apply, suppress=True)
 
+    merge = commands.add_parser(
+        "merge-config",
+        help="merge the rendered snippet into a whole CodeStream configuration (JSON)",
+        description=(
+            "Deep-merge the 'integrations' section of the snippet into a CodeStream "
+            "configuration (a dump of the active one, or codestream-services-config.json): "
+            "shows the diff with secrets masked, backs the file up, writes it atomically "
+            "with its mode, and keeps every other key."
+        ),
+    )
+    merge.add_argument("--snippet", metavar="FILE", required=True, help="the rendered snippet")
+    merge.add_argument(
+        "--into", metavar="CONFIG", required=True, help="the configuration file to merge into"
+    )
+    merge.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+
     demo = commands.add_parser(
         "demo", help="the wizard against a simulated environment on loopback"
     )
@@ -231,6 +247,12 @@ def _run_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _run_merge_config(args: argparse.Namespace) -> int:
+    from wizard.merge_config import run_merge_config
+
+    return run_merge_config(Path(args.snippet), Path(args.into), sys.stdout, dry_run=args.dry_run)
+
+
 def _run_wizard(args: argparse.Namespace, ctx: CheckContext) -> int:
     from wizard.tui.app import run_wizard
 
@@ -265,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _run_demo(args)
+        if args.command == "merge-config":
+            return _run_merge_config(args)
         ctx = context_from_args(args)
         if args.command is None:
             return _run_wizard(args, ctx)

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from wizard import __version__
 from wizard.answers import DEFAULT_SNIPPET, MODE_LABELS, MODES, Answers
 from wizard.fsutil import atomic_write
+from wizard.provider_files import TEAMS_PACKAGE_NAME
+from wizard.releases import ConfigShape
 
 if TYPE_CHECKING:
     import jinja2
@@ -51,9 +53,11 @@ if TYPE_CHECKING:
 SERVER_CONF_NAME = "codestream-bastion.conf"
 NEXT_STEPS_NAME = "next-steps.md"
 SLACK_MANIFEST_NAME = "slack-app-manifest.json"
+SLACK_EVENTS_MANIFEST_NAME = "slack-app-manifest-events.json"
 NGINX_TEMPLATE = "nginx-server.conf.j2"
 NEXT_STEPS_TEMPLATE = "next-steps.md.j2"
 DEFAULT_LOG_DIR = "/var/log/nginx"
+OAUTH_REDIRECT_PATH = "/no-auth/provider-token/slack"
 # Used for proxy_ssl_trusted_certificate when neither upstream_ca nor a bundle is known.
 FALLBACK_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # Where distributions keep the system trust bundle, most common first.
@@ -93,7 +97,14 @@ PLACEHOLDERS: dict[str, str] = {
 _SNIPPET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _API_HOST = re.compile(r"[a-z0-9]([a-z0-9_.-]{0,251}[a-z0-9])?")
 _RESERVED_NAMES = frozenset(
-    {SERVER_CONF_NAME, NEXT_STEPS_NAME, SLACK_MANIFEST_NAME, "answers.toml"}
+    {
+        SERVER_CONF_NAME,
+        NEXT_STEPS_NAME,
+        SLACK_MANIFEST_NAME,
+        SLACK_EVENTS_MANIFEST_NAME,
+        TEAMS_PACKAGE_NAME,
+        "answers.toml",
+    }
 )
 
 
@@ -541,9 +552,17 @@ def _problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
                 or ("remove the zone id (%...)" if "%" in cs.upstream_address else None)
             )
             add("codestream.upstream_address", message)
+    from wizard.provider_files import slack_app_name_error
+    from wizard.releases import release_error
+
+    add("codestream.release", _text_problem(cs.release) or release_error(cs.release))
     if answers.uses_slack:
         for key in ("app_id", "client_id", "client_secret", "signing_secret"):
             add(f"slack.{key}", _text_problem(getattr(answers.slack, key)))
+        add(
+            "slack.app_name",
+            _text_problem(answers.slack.app_name) or slack_app_name_error(answers.slack.app_name),
+        )
         if not isinstance(answers.slack.events, bool):
             add("slack.events", "must be true or false")
     if answers.uses_msteams:
@@ -610,28 +629,50 @@ def _value(answer: str, key: str) -> str:
     return answer if answer.strip() else PLACEHOLDERS[key]
 
 
-def _snippet(answers: Answers) -> tuple[bytes, bool]:
-    """The CodeStream ``integrations`` JSON, and whether it holds a real secret."""
+def config_shape(answers: Answers, detected: str | None = None) -> ConfigShape:
+    """What the CodeStream release in front of the bastion reads.
+
+    ``[codestream] release`` wins; else ``detected`` (the ``X-CS-API-Version``
+    the live probe saw); else the release is unknown and the shape of current
+    releases applies (see :mod:`wizard.releases` for why not a superset).
+    """
+    from wizard.releases import parse_release, shape_for
+
+    for text in (answers.codestream.release, detected or ""):
+        if text.strip():
+            try:
+                return shape_for(parse_release(text))
+            except ValueError:
+                continue  # a bad answers key is reported by validation
+    return shape_for(None)
+
+
+def _snippet(answers: Answers, shape: ConfigShape) -> tuple[bytes, bool]:
+    """The CodeStream ``integrations`` JSON for ``shape``, and whether it holds a secret."""
+    from wizard.releases import slack_properties
+
     integrations: dict[str, Any] = {}
     secret = False
     if answers.uses_slack:
         s = answers.slack
-        integrations["slack"] = {
-            "cloud": {
-                "appId": _value(s.app_id, "slack.app_id"),
-                "appClientId": _value(s.client_id, "slack.client_id"),
-                "appClientSecret": _value(s.client_secret, "slack.client_secret"),
-                "appSigningSecret": _value(s.signing_secret, "slack.signing_secret"),
-                "interactiveComponentsEnabled": answers.exposes_bastion,
-            }
-        }
+        block: dict[str, Any] = slack_properties(
+            shape.slack_families,
+            _value(s.app_id, "slack.app_id"),
+            _value(s.client_id, "slack.client_id"),
+            _value(s.client_secret, "slack.client_secret"),
+            _value(s.signing_secret, "slack.signing_secret"),
+        )
+        block["interactiveComponentsEnabled"] = answers.exposes_bastion
+        integrations["slack"] = {shape.slack_block: block}
         secret = secret or bool(s.client_secret.strip() or s.signing_secret.strip())
     if answers.uses_msteams:
         m = answers.msteams
         app_id = _value(m.app_id, "msteams.app_id")
         password = _value(m.app_password, "msteams.app_password")
+        # One bot registration serves both pairs: botApp* is read up to API
+        # 14.0.14, appClient* from 14.0.15 (wizard.releases).
         integrations["msteams"] = {
-            "cloud": {
+            shape.msteams_block: {
                 "appClientId": app_id,
                 "appClientSecret": password,
                 "botAppId": app_id,
@@ -663,19 +704,45 @@ def _urls(answers: Answers, upstream: ApiTarget | None, server_name: str | None)
         slack=f"{base}/slack",
         slack_events=f"{base}/slack-events",
         msteams=f"{base}/msteams",
-        oauth_redirect=f"{origin}/no-auth/provider-token/slack",
+        oauth_redirect=f"{origin}{OAUTH_REDIRECT_PATH}",
     )
 
 
-def _slack_manifest(answers: Answers, urls: _Urls) -> bytes:
-    interactivity: dict[str, Any] = {"is_enabled": answers.exposes_bastion}
-    if answers.exposes_bastion:
-        interactivity["request_url"] = urls.slack
-    settings: dict[str, Any] = {"interactivity": interactivity}
-    if answers.exposes_bastion and answers.slack.events:
-        settings["event_subscriptions"] = {"request_url": urls.slack_events}
-    manifest = {"settings": settings, "oauth_config": {"redirect_urls": [urls.oauth_redirect]}}
-    return (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+def _events_url(answers: Answers, urls: _Urls, shape: ConfigShape) -> str | None:
+    """The Slack events URL to give Slack, or ``None``: no bastion, off, or no such route."""
+    if not (answers.exposes_bastion and answers.slack.events) or shape.slack_events is False:
+        return None
+    return urls.slack_events
+
+
+def _slack_manifests(answers: Answers, urls: _Urls, shape: ConfigShape) -> list[RenderedFile]:
+    """The manifest to create the Slack app with, and the one that adds the events.
+
+    Slack verifies an Event Subscriptions URL at once with a signed
+    ``url_verification`` request, and CodeStream answers it only after checking
+    the signature with the app's signing secret (``authorize()`` before
+    ``process()`` in ``api_server/modules/providers/slack_events_request.js``).
+    A manifest with the events URL therefore cannot be saved before the new
+    app's signing secret is loaded into CodeStream: the app is created without
+    events, and the second manifest (the same plus the events) is pasted into
+    the app's manifest editor afterwards.
+    """
+    from wizard.provider_files import slack_manifest
+
+    def encode(events_url: str | None) -> bytes:
+        manifest = slack_manifest(
+            app_name=answers.slack.app_name,
+            oauth_redirect=urls.oauth_redirect,
+            interactivity_url=urls.slack if answers.exposes_bastion else None,
+            events_url=events_url,
+        )
+        return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+    files = [RenderedFile(SLACK_MANIFEST_NAME, encode(None), 0o644)]
+    events_url = _events_url(answers, urls, shape)
+    if events_url is not None:
+        files.append(RenderedFile(SLACK_EVENTS_MANIFEST_NAME, encode(events_url), 0o644))
+    return files
 
 
 @dataclass
@@ -804,6 +871,7 @@ def render_all(
     resolvers: Sequence[str],
     ca_bundle: str | None,
     log_dir: str = DEFAULT_LOG_DIR,
+    release: str | None = None,
 ) -> list[RenderedFile]:
     """Render every file for ``answers`` in memory (nothing is written).
 
@@ -816,11 +884,14 @@ def render_all(
         ca_bundle: The system trust bundle for the upstream's certificate when
             ``codestream.upstream_ca`` is empty (``None``: the Debian path).
         log_dir: Directory of the bastion's own access and error logs.
+        release: The API release the live probe found (``X-CS-API-Version``);
+            ``[codestream] release`` overrides it (:func:`config_shape`).
 
     Returns:
         ``codestream-bastion.conf`` (not for ``slack-no-exposure``), the
-        CodeStream snippet (0600 when it holds a secret), ``next-steps.md`` and,
-        when Slack is used, ``slack-app-manifest.json``.
+        CodeStream snippet for that release (0600 when it holds a secret),
+        ``next-steps.md``, ``slack-app-manifest.json`` when Slack is used and
+        ``codestream-msteams-app.zip`` when Teams is used and its app id is known.
 
     Raises:
         RenderError: Naming every answers key that is not usable, and the fix.
@@ -845,9 +916,13 @@ def render_all(
             server_name = to_ascii_hostname(answers.bastion.hostname)
         except ValueError:
             server_name = None
-    snippet, secret = _snippet(answers)
+    shape = config_shape(answers, release)
+    snippet, secret = _snippet(answers, shape)
     files.append(RenderedFile(answers.output.snippet, snippet, 0o600 if secret else 0o644))
     urls = _urls(answers, upstream, server_name)
+    teams_package = bool(
+        answers.uses_msteams and answers.msteams.app_id.strip() and server_name is not None
+    )
     placeholders = [
         placeholder
         for key, placeholder in PLACEHOLDERS.items()
@@ -872,14 +947,83 @@ def render_all(
         "snippet_name": answers.output.snippet,
         "snippet_secret": secret,
         "manifest_name": SLACK_MANIFEST_NAME,
+        "events_manifest_name": SLACK_EVENTS_MANIFEST_NAME,
         "placeholders": placeholders,
         "endpoints": answers.endpoints,
+        "shape": shape,
+        "api_origin": urls.oauth_redirect.removesuffix(OAUTH_REDIRECT_PATH),
+        "release_source": (
+            "answers"
+            if answers.codestream.release.strip()
+            else ("probe" if shape.release is not None else None)
+        ),
+        "events_url": _events_url(answers, urls, shape) if answers.uses_slack else None,
+        "teams_package": TEAMS_PACKAGE_NAME if teams_package else None,
+        "teams_package_name": TEAMS_PACKAGE_NAME,
+        "load": load_commands(answers.output.snippet),
     }
     next_steps = _render_template(env, NEXT_STEPS_TEMPLATE, context)
     files.append(RenderedFile(NEXT_STEPS_NAME, next_steps, 0o644))
     if answers.uses_slack:
-        files.append(RenderedFile(SLACK_MANIFEST_NAME, _slack_manifest(answers, urls), 0o644))
+        files += _slack_manifests(answers, urls, shape)
+    if teams_package:
+        from wizard.provider_files import teams_package as build_teams_package
+
+        assert server_name is not None
+        package = build_teams_package(answers.msteams.app_id, server_name)
+        files.append(RenderedFile(TEAMS_PACKAGE_NAME, package, 0o644))
     return files
+
+
+@dataclass(frozen=True)
+class LoadCommands:
+    """The exact commands that load the snippet on the CodeStream host.
+
+    Database-backed releases: the control script's configuration tool, which
+    is ``shared/codestream_configs/bin/mongo-config-loader.js`` in the server
+    sources (``--dump active`` prints JSON; with ``--pretty`` it prints Node's
+    ``util.inspect`` form, for reading only; ``--load FILE --desc TEXT
+    --and-activate`` stores a whole configuration and activates it). The
+    control script mounts ``~/.codestream`` at ``/opt/config``.
+
+    Attributes:
+        show: Show the active configuration (for a person).
+        dump: Save the active configuration as JSON into ``~/.codestream``.
+        merge: Merge the snippet into the dumped configuration.
+        load: Load the merged file and activate it.
+        restart: Restart the services.
+        merge_file: Merge the snippet into the file-based configuration.
+    """
+
+    show: str
+    dump: str
+    merge: str
+    load: str
+    restart: str
+    merge_file: str
+
+
+MERGED_CONFIG_NAME = "codestream-config-with-messaging.json"
+
+
+def load_commands(snippet_name: str) -> LoadCommands:
+    """The commands of :class:`LoadCommands` for a snippet copied to ``~/.codestream``."""
+    snippet = f"~/.codestream/{snippet_name}"
+    merged = f"~/.codestream/{MERGED_CONFIG_NAME}"
+    return LoadCommands(
+        show="codestream --cfg-tool --dump active --pretty",
+        dump=f"codestream --cfg-tool --dump active > {merged}",
+        merge=f"codestream-bastion merge-config --snippet {snippet} --into {merged}",
+        load=(
+            f"codestream --cfg-tool --load /opt/config/{MERGED_CONFIG_NAME} "
+            '--desc "Slack and Teams messaging (codestream-bastion)" --and-activate'
+        ),
+        restart="codestream --restart",
+        merge_file=(
+            f"codestream-bastion merge-config --snippet {snippet} "
+            "--into ~/.codestream/codestream-services-config.json"
+        ),
+    )
 
 
 def run_render(

@@ -13,7 +13,12 @@ import httpx
 import pytest
 
 from wizard.demo.ca import TestCA
-from wizard.demo.fake_api import GARBAGE, FakeCodeStreamApi, express_not_found_page
+from wizard.demo.fake_api import (
+    DEFAULT_API_VERSION,
+    GARBAGE,
+    FakeCodeStreamApi,
+    express_not_found_page,
+)
 
 EXPRESS_404_HEADERS = {
     "x-powered-by": "Express",
@@ -73,9 +78,11 @@ def test_get_on_an_endpoint_is_expresss_404_byte_for_byte(api: FakeCodeStreamApi
     status, headers, body = split_response(raw)
     assert status == "HTTP/1.1 404 Not Found"
     names = [k for k, _ in headers]
-    # Express's header order: X-Powered-By first, then finalhandler's, then Node's.
-    assert names[:5] == [
+    # Express's header order: X-Powered-By first, CodeStream's versioner middleware,
+    # then finalhandler's, then Node's.
+    assert names[:6] == [
         "X-Powered-By",
+        "X-CS-API-Version",
         "Content-Security-Policy",
         "X-Content-Type-Options",
         "Content-Type",
@@ -355,3 +362,33 @@ def test_start_twice_and_stop_twice() -> None:
 def test_port_is_unknown_before_start() -> None:
     with pytest.raises(RuntimeError):
         _ = FakeCodeStreamApi().url
+
+
+# -- X-CS-API-Version ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/no-auth/provider-action/slack/"),
+        ("POST", "/no-auth/provider-action/msteams"),
+        ("POST", "/no-auth/provider-action/slack-events"),
+        ("GET", "/no-auth/capabilities"),
+        ("DELETE", "/anything"),
+    ],
+)
+def test_every_answer_names_the_release(api: FakeCodeStreamApi, method: str, path: str) -> None:
+    response = httpx.request(method, api.url + path, content=b"{}" if method == "POST" else None)
+    assert response.headers["X-CS-API-Version"] == DEFAULT_API_VERSION
+
+
+def test_the_release_is_a_knob_and_can_be_withheld(api: FakeCodeStreamApi) -> None:
+    api.api_version = "12.0.3"
+    assert httpx.get(api.url + "/x").headers["X-CS-API-Version"] == "12.0.3"
+    api.api_version = None
+    assert "X-CS-API-Version" not in httpx.get(api.url + "/x").headers
+
+
+def test_other_servers_send_no_release(api: FakeCodeStreamApi) -> None:
+    api.persona = "other"
+    assert "X-CS-API-Version" not in httpx.get(api.url + "/x").headers

@@ -26,6 +26,7 @@ from wizard.checks.upstream import (
     codestream_fingerprint_problems,
     is_codestream_not_found,
     parse_api_url,
+    release_in,
     upstream_address_error,
 )
 from wizard.demo.ca import TestCA
@@ -118,7 +119,7 @@ async def test_https_api_trusted_through_upstream_ca_is_ok(
     findings = await check_upstream(
         CodeStreamAnswers(https_api.url, upstream_ca=str(pki.root)), context(pki)
     )
-    assert codes(findings) == ["upstream.ok"]
+    assert codes(findings) == ["upstream.ok", "upstream.release"]
     good = findings[0]
     assert good.status == "ok"
     assert "127.0.0.1" in good.detail
@@ -135,15 +136,15 @@ async def test_https_api_trusted_through_the_trust_store_is_ok(
 ) -> None:
     ctx = CheckContext(timeout=3.0, ca_bundle=pki.root)
     findings = await check_upstream(CodeStreamAnswers(https_api.url), ctx)
-    assert codes(findings) == ["upstream.ok"]
+    assert codes(findings) == ["upstream.ok", "upstream.release"]
     assert "trust store" in findings[0].detail
 
 
 async def test_plain_http_api_is_ok_with_a_warning(pki: Pki, http_api: FakeCodeStreamApi) -> None:
     findings = await check_upstream(CodeStreamAnswers(http_api.url), context(pki))
-    assert codes(findings) == ["upstream.ok", "upstream.plain_http"]
+    assert codes(findings) == ["upstream.ok", "upstream.release", "upstream.plain_http"]
     assert "plain HTTP" in findings[0].detail
-    plain = findings[1]
+    plain = findings[2]
     assert plain.status == "warn"
     assert "https://" in plain.remedy
 
@@ -154,7 +155,7 @@ async def test_pinned_address_keeps_host_header_sni_and_name_verification(
     url = f"https://{API_NAME}:{named_api.port}"
     answers = CodeStreamAnswers(url, upstream_ca=str(pki.root), upstream_address="127.0.0.1")
     findings = await check_upstream(answers, context(pki))
-    assert codes(findings) == ["upstream.pinned", "upstream.ok"]
+    assert codes(findings) == ["upstream.pinned", "upstream.ok", "upstream.release"]
     assert findings[0].status == "ok"
     assert "127.0.0.1" in findings[0].title
     assert "pinned" in findings[1].detail
@@ -171,7 +172,7 @@ async def test_api_host_resolved_through_the_bastions_resolver(
         url = f"https://{API_NAME}:{named_api.port}/"
         findings = await check_upstream(CodeStreamAnswers(url, upstream_ca=str(pki.root)), ctx)
         asked = {(q.name, q.rdtype) for q in dns.queries}
-    assert codes(findings) == ["upstream.resolved", "upstream.ok"]
+    assert codes(findings) == ["upstream.resolved", "upstream.ok", "upstream.release"]
     assert "127.0.0.1" in findings[0].title
     assert str(dns.nameserver) in findings[0].detail
     assert asked == {(API_NAME, "A"), (API_NAME, "AAAA")}
@@ -187,7 +188,7 @@ async def test_with_a_300_ms_delay_one_check_takes_under_1_2_s(
         CodeStreamAnswers(https_api.url, upstream_ca=str(pki.root)), context(pki)
     )
     elapsed = time.monotonic() - started
-    assert codes(findings) == ["upstream.ok"]
+    assert codes(findings) == ["upstream.ok", "upstream.release"]
     assert 0.3 <= elapsed < 1.2
 
 
@@ -202,13 +203,14 @@ async def test_injected_transport_is_used_instead_of_the_network(pki: Pki) -> No
             headers={
                 "Content-Type": "text/html; charset=utf-8",
                 "Content-Security-Policy": "default-src 'none'",
+                "X-CS-API-Version": "14.0.3",
             },
             text=body,
         )
 
     ctx = context(pki, transport=httpx.MockTransport(handler))
     findings = await check_upstream(CodeStreamAnswers("https://10.1.2.3:8443"), ctx)
-    assert codes(findings) == ["upstream.ok"]
+    assert codes(findings) == ["upstream.ok", "upstream.release"]
     assert str(seen[0].url) == "https://10.1.2.3:8443" + PROBE_PATH
 
 
@@ -486,3 +488,84 @@ def test_fingerprint_accepts_expresss_404_and_names_each_difference() -> None:
     found = codestream_fingerprint_problems(200, {"content-type": "text/plain"}, "hello")
     assert len(found) == 4
     assert not is_codestream_not_found(404, headers, body, "GET", "/no-auth/provider-action/slack")
+
+
+# -- the release (X-CS-API-Version) -------------------------------------------------
+
+
+async def test_the_release_the_api_names_is_in_the_finding(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.api_version = "14.0.3"
+    findings = await check_upstream(CodeStreamAnswers(http_api.url), context(pki))
+    release = only(findings, "upstream.release")
+    assert release.status == "ok"
+    assert "14.0.3" in release.title
+    assert "X-CS-API-Version: 14.0.3" in release.detail
+    assert "'cloud'" in release.detail
+    assert "app*" in release.detail
+    assert "appSharing*" not in release.detail
+
+
+async def test_release_in_gives_the_probed_release_to_render(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.api_version = "12.0.13"
+    findings = await check_upstream(CodeStreamAnswers(http_api.url), context(pki))
+    assert release_in(findings) == "12.0.13"
+    http_api.api_version = None
+    findings = await check_upstream(CodeStreamAnswers(http_api.url, release="8.2.4"), context(pki))
+    assert release_in(findings) is None  # the answers key: render reads it itself
+
+
+async def test_an_old_release_names_the_three_slack_families(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.api_version = "12.0.13"
+    findings = await check_upstream(CodeStreamAnswers(http_api.url), context(pki))
+    detail = only(findings, "upstream.release").detail
+    assert "app*, appSharing*, appStrict*" in detail
+
+
+async def test_no_release_header_warns_with_the_answers_key_as_remedy(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.api_version = None
+    findings = await check_upstream(CodeStreamAnswers(http_api.url), context(pki))
+    assert codes(findings) == ["upstream.ok", "upstream.release_unknown", "upstream.plain_http"]
+    unknown = only(findings, "upstream.release_unknown")
+    assert unknown.status == "warn"
+    assert "release" in unknown.remedy
+    assert "[codestream]" in unknown.remedy
+
+
+async def test_the_answers_release_stands_in_for_a_missing_header(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.api_version = None
+    answers = CodeStreamAnswers(http_api.url, release="13.0.1")
+    findings = await check_upstream(answers, context(pki))
+    release = only(findings, "upstream.release")
+    assert "13.0.1 (from the answers file)" in release.title
+    assert "upstream.release_unknown" not in codes(findings)
+
+
+async def test_an_answers_release_reading_other_keys_is_a_mismatch(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.api_version = "15.6.1"
+    findings = await check_upstream(CodeStreamAnswers(http_api.url, release="12.0.0"), context(pki))
+    mismatch = only(findings, "upstream.release_mismatch")
+    assert mismatch.status == "warn"
+    assert 'release = "15.6.1"' in mismatch.remedy
+    # Two releases that read the same keys are no mismatch.
+    findings = await check_upstream(CodeStreamAnswers(http_api.url, release="14.0.0"), context(pki))
+    assert "upstream.release_mismatch" not in codes(findings)
+
+
+async def test_another_server_gets_no_release_finding(
+    http_api: FakeCodeStreamApi, pki: Pki
+) -> None:
+    http_api.persona = "other"
+    findings = await check_upstream(CodeStreamAnswers(http_api.url), context(pki))
+    assert not [c for c in codes(findings) if c.startswith("upstream.release")]

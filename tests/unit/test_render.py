@@ -20,6 +20,7 @@ from wizard.render import (
     MOZILLA_INTERMEDIATE_CIPHERS,
     NEXT_STEPS_NAME,
     SERVER_CONF_NAME,
+    SLACK_EVENTS_MANIFEST_NAME,
     SLACK_MANIFEST_NAME,
     NginxFeatures,
     NginxQuoteError,
@@ -118,7 +119,7 @@ def test_exposed_modes_write_the_server_block_snippet_and_next_steps(mode: str) 
     files = render(make_answers(mode))
     expected = {SERVER_CONF_NAME, "codestream-messaging.json", NEXT_STEPS_NAME}
     if mode != "msteams":
-        expected.add(SLACK_MANIFEST_NAME)
+        expected |= {SLACK_MANIFEST_NAME, SLACK_EVENTS_MANIFEST_NAME}
     assert set(files) == expected
     assert files[SERVER_CONF_NAME].mode == 0o644
     assert files[NEXT_STEPS_NAME].mode == 0o644
@@ -132,9 +133,9 @@ def test_slack_without_exposure_writes_no_nginx_file_and_needs_no_bastion() -> N
     snippet = json.loads(files["codestream-messaging.json"].content)
     assert snippet["integrations"]["slack"]["cloud"]["interactiveComponentsEnabled"] is False
     manifest = json.loads(files[SLACK_MANIFEST_NAME].content)
-    assert manifest["settings"] == {"interactivity": {"is_enabled": False}}
+    assert manifest["settings"]["interactivity"] == {"is_enabled": False}
     steps = files[NEXT_STEPS_NAME].content.decode()
-    assert "provider-action" not in steps
+    assert "/no-auth/provider-action/" not in steps
     assert "without exposing" in steps
     assert "https://<CODESTREAM_HOST>/no-auth/provider-token/slack" in steps
 
@@ -189,6 +190,7 @@ def test_slack_events_off_removes_the_events_location(tmp_path: Path) -> None:
     files = render(answers)
     manifest = json.loads(files[SLACK_MANIFEST_NAME].content)
     assert "event_subscriptions" not in manifest["settings"]
+    assert SLACK_EVENTS_MANIFEST_NAME not in files
     assert "/slack-events" not in files[NEXT_STEPS_NAME].content.decode()
 
 
@@ -523,24 +525,23 @@ def test_next_steps_name_the_urls_and_both_ways_to_load_the_config() -> None:
     assert "control script" in steps
 
 
-def test_manifest_has_the_three_urls() -> None:
-    manifest = json.loads(render(make_answers("slack"))[SLACK_MANIFEST_NAME].content)
-    assert manifest == {
-        "settings": {
-            "interactivity": {
-                "is_enabled": True,
-                "request_url": "https://bastion-host.my-company.com/no-auth/provider-action/slack",
-            },
-            "event_subscriptions": {
-                "request_url": (
-                    "https://bastion-host.my-company.com/no-auth/provider-action/slack-events"
-                )
-            },
-        },
-        "oauth_config": {
-            "redirect_urls": ["https://codestream.my-company.com/no-auth/provider-token/slack"]
-        },
+def test_the_manifests_carry_the_three_urls() -> None:
+    files = render(make_answers("slack"))
+    first = json.loads(files[SLACK_MANIFEST_NAME].content)
+    assert first["settings"]["interactivity"] == {
+        "is_enabled": True,
+        "request_url": "https://bastion-host.my-company.com/no-auth/provider-action/slack",
     }
+    assert "event_subscriptions" not in first["settings"]  # added once the secret is loaded
+    assert first["oauth_config"]["redirect_urls"] == [
+        "https://codestream.my-company.com/no-auth/provider-token/slack"
+    ]
+    second = json.loads(files[SLACK_EVENTS_MANIFEST_NAME].content)
+    assert second["settings"]["event_subscriptions"]["request_url"] == (
+        "https://bastion-host.my-company.com/no-auth/provider-action/slack-events"
+    )
+    del second["settings"]["event_subscriptions"]
+    assert second == first
 
 
 # -- refusals ---------------------------------------------------------------------
@@ -712,6 +713,7 @@ def test_run_render_writes_every_file(tmp_path: Path) -> None:
         "codestream-messaging.json": 0o600,
         NEXT_STEPS_NAME: 0o644,
         SLACK_MANIFEST_NAME: 0o644,
+        SLACK_EVENTS_MANIFEST_NAME: 0o644,
     }
     report = stdout.getvalue()
     for name in written:

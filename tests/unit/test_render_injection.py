@@ -10,11 +10,13 @@ with the hostile text intact inside its quoted argument.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import tempfile
 import unicodedata
 import urllib.parse
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from wizard.checks.hostname import to_ascii_hostname
 from wizard.render import (
     ECDH_CURVES_X25519,
     SERVER_CONF_NAME,
+    TEAMS_PACKAGE_NAME,
     NginxFeatures,
     RenderedFile,
     RenderError,
@@ -301,9 +304,14 @@ def test_hostile_answers_are_refused_or_quoted(case: tuple[Answers, set[str]]) -
     by_name = {f.name: f for f in files}
     assert (SERVER_CONF_NAME in by_name) is answers.exposes_bastion
     for rendered in files:
-        rendered.content.decode("utf-8")  # always valid UTF-8
         assert "/" not in rendered.name
         assert not rendered.name.startswith(".")
+        if rendered.name == TEAMS_PACKAGE_NAME:
+            with zipfile.ZipFile(io.BytesIO(rendered.content)) as package:
+                manifest = json.loads(package.read("manifest.json"))
+            assert manifest["id"] == manifest["bots"][0]["botId"] == answers.msteams.app_id
+            continue
+        rendered.content.decode("utf-8")  # always valid UTF-8
     if answers.exposes_bastion:
         _check_server_block(answers, by_name[SERVER_CONF_NAME].content.decode("utf-8"))
     _check_snippet(answers, by_name[answers.output.snippet].content)

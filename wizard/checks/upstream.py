@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     import httpx
     from cryptography import x509
 
+RELEASE_HEADER = "X-CS-API-Version"
+"""The header naming the API's release on every answer (api_server/modules/versioner)."""
+
 PROBE_PATH = "/no-auth/provider-action/msteams/"
 """What the probe GETs: a bot endpoint (POST-only), so CodeStream answers its 404."""
 
@@ -859,15 +862,111 @@ def _plain_http(target: ApiTarget) -> Finding:
     )
 
 
-async def _probe(target: ApiTarget, route: _Route, trust: _Trust, ctx: CheckContext) -> Finding:
-    """Run the exchange and judge it."""
+async def _probe(
+    target: ApiTarget, route: _Route, trust: _Trust, ctx: CheckContext, configured: str
+) -> list[Finding]:
+    """Run the exchange and judge it; the release findings when it is CodeStream."""
     import httpx
 
     try:
         answer = await _exchange(target, route, trust, ctx)
     except (httpx.HTTPError, TimeoutError, OSError) as exc:
-        return await _failure(exc, target, route, trust, ctx)
-    return _judge(target, route, trust, answer)
+        return [await _failure(exc, target, route, trust, ctx)]
+    verdict = _judge(target, route, trust, answer)
+    if verdict.status != "ok":
+        return [verdict]
+    return [verdict, *release_findings(_header(answer.headers, RELEASE_HEADER), configured)]
+
+
+_RELEASE_TITLE = re.compile(r"^CodeStream API release (\d+\.\d+\.\d+)$")
+
+
+def release_in(findings: Iterable[Finding]) -> str | None:
+    """The release the API reported, from the ``upstream.release`` finding.
+
+    For callers that render after checking (pass it to
+    ``wizard.render.render_all(..., release=...)``). ``None`` when the API named
+    none, or when the release came from the answers file (which the render step
+    reads itself).
+    """
+    for finding in findings:
+        if finding.code == "upstream.release":
+            match = _RELEASE_TITLE.match(finding.title)
+            return match.group(1) if match else None
+    return None
+
+
+def release_findings(header: str, configured: str) -> list[Finding]:
+    """What the API says its release is, against ``[codestream] release``.
+
+    Args:
+        header: The ``X-CS-API-Version`` value received (``""`` when absent).
+        configured: ``[codestream] release`` from the answers (``""`` when unset).
+
+    Returns:
+        ``upstream.release`` (ok), or ``upstream.release_unknown`` (warn) when the
+        API named no release and the answers give none, plus
+        ``upstream.release_mismatch`` (warn) when the two differ.
+    """
+    from wizard.releases import format_release, parse_release, shape_for
+
+    try:
+        found = parse_release(header) if header.strip() else None
+    except ValueError:
+        found = None
+    try:
+        chosen = parse_release(configured) if configured.strip() else None
+    except ValueError:
+        chosen = None  # the render step names the bad key
+    if found is None and chosen is None:
+        sent = f"sent {RELEASE_HEADER}: {header!r:.40}" if header else f"sent no {RELEASE_HEADER}"
+        return [
+            warn(
+                "upstream.release_unknown",
+                "The CodeStream API did not name its release",
+                f"The API {sent} header. The snippet is written "
+                f"{shape_for(None).describe()}; releases before 13.0.2 read other keys.",
+                "Set release in the [codestream] table of the answers file to the API's "
+                'release (e.g. release = "14.0.3"; the Admin App shows it), then render again.',
+            )
+        ]
+    findings: list[Finding] = []
+    if found is not None:
+        findings.append(
+            ok(
+                "upstream.release",
+                f"CodeStream API release {format_release(found)}",
+                f"{RELEASE_HEADER}: {header.strip()}. The snippet is written "
+                f"{shape_for(chosen or found).describe()}.",
+            )
+        )
+    else:
+        assert chosen is not None
+        findings.append(
+            ok(
+                "upstream.release",
+                f"CodeStream API release {format_release(chosen)} (from the answers file)",
+                f"The API sent no usable {RELEASE_HEADER}; [codestream] release gives it. "
+                f"The snippet is written {shape_for(chosen).describe()}.",
+            )
+        )
+    if (
+        found is not None
+        and chosen is not None
+        and not shape_for(found).reads_as(shape_for(chosen))
+    ):
+        findings.append(
+            warn(
+                "upstream.release_mismatch",
+                f"The answers say release {format_release(chosen)}, the API is "
+                f"{format_release(found)}",
+                f"[codestream] release = {configured!r} overrides what the API reports; the "
+                f"two releases read different configuration keys.",
+                f'Set release = "{format_release(found)}" in the [codestream] table of the '
+                "answers file, or empty it to follow the API, then render again.",
+            )
+        )
+    return findings
 
 
 async def check_upstream(codestream: CodeStreamAnswers, ctx: CheckContext) -> list[Finding]:
@@ -883,7 +982,8 @@ async def check_upstream(codestream: CodeStreamAnswers, ctx: CheckContext) -> li
         ``trust_store``, ``unresolvable``, ``resolved``, ``pinned``, then one of
         ``ok``, ``not_codestream``, ``refused``, ``timeout``, ``reset``,
         ``unreachable``, ``not_http``, ``tls_untrusted``, ``tls_hostname``,
-        ``tls_error``; plus ``plain_http`` for an ``http://`` API.
+        ``tls_error``; after ``ok``, ``release`` (or ``release_unknown``) and
+        ``release_mismatch``; plus ``plain_http`` for an ``http://`` API.
     """
     try:
         target = parse_api_url(codestream.api_url)
@@ -902,7 +1002,7 @@ async def check_upstream(codestream: CodeStreamAnswers, ctx: CheckContext) -> li
     )
     findings = [*trust_findings, *route_findings]
     if trust is not None and route is not None:
-        findings.append(await _probe(target, route, trust, ctx))
+        findings += await _probe(target, route, trust, ctx, codestream.release)
     if not target.tls:
         findings.append(_plain_http(target))
     return findings

@@ -17,9 +17,13 @@ What it says, byte for byte where it matters (design.md section 2):
   without its query, passed through ``encodeurl`` then ``escape-html``, with the
   headers ``Content-Security-Policy: default-src 'none'``,
   ``X-Content-Type-Options: nosniff`` and ``X-Powered-By: Express``.
+- Every answer of the CodeStream persona, 404s and bot endpoints alike, carries
+  ``X-CS-API-Version`` (the release), set by CodeStream's versioner middleware
+  before any route runs (``api_server/modules/versioner/versioner.js``).
 
-The knobs :attr:`~FakeCodeStreamApi.delay` and :attr:`~FakeCodeStreamApi.persona`
-may be changed while it runs, to play other servers and broken ones.
+The knobs :attr:`~FakeCodeStreamApi.delay`, :attr:`~FakeCodeStreamApi.persona`
+and :attr:`~FakeCodeStreamApi.api_version` may be changed while it runs, to play
+other servers, other releases and broken ones.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ Persona = Literal["codestream", "other", "welcome", "reset", "garbage", "hang"]
 - ``garbage``: reads the request, answers bytes that are not HTTP, closes.
 - ``hang``: reads the request and never answers.
 """
+
+DEFAULT_API_VERSION = "15.6.1"
+"""The release the fake API reports by default (the newest ``api-*`` tag of the sources)."""
 
 PERSONAS: tuple[Persona, ...] = ("codestream", "other", "welcome", "reset", "garbage", "hang")
 BOT_ENDPOINTS: tuple[str, ...] = (
@@ -240,12 +247,22 @@ def _bot_reply(endpoint: str, body: bytes) -> object:
     return {}
 
 
-def _codestream_response(method: str, target: str, body: bytes) -> _Response:
-    """The CodeStream API's answer to one request."""
+def _codestream_response(
+    method: str, target: str, body: bytes, api_version: str | None = DEFAULT_API_VERSION
+) -> _Response:
+    """The CodeStream API's answer to one request.
+
+    ``api_version`` (``None``: no header) goes right after ``X-Powered-By``, as
+    the versioner middleware sets it before the route or the 404 handler runs.
+    """
     endpoint = _bot_endpoint(target)
     if method == "POST" and endpoint is not None:
-        return _express_json(_bot_reply(endpoint, body))
-    return _express_not_found(method, target)
+        response = _express_json(_bot_reply(endpoint, body))
+    else:
+        response = _express_not_found(method, target)
+    if api_version is not None:
+        response.headers.insert(1, ("X-CS-API-Version", api_version))
+    return response
 
 
 def _nginx_page(status: int, reason: str, page: str, method: str) -> _Response:
@@ -363,6 +380,8 @@ class FakeCodeStreamApi(Service):
     Attributes:
         delay: Seconds to wait before answering each request (others go on).
         persona: Who to play; see :data:`Persona`.
+        api_version: The release in ``X-CS-API-Version``; ``None`` sends no header
+            (a proxy that strips it).
 
     Raises:
         ValueError: When only one of ``cert_path`` and ``key_path`` is given.
@@ -379,6 +398,7 @@ class FakeCodeStreamApi(Service):
             raise ValueError("give both cert_path and key_path for HTTPS, or neither for HTTP")
         self.delay: float = 0.0
         self.persona: Persona = "codestream"
+        self.api_version: str | None = DEFAULT_API_VERSION
         self._cert_path = cert_path
         self._key_path = key_path
         self._host = host
@@ -549,7 +569,7 @@ class FakeCodeStreamApi(Service):
             return _nginx_page(404, "Not Found", _NGINX_404, request.method)
         if persona == "welcome":
             return _nginx_page(200, "OK", _NGINX_WELCOME, request.method)
-        return _codestream_response(request.method, request.path, request.body)
+        return _codestream_response(request.method, request.path, request.body, self.api_version)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

@@ -37,32 +37,49 @@ def bastion_url(answers: Answers) -> str:
 
 
 def next_steps(answers: Answers, snippet: str, answers_path: Path) -> Text:
-    """The provider settings, how to load the snippet, and how to check again later."""
+    """The provider settings and the load commands, in the order they must be done.
+
+    The same facts as ``next-steps.md`` (:mod:`wizard.render`), shortened: the
+    Slack events URL only after the configuration is loaded, since Slack
+    verifies it with a request signed with the app's signing secret.
+    """
+    from wizard.provider_files import TEAMS_PACKAGE_NAME
+    from wizard.render import SLACK_EVENTS_MANIFEST_NAME, SLACK_MANIFEST_NAME, load_commands
+
     text = Text()
     base = bastion_url(answers)
     api = answers.codestream.api_url.rstrip("/") or "https://<codestream-host>"
+    events = answers.uses_slack and answers.exposes_bastion and answers.slack.events
     if answers.uses_slack:
-        text.append("Slack app (api.slack.com/apps, your app)\n", style="bold")
+        text.append("Slack app (api.slack.com/apps, from a manifest)\n", style="bold")
+        text.append(f"  Create {answers.slack.app_name!r} from {SLACK_MANIFEST_NAME}\n")
+        text.append(f"  OAuth Redirect URL:\n    {api}/no-auth/provider-token/slack\n")
         if answers.exposes_bastion:
             text.append(f"  Interactivity Request URL:\n    {base}{ENDPOINT}slack\n")
-            if answers.slack.events:
-                text.append(
-                    f"  Event Subscriptions Request URL:\n    {base}{ENDPOINT}slack-events\n"
-                )
         else:
             text.append("  Interactivity: off, no request URL (replies from Slack will not work)\n")
-        text.append(f"  OAuth Redirect URL:\n    {api}/no-auth/provider-token/slack\n")
     if answers.uses_msteams:
         host = base.removeprefix("https://").split(":")[0]
         text.append("Azure Bot (portal.azure.com, Configuration)\n", style="bold")
         text.append(f"  Messaging endpoint:\n    {base}{ENDPOINT}msteams\n")
-        text.append(f'  Teams app manifest: validDomains = ["{host}"]\n')
-    text.append("CodeStream\n", style="bold")
-    text.append(
-        f"  Load {snippet} into the configuration: with the Admin App or the control "
-        "script's config tool on newer releases, or merge it into "
-        "~/.codestream/codestream-services-config.json and restart on older ones.\n"
-    )
+    load = load_commands(Path(snippet).name)
+    text.append("CodeStream host (copy the snippet to ~/.codestream/)\n", style="bold")
+    for command in (load.dump, load.merge, load.load, load.restart):
+        text.append(f"  {command}\n")
+    text.append(f"  File-based releases: {load.merge_file}; {load.restart}\n")
+    if events:
+        text.append("Slack, after the configuration is loaded\n", style="bold")
+        text.append(
+            f"  Event Subscriptions Request URL ({SLACK_EVENTS_MANIFEST_NAME}):\n"
+            f"    {base}{ENDPOINT}slack-events\n"
+        )
+    if answers.uses_msteams:
+        text.append("Microsoft Teams\n", style="bold")
+        if answers.msteams.app_id.strip():
+            text.append(f"  Upload {TEAMS_PACKAGE_NAME} (Apps, Manage your apps)\n")
+        else:
+            text.append(f"  Set [msteams] app_id and render again for {TEAMS_PACKAGE_NAME}\n")
+        text.append(f'  validDomains = ["{host}"]\n')
     text.append("Later\n", style="bold")
     checks = "--post-install" if answers.exposes_bastion else ""
     text.append(

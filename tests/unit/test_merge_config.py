@@ -1,0 +1,239 @@
+"""``merge-config``: the snippet merged into a whole CodeStream configuration.
+
+Real files in a temporary directory, run through the real command line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.test_render import make_answers, render
+from wizard.cli import main
+from wizard.merge_config import deep_merge, mask_secrets, run_merge_config
+
+# A dump of an active configuration as `codestream --cfg-tool --dump active` writes
+# it (JSON.stringify with tabs), with secrets of its own and another integration.
+ACTIVE: dict[str, Any] = {
+    "apiServer": {"port": 443, "publicApiUrl": "https://codestream.my-company.com"},
+    "sharedSecrets": {"auth": "AUTH-SECRET-1", "cookie": "COOKIE-SECRET-2"},
+    "storage": {"mongo": {"url": "mongodb://cs:MONGO-PASS-3@mongo:27017/codestream"}},
+    "integrations": {
+        "github": {"cloud": {"appClientId": "gh-id", "appClientSecret": "GH-SECRET-4"}},
+        "slack": {"cloud": {"appId": "OLD", "disabled": False}},
+    },
+}
+SECRETS = ("AUTH-SECRET-1", "COOKIE-SECRET-2", "MONGO-PASS-3", "GH-SECRET-4")
+SNIPPET: dict[str, Any] = {
+    "integrations": {
+        "slack": {
+            "cloud": {
+                "appId": "A0123",
+                "appClientId": "123.456",
+                "appClientSecret": "SLACK-SECRET-5",
+                "appSigningSecret": "SLACK-SIGNING-6",
+                "interactiveComponentsEnabled": True,
+            }
+        },
+        "msteams": {
+            "cloud": {
+                "appClientId": "bot",
+                "appClientSecret": "TEAMS-PW-7",
+                "botAppId": "bot",
+                "botAppPassword": "TEAMS-PW-7",
+            }
+        },
+    }
+}
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    config = tmp_path / "codestream-config-with-messaging.json"
+    config.write_text(json.dumps(ACTIVE, indent="\t") + "\n")
+    config.chmod(0o640)
+    snippet = tmp_path / "codestream-messaging.json"
+    snippet.write_text(json.dumps(SNIPPET))
+    return snippet, config
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["merge-config", *args])
+    return code, capsys.readouterr().out
+
+
+def test_merges_integrations_and_keeps_every_other_key(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 0
+    merged = json.loads(config.read_text())
+    assert merged["apiServer"] == ACTIVE["apiServer"]
+    assert merged["sharedSecrets"] == ACTIVE["sharedSecrets"]
+    assert merged["storage"] == ACTIVE["storage"]
+    assert merged["integrations"]["github"] == ACTIVE["integrations"]["github"]
+    # Deep: the existing slack.cloud keys the snippet does not set are kept.
+    assert merged["integrations"]["slack"]["cloud"] == {
+        "appId": "A0123",
+        "disabled": False,
+        **SNIPPET["integrations"]["slack"]["cloud"],
+    }
+    assert merged["integrations"]["msteams"] == SNIPPET["integrations"]["msteams"]
+    # Same layout as the dump (tabs), same mode, and a private backup of the original.
+    assert config.read_text().startswith('{\n\t"apiServer"')
+    assert stat.S_IMODE(config.stat().st_mode) == 0o640
+    (backup,) = config.parent.glob(config.name + ".bak-*")
+    assert json.loads(backup.read_text()) == ACTIVE
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert str(backup) in out
+    assert not list(config.parent.glob(".*tmp*"))  # no temporary file left
+
+
+def test_the_diff_masks_every_secret(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    _, out = run(capsys, "--snippet", str(snippet), "--into", str(config), "--dry-run")
+    for secret in (*SECRETS, "SLACK-SECRET-5", "SLACK-SIGNING-6", "TEAMS-PW-7"):
+        assert secret not in out
+    assert '+\t\t\t\t"appSigningSecret": "<secret, changed>",' in out
+    assert '+\t\t\t\t"appClientId": "123.456",' in out
+    assert "dry run: nothing written" in out
+    assert json.loads(config.read_text()) == ACTIVE
+    assert not list(config.parent.glob(config.name + ".bak-*"))
+
+
+def test_a_second_merge_changes_nothing(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    assert run(capsys, "--snippet", str(snippet), "--into", str(config))[0] == 0
+    before = config.read_bytes()
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 0
+    assert "nothing to change" in out
+    assert config.read_bytes() == before
+    assert len(list(config.parent.glob(config.name + ".bak-*"))) == 1
+
+
+def test_a_rendered_snippet_merges_into_a_file_based_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = make_answers("slack+msteams")
+    answers.slack.app_id, answers.slack.client_id = "A1", "1.2"
+    answers.slack.client_secret, answers.slack.signing_secret = "cs", "ss"
+    answers.msteams.app_id, answers.msteams.app_password = "bot", "pw"
+    snippet = tmp_path / answers.output.snippet
+    snippet.write_bytes(render(answers)[answers.output.snippet].content)
+    config = tmp_path / "codestream-services-config.json"
+    config.write_text(json.dumps({"apiServer": {"port": 80}}, indent=2))
+    code, _ = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 0
+    merged = json.loads(config.read_text())
+    assert merged["apiServer"] == {"port": 80}
+    assert merged["integrations"] == json.loads(snippet.read_text())["integrations"]
+
+
+def test_other_blocks_of_the_same_provider_are_pointed_out(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    data = json.loads(config.read_text())
+    data["integrations"]["slack"]["slack.com"] = {"appId": "ANCIENT"}
+    data["integrations"]["slack"]["off"] = {"appId": "X", "disabled": True}
+    config.write_text(json.dumps(data))
+    _, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert "note: integrations.slack.slack.com is also read" in out
+    assert "integrations.slack.off" not in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{ apiServer: { port: 443 } }", "dump again without --pretty"),
+        ('{"a": 1,}', "is not valid JSON"),
+        ("[1, 2]", "not an object"),
+        ("", "is not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        ('{"integrations": []}', "'integrations' is not an object"),
+    ],
+)
+def test_a_bad_configuration_is_refused_untouched(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], content: str | bytes, message: str
+) -> None:
+    snippet, config = files
+    if isinstance(content, bytes):
+        config.write_bytes(content)
+    else:
+        config.write_text(content)
+    before = config.read_bytes()
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 2
+    assert message in out
+    assert str(config) in out
+    assert "Traceback" not in out
+    assert config.read_bytes() == before
+    assert not list(config.parent.glob(config.name + ".bak-*"))
+
+
+@pytest.mark.parametrize(
+    ("snippet_data", "message"),
+    [
+        ({"apiServer": {}}, "no 'integrations' object"),
+        ({"integrations": {"slack": {}}, "apiServer": {}}, "holds more than 'integrations'"),
+        (
+            {"integrations": {"slack": {"cloud": {"appSigningSecret": "<SLACK_SIGNING_SECRET>"}}}},
+            "still has placeholders: integrations.slack.cloud.appSigningSecret",
+        ),
+    ],
+)
+def test_a_bad_snippet_is_refused(
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    snippet_data: dict[str, Any],
+    message: str,
+) -> None:
+    snippet, config = files
+    snippet.write_text(json.dumps(snippet_data))
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 2
+    assert message in out
+    assert json.loads(config.read_text()) == ACTIVE
+
+
+def test_missing_files_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "--snippet", str(tmp_path / "nope.json"), "--into", str(tmp_path))
+    assert code == 2
+    assert "nope.json: no such file" in out
+
+
+def test_a_symlinked_configuration_is_written_through_the_link(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    snippet, config = files
+    link = tmp_path / "link.json"
+    link.symlink_to(config)
+    assert run_merge_config(snippet, link, io.StringIO()) == 0
+    assert link.is_symlink()
+    assert "msteams" in json.loads(config.read_text())["integrations"]
+
+
+def test_deep_merge_and_masking_helpers() -> None:
+    base = {"a": {"b": 1, "c": {"d": 2}}, "keep": [1, 2]}
+    assert deep_merge(base, {"a": {"c": {"e": 3}}}) == {
+        "a": {"b": 1, "c": {"d": 2, "e": 3}},
+        "keep": [1, 2],
+    }
+    assert base == {"a": {"b": 1, "c": {"d": 2}}, "keep": [1, 2]}  # not modified
+    masked = mask_secrets(ACTIVE)
+    text = json.dumps(masked)
+    for secret in SECRETS:
+        assert secret not in text
+    assert masked["storage"]["mongo"]["url"] == "mongodb://cs:<secret>@mongo:27017/codestream"
+    assert masked["integrations"]["github"]["cloud"]["appClientId"] == "gh-id"

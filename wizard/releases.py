@@ -1,0 +1,168 @@
+"""What each CodeStream release reads from the ``integrations`` configuration.
+
+Every rule here comes from CodeStream's server sources
+(github.com/TeamCodeStream/codestream-server, tags ``api-X.Y.Z``). The release
+is the API server's version, which every API response carries in the
+``X-CS-API-Version`` header (``api_server/modules/versioner/versioner.js``).
+
+Why one snippet cannot serve every release: the configuration loader walks
+every key of the *data* against the schema and fails on a key the schema does
+not know (``shared/codestream_configs/lib/structured_config_base.js``,
+``_buildSection``: it logs ``bad schema property`` and then dereferences the
+missing schema entry, a TypeError; the same walk since July 2019, commit
+041e7ee1c). ``cfg-tool --load`` reads the file through the same loader
+(``shared/codestream_configs/bin/mongo-config-loader.js``). So extra keys are
+*not* accepted: the twelve Slack properties that releases before 13.0.2 need
+break the loading of 13.0.2 and later, whose ``parameters.json`` (schema 28,
+commit 06f448795 "eliminate sharing and strict slack apps") lists only the
+``app*`` family. The snippet is therefore written per release, and for an
+unknown release in the form of the current releases (13.0.2 and later).
+
+The rules, by API release:
+
+- Installation block: ``slack.com`` / ``microsoft.com`` before 7.0.2, ``cloud``
+  from 7.0.2 (commit fe54af597, ``api_server/config/slack.js`` and
+  ``msteams.js``). From 8.2.4 every block not marked ``"disabled": true`` is
+  merged in order (``shared/server_utils/custom_config.js``), so ``cloud`` is
+  read whatever other blocks exist.
+- Slack families: before 13.0.2 ``app*``, ``appSharing*`` and ``appStrict*``
+  (each ``Id``, ``ClientId``, ``ClientSecret``, ``SigningSecret``; schema 7 to
+  27). From 8.2.3 to 13.0.1 Slack sign-in uses ``appSharingClientId`` and
+  ``appSharingClientSecret`` (``api_server/modules/slack_auth/slack_auth.js``,
+  commit 683bd194f), and callbacks are verified through
+  ``signingSecretsByAppIds``, filled from the three families in order
+  (``custom_config.js``): a family left empty under the same app id would
+  overwrite the good entry, so all three get the one app's values. From 13.0.2
+  only ``app*``.
+- ``interactiveComponentsEnabled``: in the schema since schema 9 (February 2020).
+- Slack Events API endpoint ``/no-auth/provider-action/slack-events``: from
+  13.0.1 (``api_server/modules/providers/slack_events_request.js``, commit
+  b4e8d168f); bot scopes requested from 14.0.0 (Slack v3, commit 54112f2cf).
+- Microsoft Teams: the schema has ``appClientId``, ``appClientSecret``,
+  ``botAppId`` and ``botAppPassword`` in every release since schema 9; the bot
+  adapter used ``botApp*`` until 14.0.14 and ``appClient*`` from 14.0.15
+  (``api_server/modules/providers/msteams_bot_framework_adapter.js``, commit
+  0eb900a05). All four get the bot's app id and password.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+Release = tuple[int, int, int]
+
+CLOUD_BLOCK_SINCE: Release = (7, 0, 2)
+SLACK_ONE_APP_SINCE: Release = (13, 0, 2)
+SLACK_EVENTS_SINCE: Release = (13, 0, 1)
+TEAMS_APP_CLIENT_SINCE: Release = (14, 0, 15)
+
+SLACK_FAMILIES_ALL: tuple[str, ...] = ("app", "appSharing", "appStrict")
+SLACK_FAMILY_PROPERTIES: tuple[str, ...] = ("Id", "ClientId", "ClientSecret", "SigningSecret")
+TEAMS_PROPERTIES: tuple[str, ...] = ("appClientId", "appClientSecret", "botAppId", "botAppPassword")
+
+_RELEASE = re.compile(r"(\d{1,4})\.(\d{1,4})\.(\d{1,6})")
+
+
+def parse_release(text: str) -> Release:
+    """``"14.0.3"`` as ``(14, 0, 3)``.
+
+    A suffix after the three numbers (``14.0.3-beta``) is ignored.
+
+    Raises:
+        ValueError: With a message naming the expected form.
+    """
+    match = _RELEASE.match(text.strip())
+    if match is None:
+        raise ValueError(
+            f"{text!r:.40} is not a CodeStream API release; write it as three numbers, "
+            'e.g. release = "14.0.3" (the X-CS-API-Version header of the API)'
+        )
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def release_error(text: str) -> str | None:
+    """Why ``text`` is not a release number, or ``None`` (an empty text is fine)."""
+    if not text.strip():
+        return None
+    try:
+        parse_release(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def format_release(release: Release) -> str:
+    """``(14, 0, 3)`` as ``"14.0.3"``."""
+    return ".".join(str(part) for part in release)
+
+
+@dataclass(frozen=True)
+class ConfigShape:
+    """What one release reads: block names and Slack property families.
+
+    Attributes:
+        release: The release it is for, ``None`` when unknown.
+        slack_block: Installation block name under ``integrations.slack``.
+        msteams_block: Installation block name under ``integrations.msteams``.
+        slack_families: The Slack property prefixes to write, in order.
+        slack_events: Whether the API has the Slack Events endpoint (``None``: unknown).
+    """
+
+    release: Release | None
+    slack_block: str
+    msteams_block: str
+    slack_families: tuple[str, ...]
+    slack_events: bool | None
+
+    @property
+    def release_text(self) -> str:
+        """The release as text, or ``"unknown"``."""
+        return format_release(self.release) if self.release else "unknown"
+
+    def reads_as(self, other: ConfigShape) -> bool:
+        """True when ``other`` reads the same keys and endpoints (releases aside)."""
+        mine = (self.slack_block, self.msteams_block, self.slack_families, self.slack_events)
+        theirs = (other.slack_block, other.msteams_block, other.slack_families, other.slack_events)
+        return mine == theirs
+
+    def describe(self) -> str:
+        """One sentence: which release and what its snippet holds."""
+        families = ", ".join(f"{f}*" for f in self.slack_families)
+        which = (
+            f"release {self.release_text}"
+            if self.release
+            else f"an unknown release, written as for {format_release(SLACK_ONE_APP_SINCE)} "
+            "and later"
+        )
+        return (
+            f"for {which}: block {self.slack_block!r} with the Slack families {families} "
+            f"and all four Teams properties"
+        )
+
+
+def shape_for(release: Release | None) -> ConfigShape:
+    """The configuration shape ``release`` reads (see the module docstring)."""
+    if release is None:
+        return ConfigShape(None, "cloud", "cloud", ("app",), None)
+    cloud = release >= CLOUD_BLOCK_SINCE
+    families = ("app",) if release >= SLACK_ONE_APP_SINCE else SLACK_FAMILIES_ALL
+    return ConfigShape(
+        release,
+        "cloud" if cloud else "slack.com",
+        "cloud" if cloud else "microsoft.com",
+        families,
+        release >= SLACK_EVENTS_SINCE,
+    )
+
+
+def slack_properties(
+    families: tuple[str, ...], app_id: str, client_id: str, client_secret: str, signing: str
+) -> dict[str, str]:
+    """The Slack properties of ``families``, each with the one app's values."""
+    values = dict(
+        zip(SLACK_FAMILY_PROPERTIES, (app_id, client_id, client_secret, signing), strict=True)
+    )
+    return {
+        f"{family}{name}": values[name] for family in families for name in SLACK_FAMILY_PROPERTIES
+    }
