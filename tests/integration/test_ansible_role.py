@@ -43,21 +43,17 @@ ANSIBLE_DIR = ROOT / "ansible"
 BIN = Path(sys.executable).parent
 RUN_TIMEOUT = 600
 
-# Installs the suite's loopback guard (tests/conftest.py) in every Python process
-# started with this directory on PYTHONPATH. The guard module is loaded from its
+# Installs the suite's loopback guard (tests/loopback_guard.py) in every Python
+# process started with this directory on PYTHONPATH. The guard is loaded from its
 # file, so the checkout itself never lands on sys.path (the role's venv must
 # import the installed wheel, not this tree).
 SITECUSTOMIZE = """
 import importlib.util
-import socket
 
-_spec = importlib.util.spec_from_file_location("_loopback_guard", {conftest!r})
+_spec = importlib.util.spec_from_file_location("_loopback_guard", {guard!r})
 _guard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_guard)
-socket.socket.connect = _guard._connect
-socket.socket.connect_ex = _guard._connect_ex
-socket.socket.sendto = _guard._sendto
-socket.getaddrinfo = _guard._getaddrinfo
+_guard.install()
 """
 
 
@@ -110,7 +106,18 @@ class Lab:
 
     def playbook(self, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
         """Run ``ansible/site.yml``; the completed process and the JSON callback's document."""
-        result = _run(
+        result = self.run_playbook(*extra)
+        try:
+            document = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"ansible-playbook printed no JSON:\n{result.stdout}\n{result.stderr}")
+        return result, document
+
+    def run_playbook(
+        self, *extra: str, callback: str = "record_json"
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``ansible/site.yml`` with the given stdout callback."""
+        return _run(
             [
                 _tool("ansible-playbook"),
                 "-i", self.inventory,
@@ -118,14 +125,9 @@ class Lab:
                 ANSIBLE_DIR / "site.yml",
                 *extra,
             ],
-            self.process_env,
+            {**self.process_env, "ANSIBLE_STDOUT_CALLBACK": callback},
             ANSIBLE_DIR,
         )  # fmt: skip
-        try:
-            document = json.loads(result.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"ansible-playbook printed no JSON:\n{result.stdout}\n{result.stderr}")
-        return result, document
 
 
 def _build_wheel(out: Path) -> Path:
@@ -177,7 +179,7 @@ def _process_env(work: Path) -> dict[str, str]:
     guard = work / "guard"
     guard.mkdir()
     (guard / "sitecustomize.py").write_text(
-        SITECUSTOMIZE.format(conftest=str(ROOT / "tests" / "conftest.py")), encoding="utf-8"
+        SITECUSTOMIZE.format(guard=str(ROOT / "tests" / "loopback_guard.py")), encoding="utf-8"
     )
     home = work / "home"
     home.mkdir()
@@ -259,12 +261,16 @@ def _write_inventory(lab: Lab, wheel: Path) -> None:
     _encrypt_vault(group_vars / "vault.yml", password, vault, lab.process_env)
 
 
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build_wheel(tmp_path_factory.mktemp("dist"))
+
+
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+def lab(tmp_path: Path, wheel: Path) -> Iterator[Lab]:
     binary = require_nginx()
     work = tmp_path / "work"
     work.mkdir()
-    wheel = _build_wheel(work / "dist")
     _prepare_venv(work / "venv", work)
     with running_demo(tmp_path / "demo", timeout=2.0) as (env, answers):
         nginx = DemoNginx(env.files.nginx_root, binary)
@@ -297,11 +303,11 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_the_guard_reaches_every_python_process_of_the_run(lab: Lab) -> None:
+def test_the_guard_reaches_every_python_process_of_the_run(tmp_path: Path) -> None:
     probe = _run(
         [sys.executable, "-c", "import socket; socket.create_connection(('192.0.2.1', 443), 1)"],
-        lab.process_env,
-        lab.work,
+        _process_env(tmp_path),
+        tmp_path,
     )
     assert probe.returncode != 0
     assert "OffMachineTraffic" in probe.stderr
@@ -362,19 +368,28 @@ def test_site_yml_installs_and_proves_the_bastion_then_changes_nothing(lab: Lab)
 
 def test_a_failed_check_stops_the_play_with_the_finding_before_apply(lab: Lab) -> None:
     wrong_cert, wrong_key = lab.env.files.cert_pair("wrong-host")
-    result, document = lab.playbook(
+    # Ansible's own output, as verbose as it gets and with --diff: the finding
+    # is there, the secrets are not (no_log and the K_file route).
+    result = lab.run_playbook(
         "-e", f"codestream_bastion_certificate={wrong_cert}",
         "-e", f"codestream_bastion_private_key={wrong_key}",
+        "--diff", "-vvv",
+        callback="ansible.builtin.default",
     )  # fmt: skip
-    assert result.returncode == 2
-    assert document["stats"]["localhost"]["failures"] == 1
-    (stopped,) = _task_results(document, "Stop on a failed check")
-    assert stopped["status"] == "failed", stopped
-    codes = [entry["code"] for entry in stopped["msg"][1:]]
-    assert "cert.hostname_mismatch" in codes
-    assert all(entry["status"] == "fail" and entry["remedy"] for entry in stopped["msg"][1:])
-    assert _task_results(document, "Run apply") == []
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-4000:]
+    assert "TASK [codestream_bastion : Stop on a failed check]" in output
+    # The play's message: the headline, then each failed finding with its remedy.
+    assert "codestream-bastion check failed; fix these and run again:" in output
+    assert '"code": "cert.hostname_mismatch"' in output
+    assert "failed=1" in output
+    assert "TASK [codestream_bastion : Run apply]" not in output
     assert not (lab.env.files.nginx_root / "conf.d" / "codestream-bastion.conf").exists()
+    for value in lab.secrets.values():
+        assert value not in output
+    # The secret files were written all the same (before the check), from the vault.
+    written = {p.read_text(encoding="utf-8") for p in (lab.config_dir / "secrets").iterdir()}
+    assert written == {value + "\n" for value in lab.secrets.values()}
 
 
 def test_ansible_lint_is_clean(tmp_path: Path) -> None:
