@@ -1,4 +1,4 @@
-"""Suite-wide rules: nothing leaves this machine.
+"""Suite-wide rules: nothing leaves this machine, and no test touches /var/lib.
 
 Every socket ``connect``/``sendto`` to an address outside loopback raises
 :class:`OffMachineTraffic` before a packet is sent; so does resolving any name
@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,6 +73,20 @@ def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
             ) from None
         _guard((name, 0))
     return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _private_install_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test keeps the install state (journal, backups, lock) in its own directory.
+
+    No test may touch ``/var/lib/codestream-bastion``: the variable is what
+    ``apply --state-dir`` defaults to, and child processes inherit it.
+    """
+    state = tmp_path_factory.mktemp("install-state")
+    monkeypatch.setenv("CODESTREAM_BASTION_STATE_DIR", str(state))
+    return state
 
 
 # Function scope: re-applied before every test, so no plugin can undo it for long.
