@@ -158,6 +158,19 @@ def install_findings(result: InstallResult) -> list[Finding]:
     return findings
 
 
+def recovered_findings(messages: Sequence[str]) -> list[Finding]:
+    """Interrupted runs undone before this one, as findings."""
+    return [
+        warn(
+            "install.recovered",
+            message,
+            "An earlier run was interrupted half-way; its changes were undone first.",
+            "Nothing to do: the files it had changed were put back before this run.",
+        )
+        for message in messages
+    ]
+
+
 def _refusal(error: InstallError) -> Finding:
     return fail(error.code, error.message, "", error.remedy or "Fix the cause and run again.")
 
@@ -218,15 +231,7 @@ async def run_pipeline(
             result.recovered = await asyncio.to_thread(installer.recover)
             if result.recovered and any("reloaded once more" in m for m in result.recovered):
                 result.recovered.append(await installer.reload_restored())
-        result.findings += [
-            warn(
-                "install.recovered",
-                message,
-                "An earlier run was interrupted half-way; its changes were undone first.",
-                "Nothing to do: the files it had changed were put back before this run.",
-            )
-            for message in result.recovered
-        ]
+        result.findings += recovered_findings(result.recovered)
         watch.recovered(result.recovered)
         if stop_after == "recover":
             return result
@@ -247,6 +252,8 @@ async def run_pipeline(
         from wizard.checks.upstream import release_in
 
         installer.release = release_in(checked) or installer.release
+        if reviewed is not None and installer.release is None:
+            installer.release = reviewed.release  # the release Review planned with
         if stop_after == "check":
             return result
 
