@@ -31,14 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_install import (  # fixtures and helpers shared with the install tests
-    Env,
-    Tree,
-    certs,  # noqa: F401
-    features,  # noqa: F401
-    nginx_binary,  # noqa: F401
-    rhel,  # noqa: F401
-)
+from tests.integration.test_install import Env, Tree
 from tests.nginx_harness import free_port, require_nginx
 from wizard.answers import load_answers, save_answers
 from wizard.apply_command import run_apply
@@ -65,7 +58,7 @@ def as_nobody(script: str) -> None:
 
     done = subprocess.run(
         ["/bin/sh", "-ec", script],
-        preexec_fn=drop,  # noqa: PLW1509 - the point is to become another user
+        preexec_fn=drop,
         capture_output=True,
         text=True,
         timeout=30,
@@ -169,7 +162,7 @@ async def test_state_another_user_can_write_is_refused_and_nothing_is_restored(
         cd {state.journals}/20200101T000000Z
         printf 'attacker\\n' > 0001.bak
         printf '{{"tool": "codestream-bastion", "version": 1, "state": "writing",
-          "nginx_root": "{os.path.realpath(rhel.root)}", "pid": 1, "started": "x",
+          "nginx_root": "{rhel.root.resolve()}", "pid": 1, "started": "x",
           "created_directories": [], "entries": [{{"path": "{target}", "kind": "absent"}}]}}' \\
           > journal.json
         """
@@ -463,7 +456,9 @@ def test_a_journal_with_a_missing_backup_is_explained_and_can_be_discarded(
     (rhel.out / "next-steps.md").write_text("old notes\n")
     config = pipeline_config(rhel, certs, features, free_port(), tmp_path)
     state = StateDir.for_root(rhel.root)
-    killed = start_pipeline(config, CODESTREAM_BASTION_TESTING="1", CODESTREAM_BASTION_FAULT="written")
+    killed = start_pipeline(
+        config, CODESTREAM_BASTION_TESTING="1", CODESTREAM_BASTION_FAULT="written"
+    )
     killed.communicate(timeout=60)
     assert killed.returncode == -signal.SIGKILL
     (journal_dir,) = state.journals.iterdir()
@@ -478,23 +473,180 @@ def test_a_journal_with_a_missing_backup_is_explained_and_can_be_discarded(
     assert "--discard-journal" in out
     answers = load_answers(config["answers"])
     ctx = rhel.ctx()
-    installer = Installer(answers, ctx, features=features, resolvers=["127.0.0.1"], ca_bundle=None,
-                          systemd=False, output_dir=rhel.out, log_dir=str(rhel.logs))
+    installer = Installer(
+        answers,
+        ctx,
+        features=features,
+        resolvers=["127.0.0.1"],
+        ca_bundle=None,
+        systemd=False,
+        output_dir=rhel.out,
+        log_dir=str(rhel.logs),
+    )
     import io
 
     shown = io.StringIO()
-    assert asyncio.run(run_apply(answers, ctx, yes=True, dry_run=True, stdout=shown,
-                                 installer=installer, discard_journal=True)) == 0
+    assert (
+        asyncio.run(
+            run_apply(
+                answers,
+                ctx,
+                yes=True,
+                dry_run=True,
+                stdout=shown,
+                installer=installer,
+                discard_journal=True,
+            )
+        )
+        == 0
+    )
     assert "Would discard" in shown.getvalue()
     assert "is missing" in shown.getvalue()
     assert journal_dir.is_dir()
     done = io.StringIO()
-    assert asyncio.run(run_apply(answers, ctx, yes=True, dry_run=False, stdout=done,
-                                 installer=installer, discard_journal=True)) == 0
+    assert (
+        asyncio.run(
+            run_apply(
+                answers,
+                ctx,
+                yes=True,
+                dry_run=False,
+                stdout=done,
+                installer=installer,
+                discard_journal=True,
+            )
+        )
+        == 0
+    )
     assert "Discarded 1 journal(s)" in done.getvalue()
     assert not journal_dir.exists()
     with rhel.harness.running(free_port_default(rhel)):
         fresh = start_pipeline(config)
         out, err = fresh.communicate(timeout=60)
     assert fresh.returncode == 0, out + err
-    assert "RESULT 0 done True True" in out
+    # The killed run had written the server block; a discard restores nothing, so this
+    # run finds it in place and writes the rest.
+    assert "RESULT 0 done True" in out
+    assert (rhel.root / "conf.d" / "codestream-bastion.conf").is_file()
+
+
+# -- hostile answers files ------------------------------------------------------------------------
+
+
+def _nested(path: Path) -> Path:
+    path.write_text('mode = "slack"\n[slack]\napp_id = ' + "[" * 100_000 + "\n")
+    return path
+
+
+def _huge(path: Path) -> Path:
+    with path.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)  # 50 MB (sparse)
+    return path
+
+
+def _nul(path: Path) -> Path:
+    path.write_bytes(b'mode = "slack"\n[slack]\nclient_id = "a\x00b"\n')
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "words", "line"),
+    [
+        (lambda _tmp: Path("/dev/zero"), "not a regular file", None),
+        (lambda tmp: _huge(tmp / "huge.toml"), "larger than 1024 KiB", None),
+        (lambda tmp: _nested(tmp / "nested.toml"), "nests arrays or tables too deeply", 3),
+        (lambda tmp: _nul(tmp / "nul.toml"), "NUL byte", 3),
+    ],
+    ids=["dev-zero", "50MB", "deeply-nested", "nul-byte"],
+)
+def test_hostile_answers_files_are_exit_2_fast(
+    make: object,
+    words: str,
+    line: int | None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = make(tmp_path)  # type: ignore[operator]
+    for command in (["apply", "--yes"], ["check"], ["render", "--out", str(tmp_path / "o")]):
+        started = time.monotonic()
+        status = main([command[0], "--answers", str(path), *command[1:]])
+        elapsed = time.monotonic() - started
+        captured = capsys.readouterr()
+        assert status == 2
+        assert elapsed < 2.0
+        assert "Traceback" not in captured.err
+        assert words in captured.err
+        assert f"{path}:{line}:" in captured.err if line else str(path) in captured.err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_wrong_typed_secret_is_named_never_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "answers.toml"
+    path.write_text('mode = "slack"\n\n[slack]\nclient_secret = 1234567890\n')
+    assert main(["apply", "--answers", str(path), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:4: key 'slack.client_secret': must be a string, not an integer" in err
+    assert "1234567890" not in err
+
+
+# -- secrets never leave ------------------------------------------------------------------------
+
+_OLD = {"client_secret": "OLD-client-5e3f9a", "signing_secret": "OLD-signing-77b1c2"}
+_NEW = {"client_secret": "NEW-client-a9d4e0", "signing_secret": "NEW-signing-3c8f61"}
+_TEAMS = {"OLD": "OLD-teams-pw-0b7e", "NEW": "NEW-teams-pw-41aa"}
+
+
+@pytest.mark.nginx
+def test_secrets_changed_then_removed_never_reach_any_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.test_apply_json import apply_args
+    from wizard.demo.environment import running_demo
+    from wizard.demo.nginx import DemoNginx
+
+    binary = require_nginx()
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    monkeypatch.setenv("NO_COLOR", "1")
+    every_secret = [*_OLD.values(), *_NEW.values(), *_TEAMS.values()]
+    transcripts: list[str] = []
+    with running_demo(tmp_path / "demo", timeout=2.0) as (env, answers_path):
+        nginx = DemoNginx(env.files.nginx_root, binary)
+        nginx.start()
+        try:
+
+            def set_secrets(values: dict[str, str] | None, teams: str) -> None:
+                answers = load_answers(answers_path)
+                answers.slack.client_secret = (values or {}).get("client_secret", "")
+                answers.slack.signing_secret = (values or {}).get("signing_secret", "")
+                answers.msteams.app_password = teams
+                save_answers(answers, answers_path)
+
+            def run(*extra: str) -> int:
+                status = main(apply_args(env, answers_path, *extra))
+                captured = capfd.readouterr()
+                transcripts.append(captured.out + captured.err)
+                return status
+
+            set_secrets(_OLD, _TEAMS["OLD"])
+            assert run("--yes") == 0
+            for values, teams in ((_NEW, _TEAMS["NEW"]), (None, "")):
+                set_secrets(values, teams)
+                assert run("--dry-run") == 0
+                assert run("--json", "--dry-run") == 0
+                assert run() == 2  # no terminal to confirm on: the diff is shown, then refused
+                assert run("--yes") == 0
+                assert run("--json", "--yes") == 0  # a no-op now
+        finally:
+            nginx.stop()
+    snippet = out / "codestream-messaging.json"
+    assert "OLD-" not in snippet.read_text()  # the files did change
+    joined = "\n".join(transcripts)
+    assert "********" in joined  # the changes were shown, masked
+    assert "appClientSecret" in joined
+    for secret in every_secret:
+        assert secret not in joined, f"{secret} leaked into an output"
+        assert secret.encode() not in joined.encode()
