@@ -1,4 +1,4 @@
-"""Suite-wide rules: nothing leaves this machine.
+"""Suite-wide rules: nothing leaves this machine, and no test touches /var/lib.
 
 Every socket ``connect``/``sendto`` to an address outside loopback raises
 :class:`OffMachineTraffic` before a packet is sent; so does resolving any name
@@ -10,12 +10,27 @@ internet fails loudly instead of quietly depending on it. The guard itself is
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.loopback_guard import OffMachineTraffic, install, uninstall
 
 __all__ = ["OffMachineTraffic"]
+
+
+@pytest.fixture(autouse=True)
+def _private_install_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test keeps the install state (journal, backups, lock) in its own directory.
+
+    No test may touch ``/var/lib/codestream-bastion``: the variable is what
+    ``apply --state-dir`` defaults to, and child processes inherit it.
+    """
+    state = tmp_path_factory.mktemp("install-state")
+    monkeypatch.setenv("CODESTREAM_BASTION_STATE_DIR", str(state))
+    return state
 
 
 # Function scope: re-applied before every test, so no plugin can undo it for long.

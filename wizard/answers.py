@@ -32,6 +32,44 @@ DEFAULT_SNIPPET = "codestream-messaging.json"
 DEFAULT_SLACK_APP_NAME = "CodeStream OnPrem"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_VALUE = 4096
+MAX_ANSWERS_BYTES = 1024 * 1024
+"""An answers file is a few hundred bytes; anything over 1 MiB is not one."""
+SECRET_KEYS: frozenset[str] = frozenset(
+    {"slack.client_secret", "slack.signing_secret", "msteams.app_password"}
+)
+"""The answers keys that hold secrets (masked everywhere they could be shown)."""
+MASK = "********"
+
+
+class Secret(str):
+    """A secret string: its ``repr`` and ``str`` are masked.
+
+    A secret ends up in tracebacks (Textual's crash screen shows locals), logs
+    and f-strings only as ``********``. It still compares, hashes, slices and
+    serialises (``json.dumps`` and the TOML writer read the characters, not
+    ``str()``) as the value; :meth:`reveal` gives the plain string where the
+    value itself is needed.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})" if self else "Secret('')"
+
+    def __str__(self) -> str:
+        return MASK if self else ""
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def reveal(self) -> str:
+        """The secret itself, as a plain ``str``."""
+        return str.__str__(self)
+
+
+def reveal(value: str) -> str:
+    """The plain value of ``value`` (a :class:`Secret` or any ``str``)."""
+    return str.__str__(value)
 
 
 class AnswersError(Exception):
@@ -208,6 +246,19 @@ def _locate(text: str, table: str | None, key: str) -> int | None:
     return None
 
 
+def _toml_type(value: Any) -> str:
+    """The TOML name of a parsed value's type (never the value)."""
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    for kind, name in names.items():
+        if type(value) is kind:
+            return name
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
+
+
 def _check_value(
     source: str, text: str, table: str | None, key: str, value: Any, want: type[Any]
 ) -> Any:
@@ -216,11 +267,14 @@ def _check_value(
     if not ok:
         raise AnswersError(
             source,
-            f"must be {_TYPE_NAMES[want]}, not {type(value).__name__} ({value!r:.60}).",
+            # The value itself is never echoed: it may be a secret typed in the wrong place.
+            f"must be {_TYPE_NAMES[want]}, not {_toml_type(value)}.",
             dotted,
             _locate(text, table, key),
         )
     if isinstance(value, str):
+        if dotted in SECRET_KEYS:
+            value = Secret(value)
         if _CONTROL.search(value):
             raise AnswersError(
                 source,
@@ -268,17 +322,33 @@ def loads_answers(
             "the answers file is empty. Run the wizard to create one, or start from the "
             "example in the README (it needs at least 'mode').",
         )
+    if len(text) > MAX_ANSWERS_BYTES:
+        raise AnswersError(
+            source,
+            f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB; is this really the answers file?",
+        )
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise AnswersError(source, "holds a NUL byte; is this really the answers file?", line=line)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table.
+        raise AnswersError(
+            source,
+            "nests arrays or tables too deeply to be an answers file; "
+            "check the brackets on that line.",
+            line=_deepest_line(text),
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        if line is None and "end of document" in str(exc):
-            line = len(text.splitlines())
+        at: int | None = int(match.group(1)) if match else None
+        if at is None and "end of document" in str(exc):
+            at = len(text.splitlines())
         raise AnswersError(
             source,
             f"not valid TOML: {exc}. Check quoting and brackets on that line.",
-            line=line,
+            line=at,
         ) from None
     try:
         secrets = resolve_secrets(data, os.environ if environ is None else environ)
@@ -296,7 +366,8 @@ def loads_answers(
             if mode not in MODES:
                 raise AnswersError(
                     source,
-                    f"unknown mode {mode!r}; use one of: {', '.join(MODES)}.",
+                    # The one value echoed: mode is never a secret, and the typo is the clue.
+                    f"unknown mode {mode!r:.40}; use one of: {', '.join(MODES)}.",
                     "mode",
                     _locate(text, None, "mode"),
                 )
@@ -354,17 +425,37 @@ def loads_answers(
     return answers
 
 
-def load_answers(path: str | Path, *, partial: bool = False) -> Answers:
-    """Read an answers file; see :func:`loads_answers`.
+def _deepest_line(text: str) -> int | None:
+    """The line where bracket nesting is deepest (where a recursion bomb sits)."""
+    depth = best = 0
+    where: int | None = None
+    line = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > best:
+                best, where = depth, line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return where
+
+
+def read_answers_bytes(path: str | Path) -> bytes:
+    """Read an answers file: only a regular file, at most :data:`MAX_ANSWERS_BYTES`.
+
+    ``/dev/zero``, a FIFO or a huge file is refused at once instead of being
+    read without bound.
 
     Raises:
-        AnswersError: Also when the file is missing, a directory, unreadable or
-            not UTF-8 text.
+        AnswersError: Naming the file and what it is.
     """
+    import stat
+
     source = str(path)
-    p = Path(path)
     try:
-        raw = p.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except IsADirectoryError:
         raise AnswersError(source, "is a directory; give the answers file itself.") from None
     except FileNotFoundError:
@@ -375,6 +466,51 @@ def load_answers(path: str | Path, *, partial: bool = False) -> Answers:
         raise AnswersError(
             source, f"cannot be read ({exc.strerror}); check its permissions."
         ) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise AnswersError(source, "is a directory; give the answers file itself.")
+        if not stat.S_ISREG(info.st_mode):
+            raise AnswersError(
+                source, "is not a regular file (a device, pipe or socket); give the answers file."
+            )
+        if info.st_size > MAX_ANSWERS_BYTES:
+            raise AnswersError(
+                source,
+                f"is {info.st_size} bytes, larger than {MAX_ANSWERS_BYTES // 1024} KiB; "
+                "is this really the answers file?",
+            )
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_ANSWERS_BYTES:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise AnswersError(
+            source, f"cannot be read ({exc.strerror}); check its permissions."
+        ) from None
+    finally:
+        os.close(fd)
+    if total > MAX_ANSWERS_BYTES:
+        raise AnswersError(
+            source,
+            f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB; is this really the answers file?",
+        )
+    return b"".join(chunks)
+
+
+def load_answers(path: str | Path, *, partial: bool = False) -> Answers:
+    """Read an answers file; see :func:`loads_answers`.
+
+    Raises:
+        AnswersError: Also when the file is missing, a directory, unreadable or
+            not UTF-8 text.
+    """
+    source = str(path)
+    raw = read_answers_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

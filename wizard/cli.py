@@ -33,6 +33,16 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _lock_wait(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("use a wait between 0 and 3600 seconds")
+    return value
+
+
 def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """The options every command takes (design.md section 4)."""
 
@@ -122,6 +132,31 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
     apply.add_argument("--yes", action="store_true", help="do not ask before writing")
     apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    apply.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (ok, changed, reloaded, files, findings), nothing else",
+    )
+    apply.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=None,
+        help="where the journal and backups live (default /var/lib/codestream-bastion, "
+        "or $CODESTREAM_BASTION_STATE_DIR); must be writable by root alone",
+    )
+    apply.add_argument(
+        "--lock-wait",
+        type=_lock_wait,
+        metavar="SECONDS",
+        default=5.0,
+        help="how long to wait for another run on the same nginx tree (default 5)",
+    )
+    apply.add_argument(
+        "--discard-journal",
+        action="store_true",
+        help="show the journal of an interrupted run and discard it without restoring "
+        "(with --dry-run: only show)",
+    )
     _add_shared(apply, suppress=True)
 
     merge = commands.add_parser(
@@ -229,11 +264,31 @@ def _run_render(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -
 
 
 def _run_apply(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
-    from wizard.install import run_apply
+    from wizard.apply_command import run_apply
 
     return asyncio.run(
-        run_apply(answers, ctx, yes=args.yes, dry_run=args.dry_run, stdout=sys.stdout)
+        run_apply(
+            answers,
+            ctx,
+            yes=args.yes,
+            dry_run=args.dry_run,
+            stdout=sys.stdout,
+            as_json=args.json,
+            state_dir=args.state_dir,
+            lock_wait=args.lock_wait,
+            discard_journal=args.discard_journal,
+        )
     )
+
+
+def _apply_json_error(args: argparse.Namespace, exc: Exception) -> None:
+    """``apply --json`` prints its one JSON object even when it cannot start."""
+    if args.command == "apply" and getattr(args, "json", False):
+        from wizard.apply_command import print_json, usage_json
+
+        print_json(
+            usage_json("install.bad_input", str(exc), "Fix the input named above."), sys.stdout
+        )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -298,10 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "render":
             return _run_render(args, answers, ctx)
         return _run_apply(args, answers, ctx)
-    except AnswersError as exc:
-        print(f"codestream-bastion: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as exc:
+    except (AnswersError, ValueError) as exc:
+        _apply_json_error(args, exc)
         print(f"codestream-bastion: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,40 +1,178 @@
-"""Safe file writing shared by the answers file, the state file and the installer.
+"""Safe file writing for a tool that runs as root on a shared host.
 
-A file is written to a temporary sibling, flushed and fsynced, given its mode,
-then renamed over the target: a reader (or nginx) sees either the old file or
-the new one, never a partial one, even if the process is killed mid-write.
+Every file the tool writes (``render --out``, ``apply``'s outputs, the TUI's
+``./codestream-bastion/``, the answers file, the install state) goes through
+:func:`atomic_write`:
+
+- the directory is checked first, in the spirit of OpenSSH's ``StrictModes``:
+  every directory from ``/`` down to it must belong to root or to the invoking
+  user and must not be writable by anyone else (a sticky directory such as
+  ``/tmp`` is accepted, but only when the target is absent or ours), because
+  whoever can write a directory can swap the names in it;
+- the temporary file is created with ``O_CREAT|O_EXCL|O_NOFOLLOW`` under a
+  random name (:func:`tempfile.mkstemp`), so a planted file or symlink is never
+  opened or followed, and nobody else can hold a descriptor to it;
+- its mode (and owner, when asked) is set on the descriptor before the first
+  byte is written, so a secret is never readable by others, not even briefly;
+- the data is flushed and fsynced, then renamed over the target: a reader (or
+  nginx) sees either the old file or the new one, never a partial one.
+
+:func:`read_state` reads what a path is without following a symlink (a
+symlink is reported as such, never read through).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import stat
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+TMP_SUFFIX = ".tmp"
+EntryKind = Literal["absent", "file", "link", "other"]
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+class UnsafePathError(PermissionError):
+    """A directory that someone other than root or the invoking user can change.
+
+    A :class:`PermissionError` so callers that handle ``OSError`` report it too.
+
+    Attributes:
+        path: The directory (or file) that is not trusted.
+        message: What was found and why it is not trusted.
+        remedy: What to do about it.
+    """
+
+    def __init__(self, path: Path, message: str, remedy: str) -> None:
+        super().__init__(f"{message} {remedy}")
+        self.path = path
+        self.message = message
+        self.remedy = remedy
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.remedy}"
+
+
+def trusted_uids() -> frozenset[int]:
+    """Owners whose files and directories are trusted: root and the invoking user.
+
+    Under ``sudo`` the invoking user is ``SUDO_UID`` (the clone's owner); the
+    variable is only believed when we run as root through sudo, where it was
+    set by sudo itself.
+    """
+    uids = {0, os.getuid(), os.geteuid()}
+    sudo = os.environ.get("SUDO_UID", "")
+    if os.geteuid() == 0 and sudo.isdigit():
+        uids.add(int(sudo))
+    return frozenset(uids)
+
+
+def _owner_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (KeyError, ImportError):
+        return f"uid {uid}"
+
+
+def check_directory(directory: Path, target: Path | None = None) -> None:
+    """Refuse a directory that users other than root or the invoker could change.
+
+    Every component of the directory's real path is checked: it must be owned
+    by a trusted user (:func:`trusted_uids`) and not writable by group or
+    others, unless it is sticky (``/tmp``). A sticky directory is accepted as
+    the *final* directory only when ``target`` is absent or ours.
+
+    Args:
+        directory: Where a file is about to be written (must exist).
+        target: The file that will be replaced, if known.
+
+    Raises:
+        UnsafePathError: Naming the directory, what was found and the fix.
+        OSError: When the directory cannot be examined.
+    """
+    trusted = trusted_uids()
+    real = Path(os.path.realpath(directory))
+    components = [real, *real.parents]
+    for component in reversed(components):
+        st = os.stat(component)
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotADirectoryError(f"{component} is not a directory")
+        mode = stat.S_IMODE(st.st_mode)
+        if st.st_uid not in trusted:
+            raise UnsafePathError(
+                component,
+                f"Refused to write into {directory}: {component} belongs to "
+                f"{_owner_name(st.st_uid)}, who could swap the files in it for links.",
+                f"Use a directory owned by root or by you (or 'chown root {component}').",
+            )
+        writable = mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if writable and not mode & stat.S_ISVTX:
+            who = "everyone" if mode & stat.S_IWOTH else "its group"
+            raise UnsafePathError(
+                component,
+                f"Refused to write into {directory}: {component} is writable by {who} "
+                f"(mode {mode:04o}), who could swap the files in it for links.",
+                f"Use a directory only root or you can write, or 'chmod go-w {component}'.",
+            )
+        if writable and component == real and target is not None:
+            try:
+                owner = os.lstat(real / target.name).st_uid
+            except FileNotFoundError:
+                continue
+            if owner not in trusted:
+                raise UnsafePathError(
+                    real / target.name,
+                    f"Refused to replace {real / target.name}: it belongs to "
+                    f"{_owner_name(owner)} in the shared directory {component}.",
+                    "Remove it (or choose another output directory) and run again.",
+                )
+
+
+def atomic_write(
+    path: Path,
+    data: bytes,
+    mode: int = 0o644,
+    *,
+    owner: tuple[int, int] | None = None,
+    check: bool = True,
+) -> None:
     """Write ``data`` to ``path`` atomically with permissions ``mode``.
 
     Args:
         path: The file to create or replace.
         data: The full new content.
-        mode: Permission bits for the new file (set before the rename, so a
-            secret is never readable by others, not even for a moment).
+        mode: Permission bits, set on the descriptor before any byte is written.
+        owner: ``(uid, gid)`` to give the file, also before any byte (root only).
+        check: Check the directory first (:func:`check_directory`); only the
+            install state, whose directory was checked once, skips it.
 
     Raises:
+        UnsafePathError: When the directory can be changed by other users.
         OSError: When the directory is not writable or the disk is full; the
             target is then left exactly as it was.
     """
     path = Path(path)
     directory = path.parent
-    tmp = directory / f".{path.name}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode & 0o777)
+    if check:
+        check_directory(directory, path)
+    # mkstemp: a random name opened with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600.
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    tmp = Path(tmp_name)
     try:
+        if owner is not None:
+            os.fchown(fd, *owner)
+        os.fchmod(fd, mode & 0o7777)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode & 0o777)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -43,11 +181,128 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     fsync_directory(directory)
 
 
+def atomic_symlink(path: Path, target: str, *, check: bool = True) -> None:
+    """Make ``path`` a symlink to ``target`` atomically (replacing what is there).
+
+    The new link is made under a random name (``symlink`` never follows or
+    reuses an existing name: it fails instead), then renamed over ``path``.
+    """
+    path = Path(path)
+    if check:
+        check_directory(path.parent, path)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+        try:
+            os.symlink(target, tmp)
+            break
+        except FileExistsError:
+            continue
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_directory(path.parent)
+
+
+def remove_tmp_leftovers(path: Path) -> None:
+    """Remove temporary files a killed writer left beside ``path`` (ours only, never links)."""
+    with contextlib.suppress(OSError):
+        for candidate in path.parent.glob(f".{path.name}.*{TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                st = os.lstat(candidate)
+                if st.st_uid == os.geteuid() and (
+                    stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)
+                ):
+                    os.unlink(candidate)
+
+
 def fsync_directory(directory: Path) -> None:
     """Flush a directory's entries (a rename or new link) to disk; best effort."""
     with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+@dataclass(frozen=True)
+class PathState:
+    """What a path is right now, enough to put it back byte for byte.
+
+    Attributes:
+        kind: ``absent``, ``file`` (regular file), ``link`` (symlink) or
+            ``other`` (a directory or device: never touched).
+        content: The bytes of a regular file.
+        mode: Its permission bits.
+        uid: Its owner.
+        gid: Its group.
+        target: Where a symlink points (as stored in the link; never followed).
+    """
+
+    kind: EntryKind
+    content: bytes | None = None
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    target: str | None = None
+
+    def same_as(self, other: PathState) -> bool:
+        """Whether both describe the same thing (ownership aside)."""
+        return (self.kind, self.content, self.mode, self.target) == (
+            other.kind,
+            other.content,
+            other.mode,
+            other.target,
+        )
+
+
+def read_state(path: Path, max_bytes: int | None = None) -> PathState:
+    """Read what ``path`` is, never following a symlink.
+
+    A regular file is opened with ``O_NOFOLLOW|O_NONBLOCK`` and checked with
+    ``fstat`` on the open descriptor, so what is read is what was checked.
+
+    Args:
+        path: The path.
+        max_bytes: Read at most this much (``None``: all).
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return PathState("absent")
+    if stat.S_ISLNK(st.st_mode):
+        return PathState("link", uid=st.st_uid, gid=st.st_gid, target=os.readlink(path))
+    if not stat.S_ISREG(st.st_mode):
+        return PathState("other", mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped since the lstat
+            return PathState("other", mode=stat.S_IMODE(info.st_mode), uid=info.st_uid)
+        chunks: list[bytes] = []
+        remaining = max_bytes if max_bytes is not None else -1
+        while remaining != 0:
+            chunk = os.read(fd, 1 << 20 if remaining < 0 else min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if remaining > 0:
+                remaining -= len(chunk)
+    finally:
+        os.close(fd)
+    return PathState("file", b"".join(chunks), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+
+
+def make_directories(directories: Iterable[Path], mode: int = 0o755) -> list[Path]:
+    """Create each missing directory (parents first), checking each parent; return those made."""
+    made: list[Path] = []
+    for directory in directories:
+        if directory.is_dir():
+            continue
+        check_directory(directory.parent)
+        directory.mkdir(mode=mode)
+        made.append(directory)
+    return made

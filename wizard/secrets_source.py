@@ -222,7 +222,9 @@ def saved_form(
     ``K_file``; a value from the environment is not saved at all (``K = ""``).
     """
     source = sources.by_key.get(f"{section}.{key}")
-    if source is None or source.value != value:
+    # Compare the plain characters: a wizard.answers.Secret masks its str().
+    plain = str.__str__(value) if isinstance(value, str) else value
+    if source is None or source.value != plain:
         return None
     if source.kind == "file":
         return "", key + FILE_SUFFIX, source.where

@@ -30,6 +30,7 @@ import pytest
 
 from tests.nginx_harness import NginxHarness, free_port, require_nginx
 from wizard.answers import Answers, save_answers
+from wizard.apply_command import run_apply
 from wizard.checks.context import CheckContext
 from wizard.checks.nginx import (
     Layout,
@@ -41,7 +42,7 @@ from wizard.checks.nginx import (
     parse_config,
 )
 from wizard.demo.ca import TestCA
-from wizard.install import BACKUP_DIR_NAME, Installer, InstallError, run_apply
+from wizard.install import Installer, InstallError
 from wizard.render import NginxFeatures, detect_nginx_features
 
 HOSTNAME = "bastion.demo.test"
@@ -480,15 +481,16 @@ async def test_debian_apply_writes_links_tests_and_reloads_a_running_nginx(
     diff = plan.diff()
     assert f"+++ {available} (new)" in diff
     assert '+    location = "/no-auth/provider-action/msteams" {' in diff
-    assert "s3cr3t" not in diff  # the snippet's secrets are summarised, not shown
-    assert "content not shown: it holds secrets" in diff
+    assert "s3cr3t" not in diff  # the snippet's secrets are masked, not shown
+    assert '"appSigningSecret": "********"' in diff
     with debian.harness.running(debian.default_port):  # the stock default site
         result = await installer.apply(plan)
         assert result.ok, result
         assert result.changed
         assert "nginx -s reload" in result.reload
         assert result.backup_dir is not None
-        assert result.backup_dir.parent == debian.root / BACKUP_DIR_NAME
+        assert result.backup_dir.parent == installer.state.journals
+        assert not (debian.root / ".codestream-bastion-backup").exists()
         # The running nginx now serves the new server block: our certificate on our port.
         for _attempt in range(50):
             try:
@@ -585,7 +587,7 @@ async def test_failed_nginx_t_rolls_back_to_a_byte_identical_tree(
     assert 'no "ssl_certificate" is defined' in result.nginx_output
     assert "plain.conf" in result.nginx_output
     assert debian.snapshot() == before
-    assert not (debian.root / BACKUP_DIR_NAME).exists()
+    assert list(installer.state.journals.iterdir()) == []  # the rollback left no journal
 
 
 @pytest.mark.nginx
@@ -616,21 +618,21 @@ async def test_a_write_failing_half_way_rolls_back(
 ) -> None:
     import errno
 
-    import wizard.install
+    import wizard.install.installer
 
     rhel.out.mkdir()
     (rhel.out / "next-steps.md").write_text("old notes\n")
     before = rhel.snapshot()
     installer = rhel.installer(certs.answers(free_port()), features, reload_command=["true"])
     plan = installer.plan()
-    real = wizard.install.atomic_write
+    real = wizard.install.installer.atomic_write
 
-    def full_disk(path: Path, data: bytes, mode: int = 0o644) -> None:
+    def full_disk(path: Path, data: bytes, mode: int = 0o644, **kwargs: object) -> None:
         if Path(path).name == "answers.toml":  # after the server block and the snippet
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, data, mode)
+        real(path, data, mode, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(wizard.install, "atomic_write", full_disk)
+    monkeypatch.setattr(wizard.install.installer, "atomic_write", full_disk)
     result = await installer.apply(plan)
     assert not result.ok
     assert result.rolled_back
@@ -774,7 +776,7 @@ async def test_reload_command_follows_systemd(
     expected: list[str] | None,
 ) -> None:
     """Where systemd runs nginx, reload through it; systemctl itself is never executed here."""
-    import wizard.install
+    import wizard.install.installer
     from wizard.checks.nginx import CommandResult
 
     calls: list[list[str]] = []
@@ -783,7 +785,7 @@ async def test_reload_command_follows_systemd(
         calls.append(list(argv))
         return CommandResult(0 if active else 3, "")
 
-    monkeypatch.setattr(wizard.install, "run_command", fake_run)
+    monkeypatch.setattr(wizard.install.installer, "run_command", fake_run)
     root = tmp_path / "etc"
     installer = Installer(
         certs.answers(8443),
@@ -873,6 +875,7 @@ def test_killed_apply_never_leaves_a_partial_file_and_is_recovered(
         "features": {k: v for k, v in dataclasses.asdict(features).items() if k != "version"},
     }
     repo = Path(__file__).resolve().parents[2]
+    state = debian.installer(answers, features).state
     kills = 0
     for kill_at in range(1, 200):
         config["kill_at"] = kill_at
@@ -896,7 +899,7 @@ def test_killed_apply_never_leaves_a_partial_file_and_is_recovered(
             assert os.readlink(link.path) == link.target
         else:
             assert not link.path.exists()
-        journals = list((debian.root / BACKUP_DIR_NAME).glob("*/manifest.json"))
+        journals = list(state.journals.glob("*/journal.json"))
         states = {json.loads(j.read_text())["state"] for j in journals}
         if states == {"done"}:
             # Killed after the install was complete (final fsync): it stays installed.

@@ -24,7 +24,8 @@ from wizard.answers import Answers, save_answers
 from wizard.fsutil import atomic_write
 
 if TYPE_CHECKING:
-    from wizard.install import Installer, InstallPlan
+    from wizard.findings import Finding
+    from wizard.install import Installer, InstallPlan, PipelineResult
     from wizard.render import RenderedFile
     from wizard.tui.session import WizardSession
 
@@ -103,12 +104,15 @@ async def make_installer(answers: Answers, session: WizardSession) -> Installer:
 
 def _diff(path: Path, content: bytes, secret: bool) -> tuple[str, str]:
     """Status and unified diff of writing ``content`` to ``path``."""
+    from wizard.fsutil import read_state
+
     try:
-        old: bytes | None = path.read_bytes()
-    except FileNotFoundError:
-        old = None
+        current = read_state(path)
     except OSError:
         return "changed", f"{path}: cannot be read to compare\n"
+    if current.kind == "link":
+        return "changed", f"{path} is a symbolic link to {current.target}: not read, replaced\n"
+    old: bytes | None = current.content if current.kind == "file" else None
     if old == content:
         return "unchanged", ""
     status = "new" if old is None else "changed"
@@ -123,6 +127,42 @@ def _diff(path: Path, content: bytes, secret: bool) -> tuple[str, str]:
     return status, "".join(lines)
 
 
+def output_plan(plan: InstallPlan) -> OutputPlan:
+    """What Review shows of an installer's plan."""
+    files = [PlannedFile(f.path, f.status, f.mode, f.diff) for f in plan.files]
+    notes = [f"Create directory {d}" for d in plan.directories]
+    if plan.layout is not None:
+        notes.insert(0, "nginx: " + plan.layout.describe())
+    notes += [f"Link {link.path} -> {link.target} ({link.status})" for link in plan.links]
+    notes += [f"CONFLICT: {c}" for c in plan.conflicts]
+    return OutputPlan(files, notes, install_plan=plan)
+
+
+async def review_with_installer(
+    answers: Answers, session: WizardSession
+) -> tuple[list[Finding], OutputPlan | None]:
+    """Review's half of the install pipeline: recover, check, plan, diff (nothing written).
+
+    Returns:
+        The findings (refusals included: ``install.*``) and the plan, when one was made.
+    """
+    from wizard.install import run_pipeline
+
+    installer = await make_installer(answers, session)
+    result = await run_pipeline(answers, session.context, installer, stop_after="diff")
+    return result.findings, output_plan(result.plan) if result.plan is not None else None
+
+
+async def install_reviewed(
+    answers: Answers, session: WizardSession, reviewed: InstallPlan
+) -> PipelineResult:
+    """Install's half: the same pipeline, confirmed, checked against the reviewed plan."""
+    from wizard.install import run_pipeline
+
+    installer = await make_installer(answers, session)
+    return await run_pipeline(answers, session.context, installer, findings=[], reviewed=reviewed)
+
+
 async def build_plan(answers: Answers, session: WizardSession) -> OutputPlan:
     """What the wizard will write for ``answers``; nothing is written.
 
@@ -132,14 +172,7 @@ async def build_plan(answers: Answers, session: WizardSession) -> OutputPlan:
     """
     if uses_installer(answers, session):
         installer = await make_installer(answers, session)
-        plan = await asyncio.to_thread(installer.plan)
-        files = [PlannedFile(f.path, f.status, f.mode, f.diff) for f in plan.files]
-        notes = [f"Create directory {d}" for d in plan.directories]
-        if plan.layout is not None:
-            notes.insert(0, "nginx: " + plan.layout.describe())
-        notes += [f"Link {link.path} -> {link.target} ({link.status})" for link in plan.links]
-        notes += [f"CONFLICT: {c}" for c in plan.conflicts]
-        return OutputPlan(files, notes, install_plan=plan)
+        return output_plan(await asyncio.to_thread(installer.plan))
     return await asyncio.to_thread(_render_only, answers, session)
 
 

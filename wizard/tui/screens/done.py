@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding, fail, ok
-from wizard.tui.outputs import build_plan, make_installer, save_final_answers, write_rendered
+from wizard.tui.outputs import build_plan, install_reviewed, save_final_answers, write_rendered
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
 from wizard.tui.widgets.findings import LiveFindings
@@ -160,18 +160,19 @@ class DoneScreen(StepScreen):
             if plan is None:
                 plan = await build_plan(answers, session)
             if plan.install_plan is not None:
-                installer = await make_installer(answers, session)
-                result = await installer.apply(plan.install_plan)
+                # The one install pipeline (lock, recovery, apply), as the Install step.
+                result = await install_reviewed(answers, session, plan.install_plan)
                 if not result.ok:
+                    output = result.install.nginx_output if result.install else ""
                     return [
                         fail(
                             "done.files",
                             result.message,
-                            result.nginx_output,
-                            result.remedy or "Fix the cause and run 'apply' later.",
+                            output,
+                            "Fix the cause and run 'apply' later.",
                         )
                     ]
-                written = [str(path) for path in result.written]
+                written = [str(f.path) for f in result.files if f.action != "unchanged"]
             else:
                 written = [str(path) for path in await asyncio.to_thread(write_rendered, plan)]
         except (InstallError, OSError) as exc:

@@ -10,15 +10,14 @@ happens before the admin confirms.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from wizard.findings import Finding, fail, ok, warn
-from wizard.tui.outputs import make_installer
+from wizard.findings import Finding
+from wizard.tui.outputs import install_reviewed
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.modals import ConfirmScreen
 from wizard.tui.screens.review import plan_text
@@ -31,40 +30,9 @@ if TYPE_CHECKING:
 
 def result_findings(result: InstallResult, recovered: list[str]) -> list[Finding]:
     """An install result as findings (``install.*``), for the findings list."""
-    findings = [
-        warn(
-            "install.recovered",
-            message,
-            "An earlier run was interrupted half-way; its changes were undone first.",
-            "Nothing to do: the files it had changed were put back before this install.",
-        )
-        for message in recovered
-    ]
-    if result.ok:
-        written = ", ".join(str(path) for path in result.written)
-        code = "install.done" if result.changed else "install.unchanged"
-        findings.append(ok(code, result.message, f"Written: {written}" if written else ""))
-        if result.backup_dir is not None and result.changed:
-            findings.append(
-                ok("install.backup", f"Backup of what was replaced: {result.backup_dir}")
-            )
-        findings += [
-            warn("install.note", note, "", "Do as the note says, then run the Test step.")
-            for note in result.notes
-        ]
-        return findings
-    detail = f"nginx said: {result.nginx_output}" if result.nginx_output else ""
-    findings.append(
-        fail(
-            "install.failed",
-            result.message,
-            detail,
-            result.remedy or "Read the message above, fix the cause, and install again.",
-        )
-    )
-    if result.rolled_back:
-        findings.append(ok("install.rolled_back", "Every file was put back as it was"))
-    return findings
+    from wizard.install.pipeline import install_findings, recovered_findings
+
+    return recovered_findings(recovered) + install_findings(result)
 
 
 class InstallScreen(StepScreen):
@@ -137,12 +105,11 @@ class InstallScreen(StepScreen):
         plan = self.wizard.output_plan
         assert plan is not None
         assert plan.install_plan is not None
-        installer = await make_installer(self.answers.copy(), self.wizard.session)
-        recovered = await asyncio.to_thread(installer.recover)
-        result = await installer.apply(plan.install_plan)
-        if result.ok:
+        # The one install pipeline (lock, recovery, the reviewed plan, apply, reload proof).
+        result = await install_reviewed(self.answers.copy(), self.wizard.session, plan.install_plan)
+        if result.ok and result.stage == "done":
             self.wizard.installed = True
-        return result_findings(result, recovered)
+        return result.findings
 
     @on(LiveFindings.Finished, "#install-result")
     def _finished(self) -> None:

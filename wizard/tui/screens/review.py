@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding, fail, skip
-from wizard.tui.outputs import OutputPlan, build_plan, uses_installer
+from wizard.tui.outputs import OutputPlan, build_plan, review_with_installer, uses_installer
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
 from wizard.tui.widgets.findings import LiveFindings
@@ -99,6 +99,13 @@ class ReviewScreen(StepScreen):
 
         answers = self.answers.copy()
         session = self.wizard.session
+        if uses_installer(answers, session):
+            # The install pipeline itself (recover, check, plan, diff), as apply runs it.
+            findings, reviewed = await review_with_installer(answers, session)
+            self.plan = reviewed
+            if reviewed is not None:
+                self._show_plan(reviewed)
+            return findings
         checked, plan = await asyncio.gather(
             run_checks(answers, self.wizard.context),
             build_plan(answers, session),

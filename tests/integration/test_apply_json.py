@@ -1,0 +1,130 @@
+"""``apply --json``: one JSON object on stdout, the contract automation (Ansible) relies on.
+
+The demo environment stands in for the network; a real nginx master runs the
+tree that ``apply`` writes. Asserted: stdout is exactly one JSON object with
+``ok``, ``changed``, ``reloaded``, ``files`` and ``findings``; a dry run
+writes nothing and says what would change; a re-run with the same answers
+changes nothing and does not reload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.nginx_harness import require_nginx
+from wizard.cli import main
+from wizard.demo.environment import DemoEnvironment, running_demo
+from wizard.demo.nginx import DemoNginx
+
+pytestmark = pytest.mark.nginx
+
+
+@pytest.fixture
+def demo_with_nginx(tmp_path: Path) -> Iterator[tuple[DemoEnvironment, Path, DemoNginx]]:
+    binary = require_nginx()
+    with running_demo(tmp_path / "demo", timeout=2.0) as (env, answers):
+        nginx = DemoNginx(env.files.nginx_root, binary)
+        nginx.start()
+        try:
+            yield env, answers, nginx
+        finally:
+            nginx.stop()
+
+
+def apply_args(env: DemoEnvironment, answers: Path, *extra: str) -> list[str]:
+    ctx = env.context()
+    return [
+        "apply", "--answers", str(answers), *extra,
+        "--dns-server", str(ctx.nameservers[0]),
+        "--public-dns", str(ctx.public_nameservers[0]),
+        "--ca-bundle", str(ctx.ca_bundle),
+        "--nginx-root", str(ctx.nginx_root),
+        "--lab", "--timeout", "3",
+    ]  # fmt: skip
+
+
+def one_json_object(stdout: str) -> dict[str, object]:
+    """The whole of stdout must be one JSON object (and its newline)."""
+    assert stdout.endswith("\n")
+    assert stdout.count("\n") == 1, stdout
+    document = json.loads(stdout)
+    assert isinstance(document, dict)
+    assert set(document) == {"ok", "changed", "reloaded", "files", "findings"}
+    for finding in document["findings"]:  # type: ignore[attr-defined]
+        assert set(finding) == {"code", "status", "title", "detail", "remedy"}
+    return document
+
+
+def listing(*roots: Path) -> dict[str, tuple[int, bytes]]:
+    found: dict[str, tuple[int, bytes]] = {}
+    for root in roots:
+        for directory, _dirs, files in os.walk(root):
+            for name in files:
+                path = Path(directory) / name
+                if path.suffix in (".log", ".pid") or "temp" in path.parts:
+                    continue
+                found[str(path)] = (path.lstat().st_mode, path.read_bytes())
+    return found
+
+
+def test_apply_json_dry_run_then_apply_then_no_op(
+    demo_with_nginx: tuple[DemoEnvironment, Path, DemoNginx],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env, answers, _nginx = demo_with_nginx
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    server_block = env.files.nginx_root / "conf.d" / "codestream-bastion.conf"
+    before = listing(env.files.nginx_root, out)
+
+    assert main(apply_args(env, answers, "--json", "--dry-run")) == 0
+    dry = one_json_object(capsys.readouterr().out)
+    assert dry["ok"] is True
+    assert dry["changed"] is True
+    assert dry["reloaded"] is False
+    actions = {f["path"]: f["action"] for f in dry["files"]}  # type: ignore[attr-defined]
+    assert actions[str(server_block)] == "created"
+    assert actions[str(out / "answers.toml")] == "created"
+    assert listing(env.files.nginx_root, out) == before  # nothing written
+
+    assert main(apply_args(env, answers, "--json", "--yes")) == 0
+    applied = one_json_object(capsys.readouterr().out)
+    assert applied["ok"] is True
+    assert applied["changed"] is True
+    assert applied["reloaded"] is True  # a real master took the new configuration
+    codes = {f["code"]: f["status"] for f in applied["findings"]}  # type: ignore[attr-defined]
+    assert codes["install.done"] == "ok"
+    assert codes["install.reload_proven"] == "ok"
+    assert "fail" not in codes.values()
+    assert {f["action"] for f in applied["files"]} == {"created"}  # type: ignore[attr-defined]
+    assert server_block.is_file()
+
+    assert main(apply_args(env, answers, "--json", "--yes")) == 0
+    again = one_json_object(capsys.readouterr().out)
+    assert again["ok"] is True
+    assert again["changed"] is False
+    assert again["reloaded"] is False
+    assert {f["action"] for f in again["files"]} == {"unchanged"}  # type: ignore[attr-defined]
+
+
+def test_apply_json_bad_answers_is_still_one_object_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "answers.toml"
+    answers.write_text('mode = "slack"\n[slack]\nclient_secret = 1234567890\n')
+    status = main(["apply", "--answers", str(answers), "--json", "--nginx-root", str(tmp_path)])
+    assert status == 2
+    document = one_json_object(capsys.readouterr().out)
+    assert document["ok"] is False
+    (finding,) = document["findings"]  # type: ignore[misc]
+    assert finding["code"] == "install.bad_input"
+    assert "slack.client_secret" in finding["title"]
+    assert "1234567890" not in json.dumps(document)

@@ -1,0 +1,859 @@
+"""The Installer: certbot's installer life cycle, over the plan, journal, lock and reload.
+
+certbot's interface maps as: ``prepare`` -> :meth:`Installer.prepare` (nginx
+present, layout found), ``config_test`` -> :meth:`Installer.config_test`,
+``save`` -> :meth:`Installer.apply` (which also tests, reloads and proves the
+reload), ``rollback`` -> :meth:`Installer.rollback` (in-process) and
+:meth:`Installer.recover` (after a crash, from the journal).
+
+:meth:`Installer.apply`:
+
+1. refuses when another server block claims the name, or a file changed
+   since the plan was made;
+2. writes the journal and the backups of everything it will replace into the
+   state directory (:mod:`wizard.install.state`) *before* the first change;
+3. writes every file atomically (:func:`wizard.fsutil.atomic_write`) and the
+   ``sites-enabled`` link atomically;
+4. ``nginx -t``; only if it passes, reloads nginx and proves the reload
+   (:mod:`wizard.install.reload`);
+5. on *any* failure, puts every file back exactly as it was (bytes, mode,
+   owner, links), reloads the old configuration when the new one had been
+   loaded, and reports nginx's own message.
+
+The caller holds the run lock (:mod:`wizard.install.lock`) around recovery
+and apply; :mod:`wizard.install.pipeline` does.
+
+Fault injection, for the tests that kill a run at each phase: when
+``CODESTREAM_BASTION_TESTING=1`` *and* ``CODESTREAM_BASTION_FAULT=<phase>``
+are both set, the process SIGKILLs itself on entering that phase (``planned``,
+``writing``, ``written``, ``testing``, ``reloading``, ``done``). Without the
+first variable the second is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wizard.answers import Answers, AnswersError, dumps_answers, loads_answers
+from wizard.checks.context import CheckContext
+from wizard.checks.nginx import (
+    COMMAND_TIMEOUT,
+    OWN_NAME,
+    CommandResult,
+    Layout,
+    LayoutError,
+    config_test_message,
+    detect_layout,
+    find_binary,
+    find_conflicting_server_blocks,
+    nginx_argv,
+    run_command,
+)
+from wizard.fsutil import (
+    PathState,
+    atomic_symlink,
+    atomic_write,
+    check_directory,
+    fsync_directory,
+    read_state,
+    remove_tmp_leftovers,
+)
+from wizard.install.errors import InstallError, JournalError
+from wizard.install.journal import (
+    DISCARD_HINT,
+    Journal,
+    journal_dirs,
+    load_journal,
+    prune_done,
+)
+from wizard.install.plan import FileChange, LinkChange, Plan, Role, file_diff, masker_for
+from wizard.install.reload import Listener, prove_reload, snapshot_master
+from wizard.install.state import StateDir
+
+if TYPE_CHECKING:
+    from wizard.render import NginxFeatures
+
+ANSWERS_NAME = "answers.toml"
+"""The answers file written beside the snippet (what ``apply`` installed)."""
+SYSTEMD_RUN_DIR = Path("/run/systemd/system")
+SYSTEM_NGINX_ROOT = Path("/etc/nginx")
+DEFAULT_LOG_DIR = "/var/log/nginx"
+TESTING_ENV = "CODESTREAM_BASTION_TESTING"
+FAULT_ENV = "CODESTREAM_BASTION_FAULT"
+_MAX_CURRENT = 16 * 1024 * 1024  # a target larger than this is not one of ours
+
+
+def fault_point(phase: str) -> None:
+    """Kill this process here when the tests asked for it (see the module docstring)."""
+    if os.environ.get(TESTING_ENV) == "1" and os.environ.get(FAULT_ENV) == phase:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What :meth:`Installer.apply` did.
+
+    Attributes:
+        ok: True when everything was written and nginx reloaded (or nothing
+            needed to change).
+        changed: True when files were changed (and kept).
+        message: One paragraph for people.
+        written: The paths written (empty after a rollback).
+        backup_dir: Where the replaced files were saved (kept after success).
+        nginx_output: nginx's own message when ``nginx -t`` or the reload failed.
+        rolled_back: True when the changes were undone.
+        reload: The reload command run, or why none was.
+        reloaded: True when nginx was reloaded (and the reload proven).
+        notes: Anything else people should know (e.g. nginx not running).
+        remedy: What to do after a failure.
+        code: The result code (``install.*``).
+    """
+
+    ok: bool
+    changed: bool
+    message: str
+    written: tuple[Path, ...] = ()
+    backup_dir: Path | None = None
+    nginx_output: str = ""
+    rolled_back: bool = False
+    reload: str = ""
+    reloaded: bool = False
+    notes: tuple[str, ...] = ()
+    remedy: str = ""
+    code: str = "install.done"
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """After the writes: a failure, or the reload run."""
+
+    failure: tuple[str, str, str] | None = None
+    reload: str = ""
+    reloaded: bool = False
+    reload_sent: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _write_remedy(exc: BaseException) -> str:
+    if isinstance(exc, PermissionError):
+        return "Run as root (sudo), or choose directories you can write."
+    if isinstance(exc, OSError):
+        return "Check free disk space and permissions, then run apply again."
+    return "This is unexpected: please report it with the message above."
+
+
+def _chown(path: Path, state: PathState) -> None:
+    """Give ``path`` the owner ``state`` recorded (best effort, never follows links)."""
+    if state.uid is None or state.gid is None:
+        return
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if (st.st_uid, st.st_gid) != (state.uid, state.gid):
+            os.lchown(path, state.uid, state.gid)
+
+
+def restore_state(path: Path, state: PathState) -> None:
+    """Put ``path`` back as ``state`` describes (atomically for files and links)."""
+    if state.kind == "other":
+        return
+    if state.kind == "absent":
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        fsync_directory(path.parent)
+        return
+    if state.kind == "link":
+        assert state.target is not None
+        atomic_symlink(path, state.target, check=False)
+    else:
+        assert state.content is not None
+        assert state.mode is not None
+        owner = (state.uid, state.gid) if state.uid is not None and state.gid is not None else None
+        if owner is not None and os.geteuid() != 0:
+            owner = None
+        atomic_write(path, state.content, state.mode, owner=owner, check=False)
+    _chown(path, state)
+
+
+class Installer:
+    """Install the rendered files into an nginx tree and an output directory.
+
+    Args:
+        answers: What the admin chose.
+        ctx: ``nginx_root``, ``nginx_binary`` and the timeout.
+        features: What the installed nginx supports (``render.detect_nginx_features``).
+        resolvers: DNS servers for nginx's ``resolver`` (``ADDR[:PORT]``).
+        ca_bundle: Trust bundle for the upstream when ``upstream_ca`` is empty.
+        systemd: Whether systemd runs nginx; ``None`` detects it.
+        reload_command: The reload command to run instead of the detected one.
+        test_command: The config test to run instead of ``nginx -t -c ... [-p ...]``.
+        output_dir: Where the snippet, next steps and answers go (default: the
+            current directory).
+        state_dir: The base of the install state (default: ``--state-dir``,
+            ``$CODESTREAM_BASTION_STATE_DIR`` or ``/var/lib/codestream-bastion``).
+        log_dir: Directory for the server block's own logs.
+        command_timeout: Bound, in seconds, on ``nginx -t`` and the reload.
+        release: The API release the live probe found (written into the snippet).
+        prove_wait: Seconds to wait for the proof of a reload.
+    """
+
+    def __init__(
+        self,
+        answers: Answers,
+        ctx: CheckContext,
+        *,
+        features: NginxFeatures,
+        resolvers: Sequence[str],
+        ca_bundle: str | None,
+        systemd: bool | None = None,
+        reload_command: Sequence[str] | None = None,
+        test_command: Sequence[str] | None = None,
+        output_dir: Path | None = None,
+        state_dir: str | Path | None = None,
+        log_dir: str = DEFAULT_LOG_DIR,
+        command_timeout: float = COMMAND_TIMEOUT,
+        release: str | None = None,
+        prove_wait: float = 5.0,
+    ) -> None:
+        self.answers = answers
+        self.ctx = ctx
+        self.features = features
+        self.resolvers = list(resolvers)
+        self.ca_bundle = ca_bundle
+        self.systemd = systemd
+        self.reload_command = list(reload_command) if reload_command is not None else None
+        self.test_command = list(test_command) if test_command is not None else None
+        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.state = StateDir.for_root(ctx.nginx_root, state_dir)
+        self.log_dir = log_dir
+        self.command_timeout = command_timeout
+        self.release = release
+        self.prove_wait = prove_wait
+
+    # -- prepare / plan ---------------------------------------------------------------------
+
+    @property
+    def binary(self) -> str:
+        """The nginx executable to test and reload with."""
+        return find_binary(self.ctx.nginx_binary) or self.features.binary or self.ctx.nginx_binary
+
+    def layout(self) -> Layout | None:
+        """The nginx layout (``None`` when the mode exposes nothing).
+
+        Raises:
+            InstallError: When nginx would load the server block from nowhere.
+        """
+        if not self.answers.exposes_bastion:
+            return None
+        try:
+            return detect_layout(self.ctx.nginx_root, self.answers.output.nginx_conf)
+        except LayoutError as exc:
+            raise InstallError(exc.message, exc.remedy) from None
+
+    def prepare(self) -> Layout | None:
+        """certbot's ``prepare``: check nginx is there and find the layout.
+
+        Raises:
+            InstallError: When nginx is missing or has no usable layout.
+        """
+        if not self.answers.exposes_bastion:
+            return None
+        if find_binary(self.ctx.nginx_binary) is None and self.test_command is None:
+            raise InstallError(
+                f"nginx is not installed (no '{self.ctx.nginx_binary}' found).",
+                "Install nginx: 'apt-get install nginx' (Debian, Ubuntu) or "
+                "'dnf install nginx' (RHEL, Fedora).",
+            )
+        return self.layout()
+
+    async def config_test(self) -> CommandResult:
+        """certbot's ``config_test``: ``nginx -t`` of the tree as it is now."""
+        return await run_command(self.config_test_argv(), self.command_timeout)
+
+    def _output_path(self, name: str) -> Path:
+        path = Path(name)
+        return path if path.is_absolute() else self.output_dir / path
+
+    def _answers_bytes(self, current: PathState) -> tuple[bytes, int]:
+        """The answers file to write; an equivalent existing file is kept as it is."""
+        new = dumps_answers(self.answers).encode("utf-8")
+        if current.kind == "file" and current.content is not None:
+            try:
+                existing = loads_answers(current.content.decode("utf-8"), "answers.toml")
+            except (AnswersError, UnicodeDecodeError):  # unusable: replaced (and backed up)
+                existing = None
+            if existing == self.answers and current.mode is not None:
+                return current.content, current.mode
+        return new, 0o600
+
+    def managed(self, path: Path) -> bool:
+        """Whether ``path`` is one this install manages for its nginx tree.
+
+        The server block and its link (in any layout of the tree, or the
+        configured path), and the output files by name (the snippet, next
+        steps, manifests, Teams package, answers), wherever they were written.
+        """
+        from wizard.provider_files import TEAMS_PACKAGE_NAME
+        from wizard.render import (
+            NEXT_STEPS_NAME,
+            SLACK_EVENTS_MANIFEST_NAME,
+            SLACK_MANIFEST_NAME,
+        )
+
+        root = Path(os.path.realpath(self.ctx.nginx_root))
+        nginx_targets = {
+            root / "sites-available" / OWN_NAME,
+            root / "sites-enabled" / OWN_NAME,
+            root / "conf.d" / OWN_NAME,
+            Path(self.ctx.nginx_root) / "sites-available" / OWN_NAME,
+            Path(self.ctx.nginx_root) / "sites-enabled" / OWN_NAME,
+            Path(self.ctx.nginx_root) / "conf.d" / OWN_NAME,
+        }
+        custom = self.answers.output.nginx_conf
+        if custom not in ("", "auto"):
+            nginx_targets.add(Path(custom))
+            nginx_targets.add(root / "sites-enabled" / Path(custom).name)
+        names = {
+            self.answers.output.snippet,
+            "codestream-messaging.json",
+            NEXT_STEPS_NAME,
+            SLACK_MANIFEST_NAME,
+            SLACK_EVENTS_MANIFEST_NAME,
+            TEAMS_PACKAGE_NAME,
+            ANSWERS_NAME,
+        }
+        return path in nginx_targets or path.name in names
+
+    def plan(self) -> Plan:
+        """Everything :meth:`apply` would write, with diffs; nothing is written.
+
+        Raises:
+            InstallError: When there is no usable layout or the answers cannot be
+                rendered (the message names the key and the fix).
+        """
+        from wizard.render import (
+            NEXT_STEPS_NAME,
+            SERVER_CONF_NAME,
+            SLACK_MANIFEST_NAME,
+            RenderError,
+            render_all,
+        )
+
+        layout = self.prepare()
+        try:
+            rendered = render_all(
+                self.answers,
+                features=self.features,
+                resolvers=self.resolvers,
+                ca_bundle=self.ca_bundle,
+                log_dir=self.log_dir,
+                release=self.release,
+            )
+        except RenderError as exc:
+            raise InstallError(str(exc), "Fix the answers named above and run again.") from None
+        roles: dict[str, Role] = {
+            self.answers.output.snippet: "snippet",
+            NEXT_STEPS_NAME: "next-steps",
+            SLACK_MANIFEST_NAME: "slack-manifest",
+        }
+        targets: list[tuple[Path, bytes | None, int, Role]] = []
+        for item in rendered:
+            if item.name == SERVER_CONF_NAME:
+                if layout is not None:
+                    targets.append((layout.server_block, item.content, item.mode, "nginx"))
+            else:
+                role = roles.get(item.name, "other")
+                targets.append((self._output_path(item.name), item.content, item.mode, role))
+        targets.append((self.output_dir / ANSWERS_NAME, None, 0o600, "answers"))
+        currents: list[PathState] = []
+        for path, _content, _mode, _role in targets:
+            try:
+                current = read_state(path, _MAX_CURRENT + 1)
+            except OSError as exc:
+                raise InstallError(
+                    f"{path} cannot be read to compare: {exc.strerror or exc}.",
+                    "Check its permissions (run as root), or move it out of the way.",
+                ) from None
+            if current.kind == "other":
+                raise InstallError(
+                    f"{path} exists and is not a regular file (a directory or device).",
+                    "Move it out of the way, or choose another output directory.",
+                )
+            currents.append(current)
+        masker = masker_for(self.answers, currents)
+        files: list[FileChange] = []
+        for (path, content, mode, role), current in zip(targets, currents, strict=True):
+            if content is None:
+                content, mode = self._answers_bytes(current)
+            diff = file_diff(path, current, content, mode, masker)
+            files.append(FileChange(path, content, mode, role, current, diff))
+        links: list[LinkChange] = []
+        directories: list[Path] = []
+        conflicts: list[str] = []
+        if layout is not None:
+            directories = [d for d in layout.directories if not d.is_dir()]
+            if layout.enabled_link is not None:
+                current = read_state(layout.enabled_link, 0)
+                if current.kind == "other":
+                    raise InstallError(
+                        f"{layout.enabled_link} exists and is not a file or a link.",
+                        "Move it out of the way and run again.",
+                    )
+                links.append(LinkChange(layout.enabled_link, str(layout.server_block), current))
+            conflicts = find_conflicting_server_blocks(
+                self.ctx.nginx_root,
+                self.answers.bastion.hostname,
+                self.answers.bastion.listen_port,
+                layout.server_block,
+            )
+        for parent in {f.path.parent for f in files} | set(directories):
+            # Every missing ancestor too, so a rollback removes all it created.
+            while not parent.is_dir() and parent != parent.parent:
+                if parent not in directories:
+                    directories.append(parent)
+                parent = parent.parent
+        directories.sort(key=lambda p: len(p.parts))
+        return Plan(
+            layout,
+            tuple(files),
+            tuple(links),
+            tuple(directories),
+            tuple(conflicts),
+            self.state.path,
+            self.release,
+        )
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def config_test_argv(self) -> list[str]:
+        """The ``nginx -t`` command line."""
+        if self.test_command is not None:
+            return list(self.test_command)
+        return nginx_argv(self.binary, self.ctx.nginx_root, "-t")
+
+    async def reload_argv(self) -> tuple[list[str] | None, str]:
+        """The reload command, or ``None`` with the reason none is run."""
+        if self.reload_command is not None:
+            return list(self.reload_command), ""
+        systemd = self.systemd
+        if systemd is None:
+            # systemd's nginx unit runs /etc/nginx; a tree elsewhere (a copy, a
+            # demo, a test) is reloaded through its own nginx -c/-p, never the unit.
+            system_tree = self.ctx.nginx_root.resolve() == SYSTEM_NGINX_ROOT
+            systemd = system_tree and await asyncio.to_thread(SYSTEMD_RUN_DIR.is_dir)
+        if systemd:
+            active = await run_command(
+                ["systemctl", "is-active", "--quiet", "nginx"], self.command_timeout
+            )
+            if active.ok:
+                return ["systemctl", "reload", "nginx"], ""
+            return None, (
+                "nginx is not running under systemd, so nothing was reloaded: start it with "
+                "'systemctl enable --now nginx'."
+            )
+        return nginx_argv(self.binary, self.ctx.nginx_root, "-s", "reload"), ""
+
+    def listener(self) -> Listener | None:
+        """Where the new server block listens (for the handshake of the reload proof)."""
+        bastion = self.answers.bastion
+        if not self.answers.exposes_bastion or not bastion.certificate:
+            return None
+        host = "127.0.0.1"
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(bastion.public_ip).is_loopback:
+                host = bastion.public_ip  # the block then listens on that address only
+        return Listener(host, bastion.listen_port, bastion.hostname, bastion.certificate)
+
+    # -- apply / rollback -------------------------------------------------------------------
+
+    def _stale(self, plan: Plan) -> list[Path]:
+        stale = [
+            f.path
+            for f in plan.files
+            if not read_state(f.path, _MAX_CURRENT + 1).same_as(f.current)
+        ]
+        stale += [
+            link.path for link in plan.links if not read_state(link.path, 0).same_as(link.current)
+        ]
+        return stale
+
+    def rollback(self, plan: Plan, journal: Journal | None = None) -> list[str]:
+        """Put every target of ``plan`` back as it was when the plan was made.
+
+        Returns:
+            Problems met (empty when everything is back byte for byte).
+        """
+        problems: list[str] = []
+        for link in reversed(plan.links):
+            try:
+                if not read_state(link.path, 0).same_as(link.current):
+                    restore_state(link.path, link.current)
+            except OSError as exc:
+                problems.append(f"{link.path}: {exc.strerror or exc}")
+        for change in reversed(plan.files):
+            try:
+                if not read_state(change.path, _MAX_CURRENT + 1).same_as(change.current):
+                    restore_state(change.path, change.current)
+                remove_tmp_leftovers(change.path)
+            except OSError as exc:
+                problems.append(f"{change.path}: {exc.strerror or exc}")
+        created = journal.created_dirs if journal is not None else []
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        return problems
+
+    def _write(self, plan: Plan, journal: Journal) -> list[Path]:
+        for directory in plan.directories:
+            if not directory.is_dir():
+                check_directory(directory.parent)
+                # Record before creating: a crash right after still cleans it up.
+                journal.created_dirs.append(directory)
+                journal.save()
+                directory.mkdir(mode=0o755)
+        written: list[Path] = []
+        first = True
+        for change in plan.files:
+            if change.changed:
+                owner = None
+                if change.current.kind == "file" and os.geteuid() == 0:
+                    # Keep the owner of a replaced file (set before any byte is written).
+                    assert change.current.uid is not None
+                    assert change.current.gid is not None
+                    owner = (change.current.uid, change.current.gid)
+                atomic_write(change.path, change.content, change.mode, owner=owner)
+                written.append(change.path)
+                if first:
+                    fault_point("written")
+                    first = False
+        for link in plan.links:
+            if link.changed:
+                atomic_symlink(link.path, link.target)
+                written.append(link.path)
+        return written
+
+    async def apply(self, plan: Plan) -> InstallResult:
+        """Back up, write, ``nginx -t``, reload and prove it; on any failure put everything back.
+
+        The caller holds the run lock (:class:`wizard.install.lock.RunLock`).
+
+        Args:
+            plan: From :meth:`plan`, unchanged on disk since.
+
+        Returns:
+            What happened; ``ok`` is false after a refusal or a rollback, with
+            nginx's own message in ``nginx_output``.
+        """
+        if plan.conflicts:
+            return InstallResult(
+                False,
+                False,
+                "Refused: another server block already claims this name and port: "
+                + "; ".join(plan.conflicts),
+                remedy="Remove or disable that server block, or change its server_name.",
+                code="install.conflict",
+            )
+        stale = await asyncio.to_thread(self._stale, plan)
+        if stale:
+            return InstallResult(
+                False,
+                False,
+                "Refused: these files changed since the plan was made: "
+                + ", ".join(map(str, stale)),
+                remedy="Plan again (review the new diff) and apply that plan.",
+                code="install.stale",
+            )
+        if not plan.changed:
+            return InstallResult(
+                True,
+                False,
+                "Nothing to change: every file is already installed exactly as planned.",
+                code="install.unchanged",
+            )
+        try:
+            await asyncio.to_thread(self.state.ensure)
+            journal = Journal.create(self.state.journals, self.ctx.nginx_root)
+        except InstallError:
+            raise
+        except OSError as exc:
+            return InstallResult(
+                False,
+                False,
+                f"Cannot create the install state under {self.state.path}: "
+                f"{exc.strerror or exc}. Nothing was written.",
+                remedy=_write_remedy(exc),
+                code="install.failed",
+            )
+        written: list[Path] = []
+        try:
+            for change in plan.files:
+                if change.changed:
+                    journal.add(change.path, change.current)
+            for link in plan.links:
+                if link.changed:
+                    journal.add(link.path, link.current)
+            journal.save("planned")
+            fault_point("planned")
+            journal.save("writing")
+            fault_point("writing")
+            written = await asyncio.to_thread(self._write, plan, journal)
+            outcome = await self._test_and_reload(plan, journal)
+        except BaseException as exc:
+            problems = await asyncio.to_thread(self.rollback, plan, journal)
+            if not problems:
+                journal.discard()
+            if not isinstance(exc, Exception):
+                raise
+            return self._failed(
+                f"Writing failed: {exc}", "", problems, journal, remedy=_write_remedy(exc)
+            )
+        if outcome.failure is not None:
+            message, output, remedy = outcome.failure
+            problems = await asyncio.to_thread(self.rollback, plan, journal)
+            notes: tuple[str, ...] = ()
+            if outcome.reload_sent and not problems:
+                notes = (await self.reload_restored(),)
+            if not problems:
+                journal.discard()
+            failed = self._failed(message, output, problems, journal, remedy=remedy)
+            return InstallResult(**{**failed.__dict__, "notes": failed.notes + notes})
+        fault_point("done")
+        journal.save("done")
+        with contextlib.suppress(OSError):
+            prune_done(self.state.journals)
+            self._record_run(plan, written, outcome)
+        if plan.nginx_changed:
+            message = f"Installed {len(written)} file(s); " + (
+                f"nginx reloaded ({outcome.reload})."
+                if outcome.reloaded
+                else "nginx not reloaded."
+                if not outcome.reload
+                else f"reload sent ({outcome.reload}), not proven."
+            )
+        else:
+            message = f"Installed {len(written)} file(s); nginx's configuration is unchanged."
+        return InstallResult(
+            True,
+            True,
+            message,
+            tuple(written),
+            journal.directory,
+            reload=outcome.reload,
+            reloaded=outcome.reloaded,
+            notes=outcome.notes,
+        )
+
+    def _record_run(self, plan: Plan, written: list[Path], outcome: _Outcome) -> None:
+        """Append one line to the run record (what changed, when, reloaded or not)."""
+        from datetime import UTC, datetime
+
+        line = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "pid": os.getpid(),
+            "written": [str(p) for p in written],
+            "reloaded": outcome.reloaded,
+        }
+        fd = os.open(
+            self.state.runs_file,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+        )
+        try:
+            os.write(fd, (json.dumps(line) + "\n").encode("utf-8"))
+        finally:
+            os.close(fd)
+
+    async def reload_restored(self) -> str:
+        """After a rollback, reload nginx once more so it runs the restored files."""
+        argv, why_not = await self.reload_argv()
+        if argv is None:
+            return why_not
+        result = await run_command(argv, self.command_timeout)
+        if result.ok:
+            return f"nginx was reloaded with the restored configuration ({' '.join(argv)})."
+        return f"Reloading nginx with the restored configuration failed ({' '.join(argv)}): " + (
+            config_test_message(result.output) or f"exit status {result.returncode}"
+        )
+
+    async def _test_and_reload(self, plan: Plan, journal: Journal) -> _Outcome:
+        """``nginx -t``, then the reload and its proof, when nginx's configuration changed."""
+        if not plan.nginx_changed:
+            return _Outcome()
+        journal.save("testing")
+        fault_point("testing")
+        test = await run_command(self.config_test_argv(), self.command_timeout)
+        if not test.ok:
+            return _Outcome(
+                failure=(
+                    "nginx -t failed with the new server block; every file was put back as it was.",
+                    config_test_message(test.output),
+                    "Read nginx's message above: it names the file and line. Fix the cause "
+                    "(often a certificate path nginx cannot read, or another file of the tree), "
+                    "then run apply again.",
+                )
+            )
+        reload_argv, why_not = await self.reload_argv()
+        if reload_argv is None:
+            return _Outcome(notes=(why_not,))
+        before = await snapshot_master(self.binary, self.ctx.nginx_root)
+        journal.save("reloading")
+        fault_point("reloading")
+        reload = await run_command(reload_argv, self.command_timeout)
+        command = " ".join(reload_argv)
+        if not reload.ok:
+            return _Outcome(
+                failure=(
+                    f"Reloading nginx failed ({command}); every file was put back as it was.",
+                    config_test_message(reload.output) or f"exit status {reload.returncode}",
+                    "Make sure nginx is running (systemctl status nginx, or start it with "
+                    "'nginx'), then run apply again.",
+                )
+            )
+        proof = await prove_reload(before, self.listener(), wait=self.prove_wait)
+        if not proof.ok:
+            return _Outcome(
+                failure=(
+                    f"Reloading nginx did not take effect ({command}): {proof.message} Every "
+                    "file was put back as it was.",
+                    proof.nginx_output,
+                    "Read nginx's message above (a port another process holds, a file nginx "
+                    "cannot read), fix the cause, then run apply again.",
+                ),
+                reload_sent=True,
+            )
+        return _Outcome(
+            reload=command, reloaded=not proof.notes, reload_sent=True, notes=proof.notes
+        )
+
+    def _failed(
+        self,
+        message: str,
+        output: str,
+        problems: list[str],
+        journal: Journal,
+        *,
+        remedy: str,
+    ) -> InstallResult:
+        if problems:
+            return InstallResult(
+                False,
+                True,
+                message
+                + " Putting the old files back FAILED for: "
+                + "; ".join(problems)
+                + f". The originals are in {journal.directory} (see its journal.json).",
+                nginx_output=output,
+                backup_dir=journal.directory,
+                remedy="Copy the files back from the backup directory by hand, then run "
+                "'nginx -t'.",
+                code="install.failed",
+            )
+        return InstallResult(
+            False,
+            False,
+            message,
+            nginx_output=output,
+            rolled_back=True,
+            remedy=remedy,
+            code="install.rolled_back",
+        )
+
+    # -- recovery ---------------------------------------------------------------------------
+
+    def unfinished(self) -> list[Path]:
+        """Journal directories of runs that did not finish (the caller holds the lock)."""
+        if not self.state.exists():
+            return []
+        self.state.verify()
+        found = []
+        for directory in journal_dirs(self.state.journals):
+            with contextlib.suppress(OSError, ValueError):
+                text = (directory / "journal.json").read_text(encoding="utf-8")
+                if json.loads(text).get("state") == "done":
+                    continue
+            found.append(directory)
+        return found
+
+    def recover(self) -> list[str]:
+        """Undo an apply that was killed half-way (a journal not ``done``).
+
+        The caller holds the run lock, so no journal found here belongs to a
+        live run.
+
+        Returns:
+            One message per interrupted run that was undone (empty when none).
+
+        Raises:
+            UnsafeStateError: When the state directory is not trusted.
+            JournalError: When a journal is damaged or names paths this install
+                does not manage (nothing is touched then).
+        """
+        messages: list[str] = []
+        for directory in self.unfinished():
+            journal = load_journal(directory, self.ctx.nginx_root, self.managed)
+            if journal is None:
+                # Killed before its journal existed: nothing had been changed yet.
+                Journal(directory, "").discard()
+                continue
+            problems: list[str] = []
+            for entry in reversed(journal.entries):
+                try:
+                    if not read_state(entry.path, _MAX_CURRENT + 1).same_as(entry.before):
+                        restore_state(entry.path, entry.before)
+                    remove_tmp_leftovers(entry.path)
+                except OSError as exc:
+                    problems.append(f"{entry.path}: {exc.strerror or exc}")
+            for created in reversed(journal.created_dirs):
+                with contextlib.suppress(OSError):
+                    os.rmdir(created)
+            if problems:
+                raise JournalError(
+                    f"An interrupted apply could not be fully undone ({'; '.join(problems)}); "
+                    f"the originals are in {directory}.",
+                    "Copy them back by hand (journal.json says where each goes), then "
+                    + DISCARD_HINT[0].lower()
+                    + DISCARD_HINT[1:],
+                )
+            journal.discard()
+            note = (
+                " nginx may have been reloaded with the new files before the interruption: "
+                "it is reloaded once more."
+                if journal.state == "reloading"
+                else ""
+            )
+            messages.append(
+                f"An earlier apply was interrupted (journal {directory.name}, state "
+                f"{journal.state}); its {len(journal.entries)} file(s) were put back as they "
+                f"were.{note}"
+            )
+        return messages
+
+    def describe_unfinished(self) -> list[str]:
+        """What each unfinished journal holds, for ``apply --discard-journal``."""
+        lines = []
+        for directory in self.unfinished():
+            try:
+                journal = load_journal(directory, self.ctx.nginx_root, lambda _p: True)
+            except JournalError as exc:
+                lines.append(f"{directory}: {exc.message}")
+                continue
+            if journal is None:
+                lines.append(f"{directory}: no journal (a run killed before it changed anything)")
+            else:
+                lines.append(journal.describe())
+        return lines
+
+    def discard_unfinished(self) -> list[Path]:
+        """Remove every unfinished journal without restoring anything; returns them."""
+        found = self.unfinished()
+        for directory in found:
+            Journal(directory, "").discard()
+        return found

@@ -1,0 +1,289 @@
+"""Reload nginx, then prove it runs the new configuration.
+
+``nginx -s reload`` and ``systemctl reload nginx`` exit 0 as soon as the
+signal is sent; a reload that then fails (a port another process holds, say)
+leaves the old configuration serving and only says so in the error log. So
+after the reload command, :func:`prove_reload` looks for evidence:
+
+1. the error log written since the reload has no ``[emerg]`` line and no bind
+   failure (nginx's own words are kept for the message);
+2. the master is alive and has started new worker processes (on a successful
+   reload nginx replaces every worker; on a failed one it keeps the old);
+3. a TLS handshake to the listen socket presents the chosen certificate.
+
+The master, its pid file and workers are found with :mod:`wizard.nginx_master`.
+When no master was running before the reload there is nothing to compare
+against: the outcome says so instead of claiming success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wizard.checks.nginx import parse_config, run_command
+from wizard.nginx_master import (
+    PROC,
+    CompiledPaths,
+    master_state,
+    parse_compiled_paths,
+    pid_file,
+    runtime_prefix,
+)
+
+PROOF_WAIT = 5.0
+"""Seconds to wait for new workers and the new listener after the reload."""
+_ERROR_LOG_PATH = re.compile(r"--error-log-path=(\S+)")
+_FAILURE = re.compile(r"\[emerg\]|bind\(\) to .* failed")
+_MAX_LOG_READ = 256 * 1024
+
+
+@dataclass(frozen=True)
+class MasterSnapshot:
+    """The nginx master of a tree just before the reload.
+
+    Attributes:
+        pid: The master's pid (``None``: no master runs).
+        workers: Its worker pids.
+        pid_file: The pid file read.
+        error_log: The main error log (``None`` when logging elsewhere).
+        log_offset: The error log's size before the reload.
+        detail: What was found, for people.
+    """
+
+    pid: int | None
+    workers: frozenset[int]
+    pid_file: Path
+    error_log: Path | None
+    log_offset: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReloadProof:
+    """What the evidence after a reload says.
+
+    Attributes:
+        ok: The new configuration is proven to run (or could not be checked:
+            see ``notes``).
+        message: One sentence for people when not ok.
+        nginx_output: nginx's own lines (from the error log) when not ok.
+        notes: What could not be proven, and why.
+    """
+
+    ok: bool
+    message: str = ""
+    nginx_output: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def worker_pids(master: int, proc: Path = PROC) -> frozenset[int]:
+    """The pids whose parent is ``master`` (nginx's workers and cache processes)."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(proc):
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat_line = Path(entry.path, "stat").read_text(encoding="ascii", errors="replace")
+                # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+                if int(stat_line.rsplit(")", 1)[1].split()[1]) == master:
+                    found.add(int(entry.name))
+    return frozenset(found)
+
+
+def error_log_path(root: Path, compiled: CompiledPaths, nginx_v: str) -> Path | None:
+    """The main-context ``error_log`` of the tree, else the compiled one."""
+    config = Path(root) / "nginx.conf"
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    logs = [
+        d.args[0]
+        for d in parse_config(text, config)
+        if d.name == "error_log" and d.block is None and d.args
+    ]
+    if logs:
+        path = logs[0]
+    else:
+        match = _ERROR_LOG_PATH.search(nginx_v)
+        path = match.group(1) if match else "logs/error.log"
+    if path == "stderr" or path.startswith(("syslog:", "memory:")):
+        return None
+    return Path(path) if os.path.isabs(path) else runtime_prefix(root, compiled) / path
+
+
+async def snapshot_master(binary: str, root: Path, proc: Path = PROC) -> MasterSnapshot:
+    """The master, its workers and the error log's size, before the reload."""
+    version = await run_command([binary, "-V"], 10.0)
+    compiled = parse_compiled_paths(version.output)
+    pids = pid_file(root, compiled)
+    log = error_log_path(root, compiled, version.output)
+
+    def read() -> MasterSnapshot:
+        state = master_state(pids, proc)
+        offset = 0
+        if log is not None:
+            with contextlib.suppress(OSError):
+                offset = log.stat().st_size
+        pid = state.pid if state.running else None
+        workers = worker_pids(pid, proc) if pid is not None else frozenset()
+        return MasterSnapshot(pid, workers, pids, log, offset, state.detail)
+
+    return await asyncio.to_thread(read)
+
+
+def _new_log_lines(snapshot: MasterSnapshot) -> list[str]:
+    if snapshot.error_log is None:
+        return []
+    try:
+        with snapshot.error_log.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(snapshot.log_offset if size >= snapshot.log_offset else 0)
+            data = handle.read(_MAX_LOG_READ)
+    except OSError:
+        return []
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
+def _leaf_der(certificate: str) -> bytes | None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        with open(certificate, "rb") as handle:
+            return x509.load_pem_x509_certificates(handle.read())[0].public_bytes(Encoding.DER)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def presented_certificate(host: str, port: int, server_name: str, timeout: float) -> bytes:
+    """The leaf certificate (DER) a TLS handshake to ``host:port`` presents.
+
+    Raises:
+        OSError: When the connection or handshake fails.
+    """
+    import socket
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # Identity is compared byte for byte below; trust is the proxy checks' job.
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection((host, port), timeout) as raw,
+        context.wrap_socket(raw, server_hostname=server_name) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    if der is None:
+        raise OSError("the server presented no certificate")
+    return der
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Where the new server block listens and what it must present.
+
+    Attributes:
+        host: The address to connect to.
+        port: The listen port.
+        server_name: SNI.
+        certificate: The chosen certificate's path.
+    """
+
+    host: str
+    port: int
+    server_name: str
+    certificate: str
+
+
+async def prove_reload(
+    before: MasterSnapshot,
+    listener: Listener | None,
+    *,
+    wait: float = PROOF_WAIT,
+    proc: Path = PROC,
+) -> ReloadProof:
+    """Prove the reload took effect (see the module docstring).
+
+    Args:
+        before: :func:`snapshot_master` from just before the reload.
+        listener: Where to check the certificate (``None``: no TLS check).
+        wait: Seconds to wait for the evidence.
+        proc: ``/proc``.
+    """
+    if before.pid is None:
+        return ReloadProof(
+            True,
+            notes=(
+                f"No nginx master was running for this tree before the reload ({before.detail}), "
+                "so the reload could not be proven; start nginx, then run "
+                "'codestream-bastion check --post-install'.",
+            ),
+        )
+    deadline = time.monotonic() + wait
+    replaced = False
+    while True:
+        failures = [line for line in _new_log_lines(before) if _FAILURE.search(line)]
+        if failures:
+            return ReloadProof(
+                False,
+                "nginx did not take the new configuration (its error log says why); the old "
+                "configuration kept serving.",
+                "\n".join(failures[-10:]),
+            )
+        state = await asyncio.to_thread(master_state, before.pid_file, proc)
+        if not state.running or state.pid != before.pid:
+            return ReloadProof(
+                False,
+                f"The nginx master {before.pid} is gone after the reload ({state.detail}).",
+                "\n".join(_new_log_lines(before)[-10:]),
+            )
+        workers = await asyncio.to_thread(worker_pids, before.pid, proc)
+        replaced = bool(workers - before.workers)
+        if replaced:
+            break
+        if time.monotonic() >= deadline:
+            return ReloadProof(
+                False,
+                f"nginx kept its old worker processes {wait:g} s after the reload: the new "
+                "configuration was not taken.",
+                "\n".join(_new_log_lines(before)[-10:]),
+            )
+        await asyncio.sleep(0.05)
+    if listener is None:
+        return ReloadProof(True)
+    want = await asyncio.to_thread(_leaf_der, listener.certificate)
+    if want is None:
+        return ReloadProof(
+            True, notes=(f"{listener.certificate} could not be read to compare the handshake.",)
+        )
+    problem = ""
+    while True:
+        try:
+            got = await asyncio.to_thread(
+                presented_certificate, listener.host, listener.port, listener.server_name, 2.0
+            )
+        except OSError as exc:
+            problem = f"no TLS handshake on {listener.host}:{listener.port}: {exc}"
+        else:
+            if got == want:
+                return ReloadProof(True)
+            problem = (
+                f"{listener.host}:{listener.port} presents another certificate than "
+                f"{listener.certificate}"
+            )
+        if time.monotonic() >= deadline:
+            lines = [line for line in _new_log_lines(before) if "[" in line][-10:]
+            return ReloadProof(
+                False,
+                f"After the reload, {problem}: nginx does not serve the new server block.",
+                "\n".join(lines),
+            )
+        await asyncio.sleep(0.1)
