@@ -228,6 +228,7 @@ def _write_inventory(lab: Lab, wheel: Path) -> None:
         "codestream_bastion_wheel": str(wheel),
         "codestream_bastion_pip_extra_args": "--no-index",
         "codestream_bastion_config_dir": str(lab.config_dir),
+        "codestream_bastion_state_dir": str(lab.work / "state"),
         # The demo's answers.
         "codestream_bastion_mode": answers.mode,
         "codestream_bastion_hostname": answers.bastion.hostname,
@@ -313,7 +314,6 @@ def test_the_guard_reaches_every_python_process_of_the_run(tmp_path: Path) -> No
     assert "OffMachineTraffic" in probe.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="apply --json arrives with issue 7 (the install layer)")
 def test_site_yml_installs_and_proves_the_bastion_then_changes_nothing(lab: Lab) -> None:
     first, document = lab.playbook()
     assert first.returncode == 0, json.dumps(document, indent=1)[-6000:] + first.stderr
