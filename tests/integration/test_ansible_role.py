@@ -142,13 +142,13 @@ def _build_wheel(out: Path) -> Path:
     return wheel
 
 
-def _prepare_venv(venv: Path, work: Path) -> None:
-    """A venv whose dependencies come from this one's site-packages, this project excepted."""
-    created = subprocess.run(
-        [sys.executable, "-m", "venv", str(venv)],
-        capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
+def _venv_maker(work: Path) -> Path:
+    """A ``python3`` for the role's ``python3 -m venv DIR`` whose venv sees this one's dependencies.
+
+    The venv is made for real; a ``.pth`` file then adds a directory holding
+    this venv's site-packages, this project (and pip, setuptools) excepted, so
+    that ``pip install --no-index`` of the wheel finds every dependency met.
+    """
     deps = work / "deps"
     deps.mkdir()
     site_packages = Path(sysconfig.get_paths()["purelib"])
@@ -158,8 +158,21 @@ def _prepare_venv(venv: Path, work: Path) -> None:
         if own or entry.suffix == ".pth":
             continue
         (deps / entry.name).symlink_to(entry)
-    (venv_site,) = venv.glob("lib/python3*/site-packages")
-    (venv_site / "zz-test-dependencies.pth").write_text(f"{deps}\n", encoding="utf-8")
+    maker = work / "python3-with-test-dependencies"
+    maker.write_text(
+        textwrap.dedent(f"""\
+            #!/bin/sh
+            set -eu
+            [ "$1 $2" = "-m venv" ] || {{ echo "only -m venv DIR: $*" >&2; exit 2; }}
+            "{sys.executable}" "$@"
+            for site in "$3"/lib/python3*/site-packages; do
+                printf '%s\\n' "{deps}" > "$site/zz-test-dependencies.pth"
+            done
+            """),
+        encoding="utf-8",
+    )
+    maker.chmod(0o755)
+    return maker
 
 
 def _encrypt_vault(
@@ -225,8 +238,12 @@ def _write_inventory(lab: Lab, wheel: Path) -> None:
         "codestream_bastion_install_nginx": True,
         "codestream_bastion_manage_nginx_service": False,
         "codestream_bastion_venv": str(lab.venv),
+        "codestream_bastion_python": str(_venv_maker(lab.work)),
+        # The machine may lack python3-apt for Ansible's apt module; the venv
+        # module is part of the Python that runs the suite.
+        "codestream_bastion_venv_packages": [],
         "codestream_bastion_wheel": str(wheel),
-        "codestream_bastion_pip_extra_args": "--no-index",
+        "codestream_bastion_pip_extra_args": ["--no-index"],
         "codestream_bastion_config_dir": str(lab.config_dir),
         "codestream_bastion_state_dir": str(lab.work / "state"),
         # The demo's answers.
@@ -272,7 +289,6 @@ def lab(tmp_path: Path, wheel: Path) -> Iterator[Lab]:
     binary = require_nginx()
     work = tmp_path / "work"
     work.mkdir()
-    _prepare_venv(work / "venv", work)
     with running_demo(tmp_path / "demo", timeout=2.0) as (env, answers):
         nginx = DemoNginx(env.files.nginx_root, binary)
         nginx.start()
@@ -320,6 +336,13 @@ def test_site_yml_installs_and_proves_the_bastion_then_changes_nothing(lab: Lab)
     stats = document["stats"]["localhost"]
     assert stats["failures"] == 0
     assert stats["changed"] > 0
+    # The role made the venv and installed the wheel into it.
+    for task in (
+        "Create the virtual environment",
+        "Install codestream-bastion in its virtual environment",
+    ):
+        assert [r["changed"] for r in _task_results(document, task)] == [True], task
+    assert (lab.venv / "bin" / "codestream-bastion").is_file()
     (applied,) = _task_results(document, "Run apply")
     report = json.loads(applied["stdout"])
     assert applied["changed"] is True
