@@ -150,6 +150,7 @@ async def default_installer(
     *,
     output_dir: Path | None = None,
     state_dir: str | Path | None = None,
+    renew_hook: bool = False,
 ) -> Installer:
     """The installer ``apply`` uses: the detected nginx, the host's resolvers and trust."""
     from wizard.render import detect_nginx_features
@@ -164,6 +165,7 @@ async def default_installer(
         ca_bundle=str(bundle) if bundle is not None else None,
         output_dir=output_dir,
         state_dir=state_dir,
+        renew_hook=renew_hook,
     )
 
 
@@ -213,6 +215,7 @@ async def run_apply(
     state_dir: str | Path | None = None,
     lock_wait: float = DEFAULT_WAIT,
     discard_journal: bool = False,
+    renew_hook: bool = False,
 ) -> int:
     """The ``apply`` command: recover, check, plan, show the diff, confirm, install.
 
@@ -229,6 +232,7 @@ async def run_apply(
         state_dir: The base of the install state (``--state-dir``).
         lock_wait: Seconds to wait for another run (``--lock-wait``).
         discard_journal: Discard unfinished journals instead (``--discard-journal``).
+        renew_hook: Also install the certbot deploy hook (``--renew-hook``).
 
     Returns:
         0 installed, nothing to change, or a dry run; 1 a failed check, a
@@ -236,7 +240,7 @@ async def run_apply(
     """
     if installer is None:
         installer = await default_installer(
-            answers, ctx, output_dir=output_dir, state_dir=state_dir
+            answers, ctx, output_dir=output_dir, state_dir=state_dir, renew_hook=renew_hook
         )
     if discard_journal:
         return await run_discard_journal(

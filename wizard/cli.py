@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the journal of an interrupted run and discard it without restoring "
         "(with --dry-run: only show)",
     )
+    apply.add_argument(
+        "--renew-hook",
+        action="store_true",
+        help="also install a certbot deploy hook that reloads nginx after each renewal "
+        "(certificates under <config>/live/<name>/ with a renewal/<name>.conf)",
+    )
     _add_shared(apply, suppress=True)
 
     merge = commands.add_parser(
@@ -277,6 +283,7 @@ def _run_apply(args: argparse.Namespace, answers: Answers, ctx: CheckContext) ->
             state_dir=args.state_dir,
             lock_wait=args.lock_wait,
             discard_journal=args.discard_journal,
+            renew_hook=args.renew_hook,
         )
     )
 

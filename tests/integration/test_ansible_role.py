@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.test_renew_hook import make_certbot_lineage
 from tests.nginx_harness import require_nginx
 from wizard.answers import load_answers
 from wizard.demo.environment import DemoEnvironment, running_demo
@@ -246,6 +247,8 @@ def _write_inventory(lab: Lab, wheel: Path) -> None:
         "codestream_bastion_pip_extra_args": ["--no-index"],
         "codestream_bastion_config_dir": str(lab.config_dir),
         "codestream_bastion_state_dir": str(lab.work / "state"),
+        # The demo certificate is made certbot's (renewal/<name>.conf) in the fixture.
+        "codestream_bastion_renew_hook": True,
         # The demo's answers.
         "codestream_bastion_mode": answers.mode,
         "codestream_bastion_hostname": answers.bastion.hostname,
@@ -290,6 +293,7 @@ def lab(tmp_path: Path, wheel: Path) -> Iterator[Lab]:
     work = tmp_path / "work"
     work.mkdir()
     with running_demo(tmp_path / "demo", timeout=2.0) as (env, answers):
+        make_certbot_lineage(env)
         nginx = DemoNginx(env.files.nginx_root, binary)
         nginx.start()
         try:
@@ -351,6 +355,8 @@ def test_site_yml_installs_and_proves_the_bastion_then_changes_nothing(lab: Lab)
     assert server_block.is_file()
     actions = {Path(entry["path"]).resolve(): entry["action"] for entry in report["files"]}
     assert actions[server_block.resolve()] == "created"
+    hook = lab.env.files.certs.parent / "renewal-hooks" / "deploy" / "reload-nginx"
+    assert actions[hook.resolve()] == "created"
 
     # The post-install check went through the real nginx to the fake API.
     checks = _task_results(document, "Run codestream-bastion check --post-install")

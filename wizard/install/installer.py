@@ -77,6 +77,7 @@ from wizard.install.journal import (
 )
 from wizard.install.plan import FileChange, LinkChange, Plan, Role, file_diff, masker_for
 from wizard.install.reload import Listener, prove_reload, snapshot_master
+from wizard.install.renew_hook import HOOK_MODE, planned_renew_hook, renew_hook_path
 from wizard.install.state import StateDir
 
 if TYPE_CHECKING:
@@ -203,6 +204,8 @@ class Installer:
         command_timeout: Bound, in seconds, on ``nginx -t`` and the reload.
         release: The API release the live probe found (written into the snippet).
         prove_wait: Seconds to wait for the proof of a reload.
+        renew_hook: Also install the certbot deploy hook that reloads nginx
+            (``apply --renew-hook``, :mod:`wizard.install.renew_hook`).
     """
 
     def __init__(
@@ -222,6 +225,7 @@ class Installer:
         command_timeout: float = COMMAND_TIMEOUT,
         release: str | None = None,
         prove_wait: float = 5.0,
+        renew_hook: bool = False,
     ) -> None:
         self.answers = answers
         self.ctx = ctx
@@ -237,6 +241,7 @@ class Installer:
         self.command_timeout = command_timeout
         self.release = release
         self.prove_wait = prove_wait
+        self.renew_hook = renew_hook
 
     # -- prepare / plan ---------------------------------------------------------------------
 
@@ -330,7 +335,8 @@ class Installer:
             TEAMS_PACKAGE_NAME,
             ANSWERS_NAME,
         }
-        return path in nginx_targets or path.name in names
+        hook = renew_hook_path(self.answers)  # apply --renew-hook's, of this certificate
+        return path in nginx_targets or path.name in names or (hook is not None and path == hook)
 
     def plan(self) -> Plan:
         """Everything :meth:`apply` would write, with diffs; nothing is written.
@@ -373,6 +379,9 @@ class Installer:
                 role = roles.get(item.name, "other")
                 targets.append((self._output_path(item.name), item.content, item.mode, role))
         targets.append((self.output_dir / ANSWERS_NAME, None, 0o600, "answers"))
+        if self.renew_hook:
+            hook, script = planned_renew_hook(self.answers, self.ctx.nginx_root, self.binary)
+            targets.append((hook, script, HOOK_MODE, "renew-hook"))
         currents: list[PathState] = []
         for path, _content, _mode, _role in targets:
             try:
