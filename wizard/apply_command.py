@@ -30,6 +30,7 @@ from wizard.findings import Finding, fail, ok
 from wizard.install.errors import InstallError
 from wizard.install.installer import Installer, InstallResult
 from wizard.install.lock import DEFAULT_WAIT, RunLock
+from wizard.install.monitor import MonitorSpec
 from wizard.install.pipeline import (
     EXIT_FAILED,
     EXIT_OK,
@@ -151,6 +152,7 @@ async def default_installer(
     output_dir: Path | None = None,
     state_dir: str | Path | None = None,
     renew_hook: bool = False,
+    monitor: MonitorSpec | None = None,
 ) -> Installer:
     """The installer ``apply`` uses: the detected nginx, the host's resolvers and trust."""
     from wizard.render import detect_nginx_features
@@ -166,6 +168,7 @@ async def default_installer(
         output_dir=output_dir,
         state_dir=state_dir,
         renew_hook=renew_hook,
+        monitor=monitor,
     )
 
 
@@ -216,6 +219,7 @@ async def run_apply(
     lock_wait: float = DEFAULT_WAIT,
     discard_journal: bool = False,
     renew_hook: bool = False,
+    monitor: MonitorSpec | None = None,
 ) -> int:
     """The ``apply`` command: recover, check, plan, show the diff, confirm, install.
 
@@ -233,6 +237,7 @@ async def run_apply(
         lock_wait: Seconds to wait for another run (``--lock-wait``).
         discard_journal: Discard unfinished journals instead (``--discard-journal``).
         renew_hook: Also install the certbot deploy hook (``--renew-hook``).
+        monitor: Also install the daily check's systemd units (``--monitor``).
 
     Returns:
         0 installed, nothing to change, or a dry run; 1 a failed check, a
@@ -240,7 +245,12 @@ async def run_apply(
     """
     if installer is None:
         installer = await default_installer(
-            answers, ctx, output_dir=output_dir, state_dir=state_dir, renew_hook=renew_hook
+            answers,
+            ctx,
+            output_dir=output_dir,
+            state_dir=state_dir,
+            renew_hook=renew_hook,
+            monitor=monitor,
         )
     if discard_journal:
         return await run_discard_journal(

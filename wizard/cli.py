@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.checks.context import CheckContext
+    from wizard.findings import Finding
+    from wizard.install.monitor import MonitorSpec
+    from wizard.report import CheckRun
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -121,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also test the installed proxy end to end through the public name",
     )
+    check.add_argument(
+        "--textfile",
+        metavar="FILE",
+        help="with --format prometheus: write the report to FILE atomically, for "
+        "node_exporter's textfile collector, instead of printing it",
+    )
     _add_shared(check, suppress=True)
 
     render = commands.add_parser("render", help="write the files to a directory (no network)")
@@ -162,6 +171,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also install a certbot deploy hook that reloads nginx after each renewal "
         "(certificates under <config>/live/<name>/ with a renewal/<name>.conf)",
+    )
+    apply.add_argument(
+        "--monitor",
+        action="store_true",
+        help="also install a systemd service and timer that run check --post-install daily "
+        "and write the Prometheus report for node_exporter's textfile collector",
+    )
+    apply.add_argument(
+        "--textfile-dir",
+        metavar="DIR",
+        default=None,
+        help="with --monitor: node_exporter's textfile directory "
+        "(default /var/lib/prometheus/node-exporter)",
+    )
+    apply.add_argument(
+        "--systemd-dir",
+        metavar="DIR",
+        default=None,
+        help="with --monitor: where the unit files go (default /etc/systemd/system)",
     )
     _add_shared(apply, suppress=True)
 
@@ -239,6 +267,8 @@ def _run_check(args: argparse.Namespace, answers: Answers, ctx: CheckContext) ->
     from wizard.report import CheckRun, nagios_exit_code, print_check
 
     fmt = _check_format(args)
+    if args.textfile and fmt != "prometheus":
+        raise ValueError("--textfile writes the Prometheus report: add --format prometheus.")
     checked_at = datetime.now(UTC)
     started = time.monotonic()
     findings = asyncio.run(run_checks(answers, ctx, post_install=args.post_install))
@@ -249,10 +279,28 @@ def _run_check(args: argparse.Namespace, answers: Answers, ctx: CheckContext) ->
         certificate=certificate,
         certificate_not_after=leaf_not_after(certificate) if certificate else None,
     )
-    print_check(findings, sys.stdout, fmt, run)
+    if args.textfile:
+        _write_textfile(Path(args.textfile), findings, run)
+    else:
+        print_check(findings, sys.stdout, fmt, run)
     if fmt == "nagios":
         return nagios_exit_code(findings)
     return EXIT_FAILED if has_failure(findings) else EXIT_OK
+
+
+def _write_textfile(path: Path, findings: Sequence[Finding], run: CheckRun) -> None:
+    """The Prometheus report, atomically (the collector never reads half of it).
+
+    Raises:
+        ValueError: When the file cannot be written, naming it and why.
+    """
+    from wizard.fsutil import atomic_write
+    from wizard.report import format_prometheus
+
+    try:
+        atomic_write(path, format_prometheus(findings, run).encode(), 0o644)
+    except OSError as exc:
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _run_render(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
@@ -284,7 +332,43 @@ def _run_apply(args: argparse.Namespace, answers: Answers, ctx: CheckContext) ->
             lock_wait=args.lock_wait,
             discard_journal=args.discard_journal,
             renew_hook=args.renew_hook,
+            monitor=_monitor_spec(args),
         )
+    )
+
+
+def _shared_argv(args: argparse.Namespace) -> list[str]:
+    """The shared options as given, for a command line that repeats them."""
+    argv = [f"--dns-server={server}" for server in args.dns_server or ()]
+    argv += [f"--public-dns={server}" for server in args.public_dns or ()]
+    if args.ca_bundle:
+        argv.append(f"--ca-bundle={Path(args.ca_bundle).resolve()}")
+    argv += [f"--nginx-root={Path(args.nginx_root).resolve()}", f"--timeout={args.timeout:g}"]
+    return [*argv, "--lab"] if args.lab else argv
+
+
+def _monitor_spec(args: argparse.Namespace) -> MonitorSpec | None:
+    """What ``apply --monitor`` installs: this very program's check, with the same options."""
+    from wizard.install.monitor import DEFAULT_SYSTEMD_DIR, DEFAULT_TEXTFILE_DIR, MonitorSpec
+
+    if not args.monitor:
+        if args.textfile_dir or args.systemd_dir:
+            raise ValueError("--textfile-dir and --systemd-dir go with --monitor; add it.")
+        return None
+    # The interpreter of this installation, so the unit runs the same code.
+    check = [
+        sys.executable,
+        "-m",
+        "wizard",
+        "check",
+        "--answers",
+        str(Path(args.answers).resolve()),
+    ]
+    check += ["--post-install", "--format", "prometheus", *_shared_argv(args)]
+    return MonitorSpec(
+        tuple(check),
+        Path(args.textfile_dir).resolve() if args.textfile_dir else DEFAULT_TEXTFILE_DIR,
+        Path(args.systemd_dir).resolve() if args.systemd_dir else DEFAULT_SYSTEMD_DIR,
     )
 
 

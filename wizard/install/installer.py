@@ -75,6 +75,7 @@ from wizard.install.journal import (
     load_journal,
     prune_done,
 )
+from wizard.install.monitor import SERVICE_NAME, TIMER_NAME, UNIT_MODE, MonitorSpec, planned_units
 from wizard.install.plan import FileChange, LinkChange, Plan, Role, file_diff, masker_for
 from wizard.install.reload import Listener, prove_reload, snapshot_master
 from wizard.install.renew_hook import HOOK_MODE, planned_renew_hook, renew_hook_path
@@ -206,6 +207,8 @@ class Installer:
         prove_wait: Seconds to wait for the proof of a reload.
         renew_hook: Also install the certbot deploy hook that reloads nginx
             (``apply --renew-hook``, :mod:`wizard.install.renew_hook`).
+        monitor: Also install the daily check's systemd units (``apply
+            --monitor``, :mod:`wizard.install.monitor`).
     """
 
     def __init__(
@@ -226,6 +229,7 @@ class Installer:
         release: str | None = None,
         prove_wait: float = 5.0,
         renew_hook: bool = False,
+        monitor: MonitorSpec | None = None,
     ) -> None:
         self.answers = answers
         self.ctx = ctx
@@ -242,6 +246,7 @@ class Installer:
         self.release = release
         self.prove_wait = prove_wait
         self.renew_hook = renew_hook
+        self.monitor = monitor
 
     # -- prepare / plan ---------------------------------------------------------------------
 
@@ -334,6 +339,8 @@ class Installer:
             SLACK_EVENTS_MANIFEST_NAME,
             TEAMS_PACKAGE_NAME,
             ANSWERS_NAME,
+            SERVICE_NAME,
+            TIMER_NAME,
         }
         hook = renew_hook_path(self.answers)  # apply --renew-hook's, of this certificate
         return path in nginx_targets or path.name in names or (hook is not None and path == hook)
@@ -382,6 +389,9 @@ class Installer:
         if self.renew_hook:
             hook, script = planned_renew_hook(self.answers, self.ctx.nginx_root, self.binary)
             targets.append((hook, script, HOOK_MODE, "renew-hook"))
+        if self.monitor is not None:
+            for unit, unit_text in planned_units(self.monitor):
+                targets.append((unit, unit_text, UNIT_MODE, "monitor"))
         currents: list[PathState] = []
         for path, _content, _mode, _role in targets:
             try:

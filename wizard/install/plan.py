@@ -22,7 +22,9 @@ from wizard.answers import MASK, SECRET_KEYS, Answers, reveal
 from wizard.checks.nginx import Layout
 from wizard.fsutil import PathState
 
-Role = Literal["nginx", "snippet", "next-steps", "slack-manifest", "answers", "renew-hook", "other"]
+Role = Literal[
+    "nginx", "snippet", "next-steps", "slack-manifest", "answers", "renew-hook", "monitor", "other"
+]
 Action = Literal["created", "updated", "unchanged", "removed"]
 
 _SECRET_KEY = re.compile(r"secret|password|passwd|token|signing", re.IGNORECASE)

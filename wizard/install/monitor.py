@@ -1,0 +1,127 @@
+"""``apply --monitor``: a systemd service and timer that run the check daily for Prometheus.
+
+The service runs ``check --post-install --format prometheus --textfile FILE``
+(the same options ``apply`` was given), which writes the report atomically for
+node_exporter's textfile collector (README.md, "Monitoring"); the timer starts
+it once a day. Both unit files are planned like every other file the install
+writes: in the plan and the diff, backed up when replaced, written atomically
+and put back on a rollback. Enabling the timer is left to the admin (or the
+Ansible role): ``systemctl daemon-reload && systemctl enable --now`` the timer.
+
+systemd reads ``ExecStart`` with its own quoting: every argument is written
+double-quoted with ``\\``, ``"``, ``%`` (specifiers) and ``$`` (variables)
+escaped, so no path or address can add an argument or expand to anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.install.errors import InstallError
+
+SERVICE_NAME = "codestream-bastion-monitor.service"
+TIMER_NAME = "codestream-bastion-monitor.timer"
+TEXTFILE_NAME = "codestream_bastion.prom"
+DEFAULT_SYSTEMD_DIR = Path("/etc/systemd/system")
+# Debian's and Ubuntu's prometheus-node-exporter package reads this directory.
+DEFAULT_TEXTFILE_DIR = Path("/var/lib/prometheus/node-exporter")
+UNIT_MODE = 0o644
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    """What ``apply --monitor`` installs.
+
+    Attributes:
+        check_argv: The check command, program first, without ``--textfile``
+            (``python -m wizard check --answers ... --post-install --format prometheus ...``).
+        textfile_dir: node_exporter's textfile directory.
+        systemd_dir: Where the unit files go.
+    """
+
+    check_argv: tuple[str, ...]
+    textfile_dir: Path = DEFAULT_TEXTFILE_DIR
+    systemd_dir: Path = DEFAULT_SYSTEMD_DIR
+
+    @property
+    def textfile(self) -> Path:
+        """The file the daily check writes."""
+        return self.textfile_dir / TEXTFILE_NAME
+
+
+def systemd_quote(argument: str) -> str:
+    """One ``ExecStart`` argument, double-quoted for systemd.
+
+    Raises:
+        InstallError: For a control character (a newline would end the line).
+    """
+    if _CONTROL.search(argument):
+        raise InstallError(
+            f"--monitor: {argument!r} holds a control character and cannot go into a unit file.",
+            "Use paths and addresses without newlines or other control characters.",
+        )
+    escaped = argument.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
+
+
+def _exec_line(argv: Sequence[str]) -> str:
+    return "ExecStart=" + " ".join(systemd_quote(a) for a in argv)
+
+
+def service_unit(spec: MonitorSpec) -> bytes:
+    """The ``.service`` file."""
+    argv = [*spec.check_argv, "--textfile", str(spec.textfile)]
+    return (
+        "# Installed by codestream-bastion (apply --monitor): the check, through the\n"
+        "# public name, written for node_exporter's textfile collector.\n"
+        "[Unit]\n"
+        "Description=codestream-bastion check for the node_exporter textfile collector\n"
+        "Wants=network-online.target\n"
+        "After=network-online.target nginx.service\n"
+        "\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        # Exit 1 is a failed check: the report says which, so the run succeeded.
+        "SuccessExitStatus=1\n"
+        f"{_exec_line(argv)}\n"
+    ).encode()
+
+
+def timer_unit() -> bytes:
+    """The ``.timer`` file: daily, spread over an hour, caught up after downtime."""
+    return (
+        "# Installed by codestream-bastion (apply --monitor).\n"
+        "[Unit]\n"
+        f"Description=Run {SERVICE_NAME} daily\n"
+        "\n"
+        "[Timer]\n"
+        "OnCalendar=daily\n"
+        "RandomizedDelaySec=1h\n"
+        "Persistent=true\n"
+        "\n"
+        "[Install]\n"
+        "WantedBy=timers.target\n"
+    ).encode()
+
+
+def planned_units(spec: MonitorSpec) -> list[tuple[Path, bytes]]:
+    """The unit files' paths and contents.
+
+    Raises:
+        InstallError: When the textfile directory does not exist (node_exporter
+            creates no directory, so the daily check would have nowhere to write).
+    """
+    if not spec.textfile_dir.is_dir():
+        raise InstallError(
+            f"--monitor: the textfile directory {spec.textfile_dir} does not exist.",
+            "Pass node_exporter's --collector.textfile.directory as --textfile-dir, or "
+            f"create it (mkdir -p {spec.textfile_dir}).",
+        )
+    return [
+        (spec.systemd_dir / SERVICE_NAME, service_unit(spec)),
+        (spec.systemd_dir / TIMER_NAME, timer_unit()),
+    ]
