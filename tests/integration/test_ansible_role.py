@@ -278,7 +278,11 @@ def _write_inventory(lab: Lab, wheel: Path) -> None:
     password = lab.work / "vault-password"
     password.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
     password.chmod(0o600)
-    vault = {f"vault_codestream_bastion_{name}": value for name, value in lab.secrets.items()}
+    # One value ends with a newline, as a YAML block scalar leaves it: the role drops it.
+    vault = {
+        f"vault_codestream_bastion_{name}": value + ("\n" if name.startswith("msteams") else "")
+        for name, value in lab.secrets.items()
+    }
     _encrypt_vault(group_vars / "vault.yml", password, vault, lab.process_env)
 
 
