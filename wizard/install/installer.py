@@ -237,6 +237,8 @@ class Installer:
         self.command_timeout = command_timeout
         self.release = release
         self.prove_wait = prove_wait
+        self.recovered_a_reload = False
+        """Set by :meth:`recover` when an undone run had reached its reload."""
 
     # -- prepare / plan ---------------------------------------------------------------------
 
@@ -797,6 +799,7 @@ class Installer:
                 does not manage (nothing is touched then).
         """
         messages: list[str] = []
+        self.recovered_a_reload = False
         for directory in self.unfinished():
             journal = load_journal(directory, self.ctx.nginx_root, self.managed)
             if journal is None:
@@ -823,6 +826,8 @@ class Installer:
                     + DISCARD_HINT[1:],
                 )
             journal.discard()
+            if journal.state == "reloading":
+                self.recovered_a_reload = True
             note = (
                 " nginx may have been reloaded with the new files before the interruption: "
                 "it is reloaded once more."

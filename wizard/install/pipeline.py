@@ -229,8 +229,9 @@ async def run_pipeline(
             await asyncio.to_thread(installer.state.ensure)
             await asyncio.to_thread(lock.acquire)
             result.recovered = await asyncio.to_thread(installer.recover)
-            if result.recovered and any("reloaded once more" in m for m in result.recovered):
-                result.recovered.append(await installer.reload_restored())
+        if installer.recovered_a_reload:
+            # The undone run had reloaded nginx with files that are now put back.
+            result.recovered.append(await installer.reload_restored())
         result.findings += recovered_findings(result.recovered)
         watch.recovered(result.recovered)
         if stop_after == "recover":
