@@ -60,6 +60,7 @@ from wizard.checks.nginx import (
 )
 from wizard.fsutil import (
     PathState,
+    UnsafePathError,
     atomic_symlink,
     atomic_write,
     check_directory,
@@ -334,6 +335,23 @@ class Installer:
         }
         return path in nginx_targets or path.name in names
 
+    def _check_directories(self, targets: Sequence[Path]) -> None:
+        """Refuse, before anything is written, a target directory other users can change.
+
+        A directory still to be created is judged by its nearest existing ancestor.
+
+        Raises:
+            InstallError: ``install.unsafe_path``, naming the directory and the fix.
+        """
+        for path in targets:
+            directory, target = path.parent, path
+            while not directory.is_dir() and directory != directory.parent:
+                directory, target = directory.parent, directory
+            try:
+                check_directory(directory, target)
+            except UnsafePathError as exc:
+                raise InstallError(exc.message, exc.remedy, code="install.unsafe_path") from None
+
     def plan(self) -> Plan:
         """Everything :meth:`apply` would write, with diffs; nothing is written.
 
@@ -375,6 +393,7 @@ class Installer:
                 role = roles.get(item.name, "other")
                 targets.append((self._output_path(item.name), item.content, item.mode, role))
         targets.append((self.output_dir / ANSWERS_NAME, None, 0o600, "answers"))
+        self._check_directories([path for path, _c, _m, _r in targets])
         currents: list[PathState] = []
         for path, _content, _mode, _role in targets:
             try:
