@@ -168,9 +168,34 @@ async def default_installer(
 
 
 async def run_discard_journal(
-    installer: Installer, *, dry_run: bool, stdout: TextIO, lock_wait: float = DEFAULT_WAIT
+    installer: Installer,
+    *,
+    dry_run: bool,
+    stdout: TextIO,
+    lock_wait: float = DEFAULT_WAIT,
+    as_json: bool = False,
 ) -> int:
     """``apply --discard-journal``: show unfinished journals, then remove them (not restored)."""
+    if as_json:
+        text = io.StringIO()
+        status = await run_discard_journal(
+            installer, dry_run=dry_run, stdout=text, lock_wait=lock_wait
+        )
+        lines = [line.strip() for line in text.getvalue().splitlines() if line.strip()]
+        finding = (
+            ok("install.journal_discarded", lines[0], "\n".join(lines[1:]))
+            if status == EXIT_OK
+            else fail("install.journal_damaged", lines[0], "", " ".join(lines[1:]) or "-")
+        )
+        document: dict[str, object] = {
+            "ok": status == EXIT_OK,
+            "changed": False,
+            "reloaded": False,
+            "files": [],
+            "findings": [finding.to_dict()],
+        }
+        print_json(document, stdout)
+        return status
     try:
         if not installer.state.exists():
             stdout.write(f"No install state for {installer.ctx.nginx_root}: nothing to discard.\n")
@@ -240,7 +265,7 @@ async def run_apply(
         )
     if discard_journal:
         return await run_discard_journal(
-            installer, dry_run=dry_run, stdout=stdout, lock_wait=lock_wait
+            installer, dry_run=dry_run, stdout=stdout, lock_wait=lock_wait, as_json=as_json
         )
     masker = masker_for(answers, ())
     observer = Observer() if as_json else _TextObserver(stdout, masker)

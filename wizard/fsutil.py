@@ -28,7 +28,6 @@ import os
 import secrets
 import stat
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -294,15 +293,3 @@ def read_state(path: Path, max_bytes: int | None = None) -> PathState:
     finally:
         os.close(fd)
     return PathState("file", b"".join(chunks), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
-
-
-def make_directories(directories: Iterable[Path], mode: int = 0o755) -> list[Path]:
-    """Create each missing directory (parents first), checking each parent; return those made."""
-    made: list[Path] = []
-    for directory in directories:
-        if directory.is_dir():
-            continue
-        check_directory(directory.parent)
-        directory.mkdir(mode=mode)
-        made.append(directory)
-    return made

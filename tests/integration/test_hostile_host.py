@@ -506,6 +506,25 @@ def test_a_journal_with_a_missing_backup_is_explained_and_can_be_discarded(
     assert "Would discard" in shown.getvalue()
     assert "is missing" in shown.getvalue()
     assert journal_dir.is_dir()
+    as_json = io.StringIO()
+    status = asyncio.run(
+        run_apply(
+            answers,
+            ctx,
+            yes=True,
+            dry_run=True,
+            stdout=as_json,
+            installer=installer,
+            discard_journal=True,
+            as_json=True,
+        )
+    )
+    assert status == 0
+    document = json.loads(as_json.getvalue())
+    assert document["ok"] is True
+    assert document["findings"][0]["code"] == "install.journal_discarded"
+    assert "is missing" in document["findings"][0]["detail"]
+    assert journal_dir.is_dir()
     done = io.StringIO()
     assert (
         asyncio.run(

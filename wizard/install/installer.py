@@ -408,6 +408,12 @@ class Installer:
                     f"{path} exists and is not a regular file (a directory or device).",
                     "Move it out of the way, or choose another output directory.",
                 )
+            if current.content is not None and len(current.content) > _MAX_CURRENT:
+                # Read only in part, it could not be backed up whole: not one of ours.
+                raise InstallError(
+                    f"{path} is larger than {_MAX_CURRENT >> 20} MiB: not a file this tool wrote.",
+                    "Move it out of the way, or choose another output directory.",
+                )
             currents.append(current)
         masker = masker_for(self.answers, currents)
         files: list[FileChange] = []
