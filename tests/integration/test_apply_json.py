@@ -128,3 +128,23 @@ def test_apply_json_bad_answers_is_still_one_object_and_exit_2(
     assert finding["code"] == "install.bad_input"
     assert "slack.client_secret" in finding["title"]
     assert "1234567890" not in json.dumps(document)
+
+
+def test_apply_writes_the_snippet_for_the_release_the_api_reports(
+    demo_with_nginx: tuple[DemoEnvironment, Path, DemoNginx],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env, answers, _nginx = demo_with_nginx
+    assert env.api is not None
+    env.api.api_version = "12.0.0"  # before 13.0.2: the three Slack families
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    assert main(apply_args(env, answers, "--json", "--yes")) == 0
+    document = one_json_object(capsys.readouterr().out)
+    assert document["ok"] is True
+    snippet = json.loads((out / "codestream-messaging.json").read_text())
+    slack = snippet["integrations"]["slack"]["cloud"]
+    assert {"appClientId", "appSharingClientId", "appStrictClientId"} <= set(slack)
