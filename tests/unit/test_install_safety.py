@@ -61,6 +61,10 @@ def test_secrets_are_found_in_an_old_snippet_and_an_old_answers_file() -> None:
     assert secrets_in(snippet.encode()) == {"s-1"}
     assert secrets_in(b'mode = "slack"\n[msteams]\napp_password = "pw-2"\n') == {"pw-2"}
     assert secrets_in(b"\xff\xfe") == set()
+    placeholder = {
+        "integrations": {"slack": {"cloud": {"appSigningSecret": "<SLACK_SIGNING_SECRET>"}}}
+    }
+    assert secrets_in(json.dumps(placeholder).encode()) == set()  # shown as it is
 
 
 def test_writes_refuse_a_directory_others_can_write(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def _walk_json(value: Any, found: set[str], under_secret: bool = False) -> None:
     elif isinstance(value, list):
         for item in value:
             _walk_json(item, found, under_secret)
-    elif isinstance(value, str) and under_secret and value:
+    elif isinstance(value, str) and under_secret and value and not _PLACEHOLDER.match(value):
         found.add(value)
 
 
@@ -71,7 +71,7 @@ def secrets_in(content: bytes | None) -> set[str]:
         table, key = dotted.split(".")
         section = data.get(table)
         value = section.get(key) if isinstance(section, dict) else None
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and value and not _PLACEHOLDER.match(value):
             found.add(value)
     return found
 
