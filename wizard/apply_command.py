@@ -113,7 +113,7 @@ def json_document(result: PipelineResult) -> dict[str, object]:
     if result.message and result.install is None and result.error is None:
         # How the run ended (dry run, nothing to change, declined ...) as a finding.
         if result.exit_code == EXIT_OK:
-            code = "install.dry_run" if result.dry_run else "install.unchanged"
+            code = "install.dry_run" if result.dry_run and result.changed else "install.unchanged"
             findings.append(ok(code, result.message))
         elif result.stage in ("confirm",):
             findings.append(

@@ -138,3 +138,15 @@ def test_a_journal_naming_a_path_outside_the_install_is_refused(tmp_path: Path) 
     (journal.directory / "journal.json").chmod(0o600)
     with pytest.raises(JournalError, match="not complete JSON"):
         load_journal(journal.directory, root, lambda _path: True)
+
+
+def test_a_state_directory_that_cannot_be_made_is_explained(tmp_path: Path) -> None:
+    from wizard.install.errors import InstallError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    state = StateDir.for_root(tmp_path / "nginx", blocker / "base")
+    with pytest.raises(InstallError) as caught:
+        state.ensure()
+    assert str(state.path) in caught.value.message
+    assert "--state-dir" in caught.value.remedy

@@ -171,6 +171,15 @@ def recovered_findings(messages: Sequence[str]) -> list[Finding]:
     ]
 
 
+def _stopped(result: PipelineResult, error: InstallError) -> PipelineResult:
+    result.exit_code = EXIT_FAILED
+    result.error = error
+    result.changed = False
+    result.findings.append(_refusal(error))
+    result.message = error.message
+    return result
+
+
 def _refusal(error: InstallError) -> Finding:
     return fail(error.code, error.message, "", error.remedy or "Fix the cause and run again.")
 
@@ -347,6 +356,16 @@ async def run_pipeline(
         result.message = install.message
         result.stage = "done"
         return result
+    except OSError as exc:
+        # Unexpected (a tree that vanished, a full disk before any write): said, not a traceback.
+        return _stopped(
+            result,
+            InstallError(
+                f"Cannot go on: {exc}.",
+                "Check permissions and free space (run as root), then run again.",
+                code="install.failed",
+            ),
+        )
     except InstallError as error:
         result.exit_code = EXIT_FAILED
         result.error = error
