@@ -150,3 +150,24 @@ def test_a_state_directory_that_cannot_be_made_is_explained(tmp_path: Path) -> N
         state.ensure()
     assert str(state.path) in caught.value.message
     assert "--state-dir" in caught.value.remedy
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_link_in_an_untrusted_directory_is_not_followed_to_a_trusted_one(
+    tmp_path: Path,
+) -> None:
+    """./codestream-bastion planted as a link to a root directory, in a directory another owns."""
+    trusted = tmp_path / "etc-like"
+    trusted.mkdir()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)
+    (theirs / "codestream-bastion").symlink_to(trusted)
+    with pytest.raises(UnsafePathError) as caught:
+        atomic_write(theirs / "codestream-bastion" / "answers.toml", b"x", 0o600)
+    assert str(theirs) in caught.value.message
+    assert os.listdir(trusted) == []
+    # A link that a trusted user made in a trusted directory is fine.
+    (tmp_path / "ours").symlink_to(trusted)
+    atomic_write(tmp_path / "ours" / "answers.toml", b"x", 0o600)
+    assert os.listdir(trusted) == ["answers.toml"]
