@@ -79,13 +79,16 @@ class _TextObserver(Observer):
         self.masker = masker
 
     def write(self, text: str) -> None:
+        """Print ``text`` with every secret masked."""
         self.stdout.write(self.masker.text(text))
 
     def recovered(self, messages: Sequence[str]) -> None:
+        """One line per interrupted run undone."""
         for message in messages:
             self.write(message + "\n")
 
     def checked(self, findings: Sequence[Finding]) -> None:
+        """The check report, as ``check`` prints it."""
         import contextlib
         import os
 
@@ -98,6 +101,7 @@ class _TextObserver(Observer):
         self.write(report + "\n")
 
     def planned(self, plan: Plan) -> None:
+        """What changes, then the diff."""
         self.write("\nPlanned changes:\n" + "\n".join(plan.summary()) + "\n")
         if plan.changed and not plan.conflicts:
             self.write("\n" + plan.diff())
@@ -272,6 +276,7 @@ async def run_apply(
     reader = stdin if stdin is not None else sys.stdin
 
     async def confirm(plan: Plan) -> bool | None:
+        """Ask on the terminal (the diff was shown just before)."""
         # Under --json the question goes to stderr: stdout holds the JSON only.
         return await asyncio.to_thread(_ask, reader, sys.stderr if as_json else stdout)
 

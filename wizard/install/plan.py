@@ -107,6 +107,7 @@ class Masker:
                     line = line.replace(quoted, MASK)
 
         def json_sub(match: re.Match[str]) -> str:
+            """A JSON ``"key": "value"`` pair, its value masked when the key names a secret."""
             if not _secret_key(match["key"]) or _PLACEHOLDER.match(match["value"]):
                 return match.group(0)
             return f'{match.group(1)}"{MASK}"' if match["value"] else match.group(0)
