@@ -221,7 +221,11 @@ async def run_discard_journal(
                 stdout.write("Dry run: nothing was discarded.\n")
                 return EXIT_OK
             removed = await asyncio.to_thread(installer.discard_unfinished)
-            stdout.write(f"Discarded {len(removed)} journal(s). Run apply again.\n")
+            stdout.write(
+                f"Discarded {len(removed)} journal(s). The files they name were left as they "
+                "are: run 'nginx -t' (and reload nginx if a server block was written), then "
+                "run apply again.\n"
+            )
             return EXIT_OK
     except InstallError as exc:
         stdout.write(f"Refused: {exc.message}\nFix: {exc.remedy}\n")
