@@ -95,6 +95,15 @@ def test_apply_json_dry_run_then_apply_then_no_op(
     assert actions[str(out / "answers.toml")] == "created"
     assert listing(env.files.nginx_root, out) == before  # nothing written
 
+    # Without --yes and without a terminal nobody can confirm: exit 2, still one object.
+    assert main(apply_args(env, answers, "--json")) == 2
+    refused = one_json_object(capsys.readouterr().out)
+    assert refused["ok"] is False
+    assert refused["changed"] is False
+    codes = {f["code"]: f["status"] for f in refused["findings"]}  # type: ignore[attr-defined]
+    assert codes["install.not_confirmed"] == "fail"
+    assert listing(env.files.nginx_root, out) == before
+
     assert main(apply_args(env, answers, "--json", "--yes")) == 0
     applied = one_json_object(capsys.readouterr().out)
     assert applied["ok"] is True
