@@ -80,13 +80,16 @@ class _TextObserver(Observer):
         self.masker = masker
 
     def write(self, text: str) -> None:
+        """Print ``text`` with every secret masked."""
         self.stdout.write(self.masker.text(text))
 
     def recovered(self, messages: Sequence[str]) -> None:
+        """One line per interrupted run undone."""
         for message in messages:
             self.write(message + "\n")
 
     def checked(self, findings: Sequence[Finding]) -> None:
+        """The check report, as ``check`` prints it."""
         import contextlib
         import os
 
@@ -99,6 +102,7 @@ class _TextObserver(Observer):
         self.write(report + "\n")
 
     def planned(self, plan: Plan) -> None:
+        """What changes, then the diff."""
         self.write("\nPlanned changes:\n" + "\n".join(plan.summary()) + "\n")
         if plan.changed and not plan.conflicts:
             self.write("\n" + plan.diff())
@@ -114,7 +118,7 @@ def json_document(result: PipelineResult) -> dict[str, object]:
     if result.message and result.install is None and result.error is None:
         # How the run ended (dry run, nothing to change, declined ...) as a finding.
         if result.exit_code == EXIT_OK:
-            code = "install.dry_run" if result.dry_run else "install.unchanged"
+            code = "install.dry_run" if result.dry_run and result.changed else "install.unchanged"
             findings.append(ok(code, result.message))
         elif result.stage in ("confirm",):
             findings.append(
@@ -173,9 +177,34 @@ async def default_installer(
 
 
 async def run_discard_journal(
-    installer: Installer, *, dry_run: bool, stdout: TextIO, lock_wait: float = DEFAULT_WAIT
+    installer: Installer,
+    *,
+    dry_run: bool,
+    stdout: TextIO,
+    lock_wait: float = DEFAULT_WAIT,
+    as_json: bool = False,
 ) -> int:
     """``apply --discard-journal``: show unfinished journals, then remove them (not restored)."""
+    if as_json:
+        text = io.StringIO()
+        status = await run_discard_journal(
+            installer, dry_run=dry_run, stdout=text, lock_wait=lock_wait
+        )
+        lines = [line.strip() for line in text.getvalue().splitlines() if line.strip()]
+        finding = (
+            ok("install.journal_discarded", lines[0], "\n".join(lines[1:]))
+            if status == EXIT_OK
+            else fail("install.journal_damaged", lines[0], "", " ".join(lines[1:]) or "-")
+        )
+        document: dict[str, object] = {
+            "ok": status == EXIT_OK,
+            "changed": False,
+            "reloaded": False,
+            "files": [],
+            "findings": [finding.to_dict()],
+        }
+        print_json(document, stdout)
+        return status
     try:
         if not installer.state.exists():
             stdout.write(f"No install state for {installer.ctx.nginx_root}: nothing to discard.\n")
@@ -197,7 +226,11 @@ async def run_discard_journal(
                 stdout.write("Dry run: nothing was discarded.\n")
                 return EXIT_OK
             removed = await asyncio.to_thread(installer.discard_unfinished)
-            stdout.write(f"Discarded {len(removed)} journal(s). Run apply again.\n")
+            stdout.write(
+                f"Discarded {len(removed)} journal(s). The files they name were left as they "
+                "are: run 'nginx -t' (and reload nginx if a server block was written), then "
+                "run apply again.\n"
+            )
             return EXIT_OK
     except InstallError as exc:
         stdout.write(f"Refused: {exc.message}\nFix: {exc.remedy}\n")
@@ -254,13 +287,14 @@ async def run_apply(
         )
     if discard_journal:
         return await run_discard_journal(
-            installer, dry_run=dry_run, stdout=stdout, lock_wait=lock_wait
+            installer, dry_run=dry_run, stdout=stdout, lock_wait=lock_wait, as_json=as_json
         )
     masker = masker_for(answers, ())
     observer = Observer() if as_json else _TextObserver(stdout, masker)
     reader = stdin if stdin is not None else sys.stdin
 
     async def confirm(plan: Plan) -> bool | None:
+        """Ask on the terminal (the diff was shown just before)."""
         # Under --json the question goes to stderr: stdout holds the JSON only.
         return await asyncio.to_thread(_ask, reader, sys.stderr if as_json else stdout)
 

@@ -28,7 +28,6 @@ import os
 import secrets
 import stat
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -81,13 +80,60 @@ def _owner_name(uid: int) -> str:
         return f"uid {uid}"
 
 
+def _check_component(component: Path, st: os.stat_result, directory: Path) -> None:
+    trusted = trusted_uids()
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"{component} is not a directory")
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid not in trusted:
+        raise UnsafePathError(
+            component,
+            f"Refused to write into {directory}: {component} belongs to "
+            f"{_owner_name(st.st_uid)}, who could swap the files in it for links.",
+            f"Use a directory owned by root or by you (or 'chown root {component}').",
+        )
+    if mode & (stat.S_IWGRP | stat.S_IWOTH) and not mode & stat.S_ISVTX:
+        who = "everyone" if mode & stat.S_IWOTH else "its group"
+        raise UnsafePathError(
+            component,
+            f"Refused to write into {directory}: {component} is writable by {who} "
+            f"(mode {mode:04o}), who could swap the files in it for links.",
+            f"Use a directory only root or you can write, or 'chmod go-w {component}'.",
+        )
+
+
+def _walk(path: Path, directory: Path, depth: int = 0) -> Path:
+    """Check every directory on the way to ``path``, following links only from trusted places.
+
+    Returns:
+        The real path reached.
+    """
+    if depth > 40:  # as the kernel's ELOOP
+        raise OSError(f"too many symbolic links on the way to {directory}")
+    current = Path("/")
+    _check_component(current, os.stat(current), directory)
+    for part in Path(os.path.abspath(path)).parts[1:]:
+        step = current / part
+        st = os.lstat(step)
+        if stat.S_ISLNK(st.st_mode):
+            # The link sits in ``current``, already checked: only a trusted user could
+            # have put it there. Its target is checked the same way.
+            target = os.readlink(step)
+            current = _walk(current / target, directory, depth + 1)
+            continue
+        _check_component(step, st, directory)
+        current = step
+    return current
+
+
 def check_directory(directory: Path, target: Path | None = None) -> None:
     """Refuse a directory that users other than root or the invoker could change.
 
-    Every component of the directory's real path is checked: it must be owned
-    by a trusted user (:func:`trusted_uids`) and not writable by group or
-    others, unless it is sticky (``/tmp``). A sticky directory is accepted as
-    the *final* directory only when ``target`` is absent or ours.
+    Every directory on the way is checked, as written and through each symbolic
+    link (a link is only followed from a directory already trusted): it must be
+    owned by a trusted user (:func:`trusted_uids`) and not writable by group or
+    others, unless it is sticky (``/tmp``). In a sticky directory that others
+    can write, ``target`` must be absent or ours.
 
     Args:
         directory: Where a file is about to be written (must exist).
@@ -97,42 +143,21 @@ def check_directory(directory: Path, target: Path | None = None) -> None:
         UnsafePathError: Naming the directory, what was found and the fix.
         OSError: When the directory cannot be examined.
     """
-    trusted = trusted_uids()
-    real = Path(os.path.realpath(directory))
-    components = [real, *real.parents]
-    for component in reversed(components):
-        st = os.stat(component)
-        if not stat.S_ISDIR(st.st_mode):
-            raise NotADirectoryError(f"{component} is not a directory")
-        mode = stat.S_IMODE(st.st_mode)
-        if st.st_uid not in trusted:
-            raise UnsafePathError(
-                component,
-                f"Refused to write into {directory}: {component} belongs to "
-                f"{_owner_name(st.st_uid)}, who could swap the files in it for links.",
-                f"Use a directory owned by root or by you (or 'chown root {component}').",
-            )
-        writable = mode & (stat.S_IWGRP | stat.S_IWOTH)
-        if writable and not mode & stat.S_ISVTX:
-            who = "everyone" if mode & stat.S_IWOTH else "its group"
-            raise UnsafePathError(
-                component,
-                f"Refused to write into {directory}: {component} is writable by {who} "
-                f"(mode {mode:04o}), who could swap the files in it for links.",
-                f"Use a directory only root or you can write, or 'chmod go-w {component}'.",
-            )
-        if writable and component == real and target is not None:
-            try:
-                owner = os.lstat(real / target.name).st_uid
-            except FileNotFoundError:
-                continue
-            if owner not in trusted:
-                raise UnsafePathError(
-                    real / target.name,
-                    f"Refused to replace {real / target.name}: it belongs to "
-                    f"{_owner_name(owner)} in the shared directory {component}.",
-                    "Remove it (or choose another output directory) and run again.",
-                )
+    real = _walk(Path(directory), Path(directory))
+    mode = stat.S_IMODE(os.stat(real).st_mode)
+    if target is None or not mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return
+    try:
+        owner = os.lstat(real / target.name).st_uid
+    except FileNotFoundError:
+        return
+    if owner not in trusted_uids():
+        raise UnsafePathError(
+            real / target.name,
+            f"Refused to replace {real / target.name}: it belongs to "
+            f"{_owner_name(owner)} in the shared directory {real}.",
+            "Remove it (or choose another output directory) and run again.",
+        )
 
 
 def atomic_write(
@@ -294,15 +319,3 @@ def read_state(path: Path, max_bytes: int | None = None) -> PathState:
     finally:
         os.close(fd)
     return PathState("file", b"".join(chunks), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
-
-
-def make_directories(directories: Iterable[Path], mode: int = 0o755) -> list[Path]:
-    """Create each missing directory (parents first), checking each parent; return those made."""
-    made: list[Path] = []
-    for directory in directories:
-        if directory.is_dir():
-            continue
-        check_directory(directory.parent)
-        directory.mkdir(mode=mode)
-        made.append(directory)
-    return made

@@ -95,6 +95,15 @@ def test_apply_json_dry_run_then_apply_then_no_op(
     assert actions[str(out / "answers.toml")] == "created"
     assert listing(env.files.nginx_root, out) == before  # nothing written
 
+    # Without --yes and without a terminal nobody can confirm: exit 2, still one object.
+    assert main(apply_args(env, answers, "--json")) == 2
+    refused = one_json_object(capsys.readouterr().out)
+    assert refused["ok"] is False
+    assert refused["changed"] is False
+    codes = {f["code"]: f["status"] for f in refused["findings"]}  # type: ignore[attr-defined]
+    assert codes["install.not_confirmed"] == "fail"
+    assert listing(env.files.nginx_root, out) == before
+
     assert main(apply_args(env, answers, "--json", "--yes")) == 0
     applied = one_json_object(capsys.readouterr().out)
     assert applied["ok"] is True
@@ -128,3 +137,23 @@ def test_apply_json_bad_answers_is_still_one_object_and_exit_2(
     assert finding["code"] == "install.bad_input"
     assert "slack.client_secret" in finding["title"]
     assert "1234567890" not in json.dumps(document)
+
+
+def test_apply_writes_the_snippet_for_the_release_the_api_reports(
+    demo_with_nginx: tuple[DemoEnvironment, Path, DemoNginx],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env, answers, _nginx = demo_with_nginx
+    assert env.api is not None
+    env.api.api_version = "12.0.0"  # before 13.0.2: the three Slack families
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    assert main(apply_args(env, answers, "--json", "--yes")) == 0
+    document = one_json_object(capsys.readouterr().out)
+    assert document["ok"] is True
+    snippet = json.loads((out / "codestream-messaging.json").read_text())
+    slack = snippet["integrations"]["slack"]["cloud"]
+    assert {"appClientId", "appSharingClientId", "appStrictClientId"} <= set(slack)

@@ -220,7 +220,9 @@ async def test_a_symlink_swarm_in_an_output_directory_another_user_owns_is_refus
     installer = installer_for(rhel, certs, features, output_dir=out, reload_command=["true"])
     result = await run_pipeline(installer.answers, rhel.ctx(), installer, findings=[])
     assert result.exit_code == 1
-    message = " ".join(f"{f.title} {f.remedy}" for f in result.findings if f.status == "fail")
+    (refusal,) = [f for f in result.findings if f.status == "fail"]
+    assert refusal.code == "install.unsafe_path"  # refused before anything was written
+    message = f"{refusal.title} {refusal.remedy}"
     assert str(out) in message
     assert "nobody" in message
     assert fingerprint(target) == before
@@ -255,6 +257,7 @@ async def test_a_sticky_shared_directory_with_planted_names(
     installer = installer_for(rhel, certs, features, output_dir=out, reload_command=["true"])
     refused = await run_pipeline(installer.answers, rhel.ctx(), installer, findings=[])
     assert refused.exit_code == 1
+    assert [f.code for f in refused.findings if f.status == "fail"] == ["install.unsafe_path"]
     assert answers.read_bytes() == b"mine\n"
     assert any(str(answers) in f.title for f in refused.findings)
 
@@ -502,6 +505,25 @@ def test_a_journal_with_a_missing_backup_is_explained_and_can_be_discarded(
     )
     assert "Would discard" in shown.getvalue()
     assert "is missing" in shown.getvalue()
+    assert journal_dir.is_dir()
+    as_json = io.StringIO()
+    status = asyncio.run(
+        run_apply(
+            answers,
+            ctx,
+            yes=True,
+            dry_run=True,
+            stdout=as_json,
+            installer=installer,
+            discard_journal=True,
+            as_json=True,
+        )
+    )
+    assert status == 0
+    document = json.loads(as_json.getvalue())
+    assert document["ok"] is True
+    assert document["findings"][0]["code"] == "install.journal_discarded"
+    assert "is missing" in document["findings"][0]["detail"]
     assert journal_dir.is_dir()
     done = io.StringIO()
     assert (

@@ -134,6 +134,8 @@ def test_renew_hook_without_certbot_is_refused_and_nothing_is_written(
     assert document["ok"] is False
     assert document["changed"] is False
     failed = [f for f in document["findings"] if f["status"] == "fail"]  # type: ignore[attr-defined]
-    assert any("--renew-hook" in f["title"] and "certbot" in f["title"] for f in failed), failed
+    (refused,) = [f for f in failed if f["code"] == "install.renew_hook_not_certbot"]
+    assert "certbot" in refused["title"]
+    assert "without --renew-hook" in refused["remedy"]
     assert not (env.files.nginx_root / "conf.d" / "codestream-bastion.conf").exists()
     assert list(work.iterdir()) == []

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-AREAS = "mode|hostname|ip|listen|dns|cert|key|upstream|nginx|selinux|firewall|secrets|proxy"
+AREAS = "mode|hostname|ip|listen|dns|cert|key|upstream|nginx|selinux|firewall|secrets|proxy|install"
 CODE = re.compile(rf'"((?:{AREAS})\.[a-z0-9_]+)"')
 # Strings of that shape in the sources that are not finding codes.
 NOT_CODES = {

@@ -60,6 +60,7 @@ from wizard.checks.nginx import (
 )
 from wizard.fsutil import (
     PathState,
+    UnsafePathError,
     atomic_symlink,
     atomic_write,
     check_directory,
@@ -247,6 +248,8 @@ class Installer:
         self.prove_wait = prove_wait
         self.renew_hook = renew_hook
         self.monitor = monitor
+        self.recovered_a_reload = False
+        """Set by :meth:`recover` when an undone run had reached its reload."""
 
     # -- prepare / plan ---------------------------------------------------------------------
 
@@ -345,6 +348,23 @@ class Installer:
         hook = renew_hook_path(self.answers)  # apply --renew-hook's, of this certificate
         return path in nginx_targets or path.name in names or (hook is not None and path == hook)
 
+    def _check_directories(self, targets: Sequence[Path]) -> None:
+        """Refuse, before anything is written, a target directory other users can change.
+
+        A directory still to be created is judged by its nearest existing ancestor.
+
+        Raises:
+            InstallError: ``install.unsafe_path``, naming the directory and the fix.
+        """
+        for path in targets:
+            directory, target = path.parent, path
+            while not directory.is_dir() and directory != directory.parent:
+                directory, target = directory.parent, directory
+            try:
+                check_directory(directory, target)
+            except UnsafePathError as exc:
+                raise InstallError(exc.message, exc.remedy, code="install.unsafe_path") from None
+
     def plan(self) -> Plan:
         """Everything :meth:`apply` would write, with diffs; nothing is written.
 
@@ -392,6 +412,7 @@ class Installer:
         if self.monitor is not None:
             for unit, unit_text in planned_units(self.monitor):
                 targets.append((unit, unit_text, UNIT_MODE, "monitor"))
+        self._check_directories([path for path, _c, _m, _r in targets])
         currents: list[PathState] = []
         for path, _content, _mode, _role in targets:
             try:
@@ -404,6 +425,12 @@ class Installer:
             if current.kind == "other":
                 raise InstallError(
                     f"{path} exists and is not a regular file (a directory or device).",
+                    "Move it out of the way, or choose another output directory.",
+                )
+            if current.content is not None and len(current.content) > _MAX_CURRENT:
+                # Read only in part, it could not be backed up whole: not one of ours.
+                raise InstallError(
+                    f"{path} is larger than {_MAX_CURRENT >> 20} MiB: not a file this tool wrote.",
                     "Move it out of the way, or choose another output directory.",
                 )
             currents.append(current)
@@ -816,6 +843,7 @@ class Installer:
                 does not manage (nothing is touched then).
         """
         messages: list[str] = []
+        self.recovered_a_reload = False
         for directory in self.unfinished():
             journal = load_journal(directory, self.ctx.nginx_root, self.managed)
             if journal is None:
@@ -842,6 +870,8 @@ class Installer:
                     + DISCARD_HINT[1:],
                 )
             journal.discard()
+            if journal.state == "reloading":
+                self.recovered_a_reload = True
             note = (
                 " nginx may have been reloaded with the new files before the interruption: "
                 "it is reloaded once more."

@@ -63,6 +63,7 @@ def systemd_quote(argument: str) -> str:
         raise InstallError(
             f"--monitor: {argument!r} holds a control character and cannot go into a unit file.",
             "Use paths and addresses without newlines or other control characters.",
+            code="install.monitor",
         )
     escaped = argument.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
@@ -120,6 +121,7 @@ def planned_units(spec: MonitorSpec) -> list[tuple[Path, bytes]]:
             f"--monitor: the textfile directory {spec.textfile_dir} does not exist.",
             "Pass node_exporter's --collector.textfile.directory as --textfile-dir, or "
             f"create it (mkdir -p {spec.textfile_dir}).",
+            code="install.monitor",
         )
     return [
         (spec.systemd_dir / SERVICE_NAME, service_unit(spec)),

@@ -171,6 +171,15 @@ def recovered_findings(messages: Sequence[str]) -> list[Finding]:
     ]
 
 
+def _stopped(result: PipelineResult, error: InstallError) -> PipelineResult:
+    result.exit_code = EXIT_FAILED
+    result.error = error
+    result.changed = False
+    result.findings.append(_refusal(error))
+    result.message = error.message
+    return result
+
+
 def _refusal(error: InstallError) -> Finding:
     return fail(error.code, error.message, "", error.remedy or "Fix the cause and run again.")
 
@@ -229,8 +238,9 @@ async def run_pipeline(
             await asyncio.to_thread(installer.state.ensure)
             await asyncio.to_thread(lock.acquire)
             result.recovered = await asyncio.to_thread(installer.recover)
-            if result.recovered and any("reloaded once more" in m for m in result.recovered):
-                result.recovered.append(await installer.reload_restored())
+        if installer.recovered_a_reload:
+            # The undone run had reloaded nginx with files that are now put back.
+            result.recovered.append(await installer.reload_restored())
         result.findings += recovered_findings(result.recovered)
         watch.recovered(result.recovered)
         if stop_after == "recover":
@@ -346,6 +356,16 @@ async def run_pipeline(
         result.message = install.message
         result.stage = "done"
         return result
+    except OSError as exc:
+        # Unexpected (a tree that vanished, a full disk before any write): said, not a traceback.
+        return _stopped(
+            result,
+            InstallError(
+                f"Cannot go on: {exc}.",
+                "Check permissions and free space (run as root), then run again.",
+                code="install.failed",
+            ),
+        )
     except InstallError as error:
         result.exit_code = EXIT_FAILED
         result.error = error

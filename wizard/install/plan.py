@@ -47,7 +47,7 @@ def _walk_json(value: Any, found: set[str], under_secret: bool = False) -> None:
     elif isinstance(value, list):
         for item in value:
             _walk_json(item, found, under_secret)
-    elif isinstance(value, str) and under_secret and value:
+    elif isinstance(value, str) and under_secret and value and not _PLACEHOLDER.match(value):
         found.add(value)
 
 
@@ -73,7 +73,7 @@ def secrets_in(content: bytes | None) -> set[str]:
         table, key = dotted.split(".")
         section = data.get(table)
         value = section.get(key) if isinstance(section, dict) else None
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and value and not _PLACEHOLDER.match(value):
             found.add(value)
     return found
 
@@ -109,6 +109,7 @@ class Masker:
                     line = line.replace(quoted, MASK)
 
         def json_sub(match: re.Match[str]) -> str:
+            """A JSON ``"key": "value"`` pair, its value masked when the key names a secret."""
             if not _secret_key(match["key"]) or _PLACEHOLDER.match(match["value"]):
                 return match.group(0)
             return f'{match.group(1)}"{MASK}"' if match["value"] else match.group(0)

@@ -127,6 +127,7 @@ async def snapshot_master(binary: str, root: Path, proc: Path = PROC) -> MasterS
     log = error_log_path(root, compiled, version.output)
 
     def read() -> MasterSnapshot:
+        """The /proc and file reads, off the event loop."""
         state = master_state(pids, proc)
         offset = 0
         if log is not None:

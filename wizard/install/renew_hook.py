@@ -76,5 +76,6 @@ def planned_renew_hook(answers: Answers, nginx_root: Path, binary: str) -> tuple
             "renewal for a hook to follow.",
             "Run apply without --renew-hook, and reload nginx yourself (systemctl reload "
             "nginx) each time the certificate is replaced.",
+            code="install.renew_hook_not_certbot",
         )
     return path, renew_hook_script(nginx_root, binary)

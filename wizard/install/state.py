@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.fsutil import UnsafePathError, check_directory, trusted_uids
-from wizard.install.errors import UnsafeStateError
+from wizard.install.errors import InstallError, UnsafeStateError
 
 STATE_ENV = "CODESTREAM_BASTION_STATE_DIR"
 DEFAULT_BASE = Path("/var/lib/codestream-bastion")
@@ -120,6 +120,27 @@ class StateDir:
                 )
 
     def ensure(self) -> None:
+        """Create the state directory (0700) when missing, then :meth:`verify` it.
+
+        Raises:
+            UnsafeStateError: When the state cannot be trusted.
+            InstallError: When it cannot be created (not root, read-only).
+        """
+        try:
+            self._ensure()
+        except UnsafeStateError:
+            raise
+        except UnsafePathError as exc:
+            raise UnsafeStateError(exc.message, exc.remedy) from None
+        except OSError as exc:
+            raise InstallError(
+                f"Cannot create the install state {self.path}: {exc.strerror or exc}. "
+                "Nothing was written.",
+                "Run as root (sudo), or pass --state-dir DIR with a directory only you can write.",
+                code="install.failed",
+            ) from None
+
+    def _ensure(self) -> None:
         """Create the state directory (0700) when missing, then :meth:`verify` it.
 
         Raises:

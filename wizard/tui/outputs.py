@@ -90,6 +90,8 @@ async def make_installer(answers: Answers, session: WizardSession) -> Installer:
             "reload_command": demo.reload_argv(),
             "test_command": demo.test_argv(),
             "log_dir": str(demo.log_dir),
+            # The demo's install state stays in the demo's directory, not /var/lib.
+            "state_dir": demo.root.parent / "install-state",
         }
     return Installer(
         answers,
