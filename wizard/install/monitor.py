@@ -11,12 +11,21 @@ Ansible role): ``systemctl daemon-reload && systemctl enable --now`` the timer.
 systemd reads ``ExecStart`` with its own quoting: every argument is written
 double-quoted with ``\\``, ``"``, ``%`` (specifiers) and ``$`` (variables)
 escaped, so no path or address can add an argument or expand to anything.
+
+The service runs as root every day, so the code it runs must be root's: the
+interpreter, its installation and the ``wizard`` package are refused when a
+directory on their way (or the file) belongs to another user or can be written
+by group or others. A checkout cloned by a normal user and run with ``sudo``
+works for ``apply``, but would give that user root through the timer.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+import stat
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,12 +118,56 @@ def timer_unit() -> bytes:
     ).encode()
 
 
+def _not_roots(path: Path) -> str:
+    """Why ``path`` (resolved) or a directory above it is not root's alone, or ``""``."""
+    current = Path(os.path.realpath(path))
+    for place in (current, *current.parents):
+        info = os.lstat(place)
+        # A sticky directory (/tmp) lets others add names, never replace root's.
+        shared = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+        if info.st_uid != 0:
+            return f"{place} belongs to uid {info.st_uid}"
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not shared:
+            return f"{place} can be written by group or others (mode {info.st_mode & 0o7777:o})"
+    return ""
+
+
+def check_root_owned(paths: Iterable[Path]) -> None:
+    """Refuse code for the root service that someone other than root could change.
+
+    Raises:
+        InstallError: Naming the path, what was found, and the fix.
+    """
+    for path in paths:
+        try:
+            problem = _not_roots(path)
+        except OSError as exc:
+            problem = f"{path} cannot be examined: {exc.strerror or exc}"
+        if problem:
+            raise InstallError(
+                f"--monitor: {problem}, and the daily check would run it as root.",
+                "Install codestream-bastion where only root can write (for example "
+                "'python3 -m venv /opt/codestream-bastion' as root, then pip install), "
+                "and run apply --monitor with that installation.",
+                code="install.monitor",
+            )
+
+
+def running_code() -> list[Path]:
+    """What ``python -m wizard`` runs: the interpreter, its installation, the package."""
+    import wizard
+
+    paths = [Path(sys.executable), Path(sys.prefix), Path(wizard.__file__).parent]
+    return paths + [Path(entry) for entry in sys.path if entry and Path(entry).is_dir()]
+
+
 def planned_units(spec: MonitorSpec) -> list[tuple[Path, bytes]]:
     """The unit files' paths and contents.
 
     Raises:
         InstallError: When the textfile directory does not exist (node_exporter
-            creates no directory, so the daily check would have nowhere to write).
+            creates no directory, so the daily check would have nowhere to write),
+            or the code the service would run is not root's alone.
     """
     if not spec.textfile_dir.is_dir():
         raise InstallError(
@@ -123,6 +176,7 @@ def planned_units(spec: MonitorSpec) -> list[tuple[Path, bytes]]:
             f"create it (mkdir -p {spec.textfile_dir}).",
             code="install.monitor",
         )
+    check_root_owned(running_code())
     return [
         (spec.systemd_dir / SERVICE_NAME, service_unit(spec)),
         (spec.systemd_dir / TIMER_NAME, timer_unit()),
