@@ -620,7 +620,7 @@ class ErrorLogMark:
     @classmethod
     def start(cls, ctx: CheckContext, hostname: str, port: int) -> ErrorLogMark:
         """Find the server block's error log in ``ctx.nginx_root`` and note its size."""
-        from wizard.checks.nginx import server_error_log
+        from wizard.nginx.servers import server_error_log
 
         path, why = server_error_log(ctx.nginx_root, hostname, port)
         if path is None:

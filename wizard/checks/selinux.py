@@ -37,11 +37,11 @@ from pathlib import Path
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import CommandResult, run_command
 from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.nginx.command import CommandResult, run_command
 
 CommandRunner = Callable[[Sequence[str], float], Awaitable[CommandResult]]
-"""Runs ``argv`` with a timeout (:func:`wizard.checks.nginx.run_command`'s shape)."""
+"""Runs ``argv`` with a timeout (:func:`wizard.nginx.run_command`'s shape)."""
 
 COMMAND_TIMEOUT = 30.0
 """``semanage port -l`` loads the whole policy: seconds, not milliseconds."""
