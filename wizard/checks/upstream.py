@@ -122,11 +122,11 @@ def _host_to_ascii(host: str) -> str:
     """
     if host.isascii():
         return host
-    import idna
+    from wizard.hostnames import to_ascii
 
     try:
-        return str(idna.encode(host, uts46=True).decode("ascii"))
-    except idna.IDNAError as exc:
+        return to_ascii(host)
+    except ValueError as exc:
         raise ValueError(f"the host {host!r} is not a valid international name ({exc})") from None
 
 
