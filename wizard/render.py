@@ -450,7 +450,7 @@ def _bracketed(host: str) -> str:
 
 def _nginx_resolver(text: str) -> str:
     """``ADDR[:PORT]`` as nginx's ``resolver`` wants it (IPv6 in brackets)."""
-    from wizard.checks.resolve import parse_nameserver
+    from wizard.probes.dns import parse_nameserver
 
     server = parse_nameserver(text)
     host = _bracketed(ipaddress.ip_address(server.address).compressed)
@@ -891,7 +891,7 @@ def run_render(
         0 when every file was written; 2 when the answers cannot be rendered or
         the directory cannot be written (the message says which and why).
     """
-    from wizard.checks.resolve import system_nameservers
+    from wizard.probes.dns import system_nameservers
 
     if features is None:
         features = detect_nginx_features()

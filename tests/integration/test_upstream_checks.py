@@ -18,7 +18,6 @@ import pytest
 
 from wizard.answers import CodeStreamAnswers
 from wizard.checks.context import CheckContext
-from wizard.checks.resolve import Nameserver
 from wizard.checks.upstream import (
     PROBE_PATH,
     api_url_error,
@@ -33,6 +32,7 @@ from wizard.demo.ca import TestCA
 from wizard.demo.dns_server import DnsServer
 from wizard.demo.fake_api import FakeCodeStreamApi, Persona
 from wizard.findings import Finding
+from wizard.probes.dns import Nameserver
 
 API_NAME = "codestream.demo.test"
 

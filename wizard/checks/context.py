@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.checks.resolve import Nameserver, parse_nameserver, system_nameservers
+from wizard.probes.dns import Nameserver, parse_nameserver, system_nameservers
 
 if TYPE_CHECKING:
     from wizard.checks.selinux import SelinuxHost

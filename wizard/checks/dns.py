@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from wizard.checks.address import IPAddress, effective_address, host_addresses, ip_syntax_error
 from wizard.checks.context import CheckContext
 from wizard.checks.hostname import hostname_syntax_error, to_ascii_hostname
-from wizard.checks.resolve import DnsAnswer, LookupStatus, Nameserver, lookup
 from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.probes.dns import DnsAnswer, LookupStatus, Nameserver, lookup
 
 RDTYPES: tuple[str, str] = ("A", "AAAA")
 # Which of a name's two lookups (A, AAAA) speaks for both: the most telling first.

@@ -28,7 +28,6 @@ trusted, its name not resolved, the connection refused, an SELinux denial
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import ssl
@@ -38,233 +37,17 @@ from pathlib import Path
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
+from wizard.constants import ALL_ENDPOINTS
 from wizard.findings import Finding, fail, ok, skip, warn
-
-ALL_ENDPOINTS: tuple[str, ...] = (
-    "/no-auth/provider-action/slack",
-    "/no-auth/provider-action/slack-events",
-    "/no-auth/provider-action/msteams",
+from wizard.probes.dns import resolve_addresses
+from wizard.probes.http import HttpResponse, https_request
+from wizard.probes.tls import (
+    ProbeError,
+    describe_certificate,
+    peer_certificate,
+    unverified_context,
+    verifying_context,
 )
-MAX_RESPONSE = 256 * 1024
-USER_AGENT = "codestream-bastion (post-install check)"
-
-
-class ProbeError(Exception):
-    """A request that got no HTTP answer: refused, reset, timed out, TLS failed."""
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    """An HTTP response read off the wire.
-
-    Attributes:
-        status: The status code.
-        reason: The reason phrase.
-        headers: ``(name, value)`` pairs in the order received.
-        body: The body (de-chunked), at most :data:`MAX_RESPONSE` bytes.
-    """
-
-    status: int
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name`` (case-insensitive)."""
-        wanted = name.lower()
-        return next((v for k, v in self.headers if k.lower() == wanted), None)
-
-    @property
-    def text(self) -> str:
-        """The body as text (undecodable bytes replaced)."""
-        return self.body.decode("utf-8", errors="replace")
-
-    def describe(self) -> str:
-        """A short line for findings: status, server, start of the body."""
-        server = self.header("Server")
-        snippet = " ".join(self.text.split())[:120]
-        via = f", Server: {server}" if server else ""
-        return f"HTTP {self.status} {self.reason}{via}: {snippet!r}"
-
-
-def _dechunk(data: bytes) -> bytes:
-    out = bytearray()
-    while data:
-        line, sep, rest = data.partition(b"\r\n")
-        if not sep:
-            break
-        try:
-            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-        except ValueError:
-            break
-        if size == 0:
-            break
-        out += rest[:size]
-        data = rest[size + 2 :]
-    return bytes(out)
-
-
-def parse_response(raw: bytes) -> HttpResponse:
-    """Parse a whole HTTP/1.x response (read until the server closed).
-
-    Raises:
-        ProbeError: When ``raw`` is not an HTTP response.
-    """
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise ProbeError(f"the answer is not HTTP: {raw[:60]!r}")
-    headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if colon:
-            headers.append((name.strip(), value.strip()))
-    response = HttpResponse(int(parts[1]), parts[2] if len(parts) > 2 else "", tuple(headers), body)
-    if "chunked" in (response.header("Transfer-Encoding") or "").lower():
-        return HttpResponse(response.status, response.reason, response.headers, _dechunk(body))
-    length = response.header("Content-Length")
-    if length is not None and length.isdigit():
-        return HttpResponse(response.status, response.reason, response.headers, body[: int(length)])
-    return response
-
-
-def _describe_error(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verification failed: {exc.verify_message or exc.reason}"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS handshake failed: {exc.reason or exc}"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (nothing listens there)"
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset by the server"
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc) or exc.__class__.__name__
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(writer.wait_closed(), 1.0)
-
-
-async def https_request(
-    address: str,
-    port: int,
-    server_name: str,
-    method: str,
-    target: str,
-    context: ssl.SSLContext,
-    timeout: float,
-    *,
-    host_header: str | None = None,
-) -> tuple[HttpResponse, bytes | None]:
-    """One HTTP/1.1 request over TLS, the request target sent verbatim.
-
-    Args:
-        address: The IP address to connect to.
-        port: The TCP port.
-        server_name: SNI (and, unless ``host_header`` is given, the Host header).
-        method: E.g. ``GET``.
-        target: The request target exactly as it goes on the wire.
-        context: The TLS client context (verifying, or not).
-        timeout: Bound on the whole exchange, in seconds.
-        host_header: The ``Host`` header value.
-
-    Returns:
-        The response and the DER of the certificate the server presented.
-
-    Raises:
-        ProbeError: With a sentence saying what went wrong.
-    """
-
-    async def exchange() -> tuple[HttpResponse, bytes | None]:
-        reader, writer = await asyncio.open_connection(
-            address,
-            port,
-            ssl=context,
-            server_hostname=server_name,
-            ssl_handshake_timeout=timeout,
-        )
-        try:
-            tls = writer.get_extra_info("ssl_object")
-            der = tls.getpeercert(binary_form=True) if tls is not None else None
-            host = host_header or (server_name if port == 443 else f"{server_name}:{port}")
-            request = (
-                f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
-                "Accept: */*\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(request.encode("latin-1"))
-            await writer.drain()
-            raw = bytearray()
-            while len(raw) < MAX_RESPONSE:
-                try:
-                    chunk = await reader.read(65536)
-                except (ssl.SSLError, ConnectionResetError):
-                    if raw:
-                        break  # closed without close_notify after a full answer
-                    raise
-                if not chunk:
-                    break
-                raw += chunk
-            return parse_response(bytes(raw)), der
-        finally:
-            await _close(writer)
-
-    try:
-        return await asyncio.wait_for(exchange(), timeout)
-    except ProbeError:
-        raise
-    except (OSError, ssl.SSLError, TimeoutError, EOFError, asyncio.IncompleteReadError) as exc:
-        raise ProbeError(_describe_error(exc)) from exc
-
-
-async def peer_certificate(
-    address: str, port: int, server_name: str, context: ssl.SSLContext, timeout: float
-) -> bytes:
-    """The DER of the certificate the server presents for ``server_name``.
-
-    Raises:
-        ProbeError: When no TLS session could be set up (the message says why).
-    """
-
-    async def handshake() -> bytes:
-        _reader, writer = await asyncio.open_connection(
-            address, port, ssl=context, server_hostname=server_name, ssl_handshake_timeout=timeout
-        )
-        try:
-            tls = writer.get_extra_info("ssl_object")
-            der = tls.getpeercert(binary_form=True) if tls is not None else None
-            if not der:
-                raise ProbeError("the server presented no certificate")
-            return bytes(der)
-        finally:
-            await _close(writer)
-
-    try:
-        return await asyncio.wait_for(handshake(), timeout)
-    except ProbeError:
-        raise
-    except (OSError, ssl.SSLError, TimeoutError, EOFError) as exc:
-        raise ProbeError(_describe_error(exc)) from exc
-
-
-def unverified_context() -> ssl.SSLContext:
-    """A TLS client context that accepts any certificate (to see which one is served)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def verifying_context(trust_bundle: Path | None) -> ssl.SSLContext:
-    """A TLS client context that verifies the chain against ``trust_bundle`` and the name."""
-    if trust_bundle is not None:
-        return ssl.create_default_context(cafile=str(trust_bundle))
-    return ssl.create_default_context()
 
 
 def chosen_leaf(path: str) -> bytes | None:
@@ -281,25 +64,6 @@ def chosen_leaf(path: str) -> bytes | None:
     except ValueError:
         return None
     return certs[0].public_bytes(Encoding.DER) if certs else None
-
-
-def describe_certificate(der: bytes) -> str:
-    """Subject, SAN and issuer of a DER certificate, for people."""
-    from cryptography import x509
-
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError:
-        return "an unparsable certificate"
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = ", ".join(str(n) for n in san.get_values_for_type(x509.DNSName)) or "none"
-    except x509.ExtensionNotFound:
-        names = "none"
-    return (
-        f"subject {cert.subject.rfc4514_string() or '(empty)'}, names {names}, issued by "
-        f"{cert.issuer.rfc4514_string() or '(empty)'}, serial {cert.serial_number:x}"
-    )
 
 
 def is_api_answer(response: HttpResponse, method: str, path: str) -> bool:
@@ -334,16 +98,10 @@ def looks_like_api(response: HttpResponse) -> bool:
 
 
 async def _resolve(hostname: str, ctx: CheckContext) -> tuple[str | None, str]:
-    """The first address of ``hostname`` (A, then AAAA), or ``None`` and why."""
-    from wizard.checks.resolve import lookup
-
-    answers = await asyncio.gather(
-        lookup(hostname, "A", ctx.nameservers, ctx.timeout),
-        lookup(hostname, "AAAA", ctx.nameservers, ctx.timeout),
-    )
-    for answer in answers:
-        if answer.status == "ok" and answer.records:
-            return answer.records[0], ""
+    """The first address of ``hostname`` (IPv4 first), or ``None`` and why."""
+    addresses, answers = await resolve_addresses(hostname, ctx.nameservers, ctx.timeout)
+    if addresses:
+        return addresses[0], ""
     return None, "; ".join(a.detail for a in answers if a.detail) or "no address"
 
 

@@ -34,14 +34,19 @@ from urllib.parse import urlsplit
 
 from wizard.answers import CodeStreamAnswers
 from wizard.checks.context import CheckContext
-from wizard.checks.resolve import DnsAnswer, lookup
 from wizard.findings import Finding, fail, ok, warn
+from wizard.probes.dns import DnsAnswer, resolve_addresses
+from wizard.probes.tls import (
+    ProbeError,
+    describe_certificate,
+    peer_certificate,
+    unverified_context,
+)
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
-    from cryptography import x509
 
 RELEASE_HEADER = "X-CS-API-Version"
 """The header naming the API's release on every answer (api_server/modules/versioner)."""
@@ -315,16 +320,6 @@ class _Route:
         return f"{self.address} ({how[self.origin]})"
 
 
-async def _resolve(host: str, ctx: CheckContext) -> tuple[list[str], tuple[DnsAnswer, ...]]:
-    """The addresses of ``host`` through the bastion's resolvers, IPv4 first."""
-    answers = await asyncio.gather(
-        lookup(host, "A", ctx.nameservers, ctx.timeout),
-        lookup(host, "AAAA", ctx.nameservers, ctx.timeout),
-    )
-    addresses = [record for answer in answers if answer.status == "ok" for record in answer.records]
-    return addresses, tuple(answers)
-
-
 def _servers(ctx: CheckContext) -> str:
     return ", ".join(str(s) for s in ctx.nameservers) or "none configured"
 
@@ -368,7 +363,7 @@ async def _route(
         ]
     if target.host_is_ip:
         return _Route(target.host, "literal"), []
-    addresses, answers = await _resolve(target.host, ctx)
+    addresses, answers = await resolve_addresses(target.host, ctx.nameservers, ctx.timeout)
     if not addresses:
         return None, [_unresolvable(target.host, answers, ctx)]
     return _Route(addresses[0], "resolved"), [
@@ -627,26 +622,17 @@ async def _raw_connection(
         writer.transport.abort()
 
 
-async def _peer_certificate(
-    target: ApiTarget, route: _Route, ctx: CheckContext
-) -> x509.Certificate | None:
-    """The API's certificate, fetched without verification (to say who issued it)."""
+async def _presented_certificate(target: ApiTarget, route: _Route, ctx: CheckContext) -> str:
+    """`` The certificate presented: ...``, fetched without verification; empty if none."""
     if ctx.transport is not None:
-        return None
-    import ssl
-
-    from cryptography import x509
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+        return ""
     try:
-        async with _raw_connection(target, route, ctx, context) as (_reader, writer):
-            ssl_object = writer.get_extra_info("ssl_object")
-            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        return x509.load_der_x509_certificate(der) if der else None
-    except (OSError, TimeoutError, ValueError):
-        return None
+        der = await peer_certificate(
+            route.address, target.port, target.host, unverified_context(), ctx.timeout
+        )
+    except ProbeError:
+        return ""
+    return f" The certificate presented: {describe_certificate(der)}."
 
 
 async def _first_bytes(target: ApiTarget, route: _Route, trust: _Trust, ctx: CheckContext) -> bytes:
@@ -670,24 +656,6 @@ async def _first_bytes(target: ApiTarget, route: _Route, trust: _Trust, ctx: Che
         return b""
 
 
-def _describe_certificate(cert: x509.Certificate | None) -> str:
-    if cert is None:
-        return ""
-    from cryptography import x509
-
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = [f"DNS:{n}" for n in san.get_values_for_type(x509.DNSName)]
-        names += [f"IP:{n}" for n in san.get_values_for_type(x509.IPAddress)]
-    except x509.ExtensionNotFound:
-        names = []
-    return (
-        f" The certificate is for {', '.join(names) or 'no name (no SAN)'}, subject "
-        f"{cert.subject.rfc4514_string() or '(empty)'}, issued by "
-        f"{cert.issuer.rfc4514_string() or '(empty)'}."
-    )
-
-
 async def _tls_failure(
     error: ssl.SSLError, target: ApiTarget, route: _Route, trust: _Trust, ctx: CheckContext
 ) -> Finding:
@@ -701,7 +669,7 @@ async def _tls_failure(
     where = f"{target.url()} via {route.describe()}"
     if code is None:
         return _tls_error(message, where)
-    cert = _describe_certificate(await _peer_certificate(target, route, ctx))
+    cert = await _presented_certificate(target, route, ctx)
     if code in _HOSTNAME_CODES:
         return fail(
             "upstream.tls_hostname",

@@ -39,8 +39,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from wizard.checks.resolve import Nameserver
 from wizard.demo.service import Service
+from wizard.probes.dns import Nameserver
 
 Zone = Mapping[str, list[tuple[str, str]]]
 """Names to their records, each a ``(rdtype, text)`` pair in zone-file syntax."""
@@ -232,7 +232,7 @@ class DnsServer(Service):
 
     @property
     def nameserver(self) -> Nameserver:
-        """The server as a :class:`~wizard.checks.resolve.Nameserver` for a check context."""
+        """The server as a :class:`~wizard.probes.dns.Nameserver` for a check context."""
         return Nameserver(self._host, self.port)
 
     def start(self) -> DnsServer:
