@@ -34,7 +34,7 @@ def _timeout(text: str) -> float:
 
 
 def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """The options every command takes (design.md section 4)."""
+    """The options every command takes (README.md, "Headless commands")."""
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value

@@ -410,7 +410,7 @@ async def check_dns(hostname: str, public_ip: str, ctx: CheckContext) -> list[Fi
             this host's interface addresses.
 
     Returns:
-        Findings with ``dns.*`` codes; see the module and design.md section 3.
+        Findings with ``dns.*`` codes; see the module and README.md, "Check codes".
         Never raises for DNS trouble: every failure is a finding.
     """
     problem = hostname_syntax_error(hostname)

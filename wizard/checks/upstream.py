@@ -11,7 +11,7 @@ This check does what that nginx will do, from the bastion itself:
    and certificate verification all use the name, the certificate being
    checked against ``upstream_ca`` when set, else the trust store;
 4. ``GET`` a bot endpoint and look for CodeStream's fingerprint: Express's 404
-   page saying ``Cannot GET <path>`` (design.md section 2).
+   page saying ``Cannot GET <path>`` (Express's ``finalhandler``, see :mod:`wizard.demo.fake_api`).
 
 Every failure is its own stable ``upstream.*`` code with a remedy. Each network
 step is bounded by ``ctx.timeout`` (the whole exchange by twice that).
@@ -260,7 +260,7 @@ def codestream_fingerprint_problems(
 ) -> list[str]:
     """How an answer differs from CodeStream's (Express's) 404 for ``method path``.
 
-    The fingerprint (design.md section 2): status 404, ``text/html``,
+    The fingerprint (Express's default 404 from ``finalhandler``): status 404, ``text/html``,
     ``Content-Security-Policy: default-src 'none'`` and
     ``<pre>Cannot METHOD PATH</pre>`` in the body, the path echoed as requested.
 

@@ -6,7 +6,8 @@ thread, so synchronous tests, asynchronous tests and the demo can all use it.
 Every connection is its own task: a slow or hung client never holds up others,
 and :meth:`FakeCodeStreamApi.stop` cancels them all.
 
-What it says, byte for byte where it matters (design.md section 2):
+What it says, byte for byte where it matters (Express 4's ``finalhandler`` and
+``encodeurl``, which CodeStream's API server runs on):
 
 - ``POST`` to a bot endpoint (``/no-auth/provider-action/slack``,
   ``.../slack-events``, ``.../msteams``; Express routing is case-insensitive and
