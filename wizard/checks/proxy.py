@@ -32,7 +32,7 @@ import os
 import re
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.answers import Answers
@@ -68,14 +68,14 @@ def chosen_leaf(path: str) -> bytes | None:
 
 def is_api_answer(response: HttpResponse, method: str, path: str) -> bool:
     """Whether ``response`` is the CodeStream API's Express 404 for ``method path``."""
-    from wizard.checks.upstream import is_codestream_not_found
+    from wizard.checks.fingerprint import is_codestream_not_found
 
     return is_codestream_not_found(response.status, response.headers, response.body, method, path)
 
 
 def api_answer_problems(response: HttpResponse, method: str, path: str) -> list[str]:
     """How ``response`` differs from the API's Express 404 for ``method path``."""
-    from wizard.checks.upstream import codestream_fingerprint_problems
+    from wizard.checks.fingerprint import codestream_fingerprint_problems
 
     return codestream_fingerprint_problems(
         response.status, response.headers, response.body, method, path
@@ -152,91 +152,99 @@ async def _run_probe(
     return probe, response, ""
 
 
-def _judge(
-    results: Sequence[tuple[_Probe, HttpResponse | None, str]], answers: Answers, where: str
-) -> list[Finding]:
-    findings: list[Finding] = []
-    exposed: list[str] = []
-    hidden_exposed: list[str] = []
-    closed = 0
-    endpoint_ok: dict[str, list[str]] = {}
-    endpoint_bad: dict[str, list[str]] = {}
+@dataclass
+class _Sweep:
+    """The sweep's results, sorted by what they show."""
+
+    endpoint_ok: dict[str, list[str]] = field(default_factory=dict)
+    endpoint_bad: dict[str, list[str]] = field(default_factory=dict)
+    exposed: list[str] = field(default_factory=list)
+    hidden_exposed: list[str] = field(default_factory=list)
+    closed: int = 0
+
+
+def _tally(results: Sequence[tuple[_Probe, HttpResponse | None, str]]) -> _Sweep:
+    sweep = _Sweep()
     for probe, response, error in results:
         if probe.expect == "api":
             if response is not None and is_api_answer(response, "GET", probe.path):
-                endpoint_ok.setdefault(probe.endpoint, []).append(probe.path)
+                sweep.endpoint_ok.setdefault(probe.endpoint, []).append(probe.path)
             elif response is not None:
                 why = ", ".join(api_answer_problems(response, "GET", probe.path))
-                endpoint_bad.setdefault(probe.endpoint, []).append(
+                sweep.endpoint_bad.setdefault(probe.endpoint, []).append(
                     f"GET {probe.path}: {response.describe()} ({why})"
                 )
             else:
-                endpoint_bad.setdefault(probe.endpoint, []).append(f"GET {probe.path}: {error}")
-            continue
-        if response is None:
-            closed += 1  # no answer at all still exposes nothing
-            continue
-        if probe.expect == "hidden":
+                sweep.endpoint_bad.setdefault(probe.endpoint, []).append(
+                    f"GET {probe.path}: {error}"
+                )
+        elif response is None:
+            sweep.closed += 1  # no answer at all still exposes nothing
+        elif probe.expect == "hidden":
             if looks_like_api(response):
-                hidden_exposed.append(probe.path)
+                sweep.hidden_exposed.append(probe.path)
             else:
-                closed += 1
-            continue
-        if looks_like_api(response) or response.status != 404:
-            exposed.append(f"GET {probe.path}: {response.describe()}")
+                sweep.closed += 1
+        elif looks_like_api(response) or response.status != 404:
+            sweep.exposed.append(f"GET {probe.path}: {response.describe()}")
         else:
-            closed += 1
-    for endpoint in answers.endpoints:
-        if endpoint in endpoint_bad:
-            findings.append(
-                fail(
-                    "proxy.endpoint_not_api",
-                    f"{endpoint} does not reach the CodeStream API through the bastion",
-                    f"Through {where}: " + "; ".join(endpoint_bad[endpoint]) + ". The API "
-                    "answers a GET there with Express's 'Cannot GET' page; this is something "
-                    "else.",
-                    "Check the nginx error log of the bastion (codestream-bastion.error.log) "
-                    "and run 'codestream-bastion check' for the upstream.* findings; then make "
-                    "sure the installed server block is the generated one and nginx was "
-                    "reloaded.",
-                )
-            )
-        else:
-            findings.append(
-                ok(
-                    "proxy.endpoint",
-                    f"{endpoint} reaches the CodeStream API",
-                    f"GET {' and GET '.join(endpoint_ok.get(endpoint, []))} through {where} "
-                    "got the API's 'Cannot GET' page.",
-                )
-            )
-    if exposed:
+            sweep.closed += 1
+    return sweep
+
+
+def _endpoint_finding(endpoint: str, sweep: _Sweep, where: str) -> Finding:
+    if endpoint in sweep.endpoint_bad:
+        return fail(
+            "proxy.endpoint_not_api",
+            f"{endpoint} does not reach the CodeStream API through the bastion",
+            f"Through {where}: " + "; ".join(sweep.endpoint_bad[endpoint]) + ". The API "
+            "answers a GET there with Express's 'Cannot GET' page; this is something "
+            "else.",
+            "Check the nginx error log of the bastion (codestream-bastion.error.log) "
+            "and run 'codestream-bastion check' for the upstream.* findings; then make "
+            "sure the installed server block is the generated one and nginx was "
+            "reloaded.",
+        )
+    return ok(
+        "proxy.endpoint",
+        f"{endpoint} reaches the CodeStream API",
+        f"GET {' and GET '.join(sweep.endpoint_ok.get(endpoint, []))} through {where} "
+        "got the API's 'Cannot GET' page.",
+    )
+
+
+def _judge(
+    results: Sequence[tuple[_Probe, HttpResponse | None, str]], answers: Answers, where: str
+) -> list[Finding]:
+    sweep = _tally(results)
+    findings = [_endpoint_finding(endpoint, sweep, where) for endpoint in answers.endpoints]
+    if sweep.exposed:
         findings.append(
             fail(
                 "proxy.exposes_other_paths",
                 "The bastion answers paths other than the bot endpoints",
-                "Expected nginx's 404 for every other path; got: " + "; ".join(exposed) + ".",
+                "Expected nginx's 404 for every other path; got: " + "; ".join(sweep.exposed) + ".",
                 "Install the generated server block unchanged (exact 'location =' blocks and "
                 "'location / { return 404; }'), remove other locations, then reload nginx.",
             )
         )
-    if hidden_exposed:
+    if sweep.hidden_exposed:
         findings.append(
             fail(
                 "proxy.not_chosen_exposed",
                 "Endpoints that were not chosen are exposed",
                 "These reach the API although the mode is "
-                f"{answers.mode!r}: {', '.join(hidden_exposed)}.",
+                f"{answers.mode!r}: {', '.join(sweep.hidden_exposed)}.",
                 "Install the server block generated for this mode (re-run apply), or choose the "
                 "mode that needs them.",
             )
         )
-    if not exposed and not hidden_exposed and not endpoint_bad:
+    if not sweep.exposed and not sweep.hidden_exposed and not sweep.endpoint_bad:
         findings.append(
             ok(
                 "proxy.ok",
                 "The bastion exposes exactly the chosen endpoints",
-                f"{closed} other paths, the endpoints of other providers included, got "
+                f"{sweep.closed} other paths, the endpoints of other providers included, got "
                 "nginx's 404 and never reached the API.",
             )
         )
@@ -439,6 +447,60 @@ def _gateway_findings(
     ]
 
 
+def _certificate_findings(
+    certificate: str,
+    where: str,
+    name: str,
+    presented: bytes,
+    trusted: bytes | BaseException,
+    ctx: CheckContext,
+) -> list[Finding]:
+    """Is the certificate nginx presents the chosen one, and is it trusted for the name?"""
+    findings: list[Finding] = []
+    expected = chosen_leaf(certificate)
+    if expected is not None and presented != expected:
+        findings.append(
+            fail(
+                "proxy.certificate_mismatch",
+                "nginx presents another certificate than the chosen one",
+                f"{where} presented {describe_certificate(presented)}; the chosen "
+                f"certificate ({certificate}) is {describe_certificate(expected)}.",
+                "Another server block (or an old configuration) answers for this name: "
+                "install the generated server block, remove conflicting ones, and reload "
+                "nginx ('nginx -t && systemctl reload nginx').",
+            )
+        )
+    if isinstance(trusted, BaseException):
+        findings.append(
+            fail(
+                "proxy.untrusted",
+                f"The certificate served for {name} is not trusted",
+                f"Verifying {where} against {ctx.trust_bundle() or 'the system trust store'}: "
+                f"{trusted}. Slack and Microsoft would refuse to connect.",
+                "Serve a certificate from a public CA that names the bastion, with its "
+                "intermediates (the full chain, leaf first); see the cert.* findings.",
+            )
+        )
+    elif expected is not None and presented == expected:
+        findings.append(
+            ok(
+                "proxy.certificate",
+                "nginx presents the chosen certificate, and it is trusted",
+                f"{where}: {describe_certificate(presented)}.",
+            )
+        )
+    elif expected is None:
+        findings.append(
+            ok(
+                "proxy.certificate",
+                "The certificate served is trusted",
+                f"{where}: {describe_certificate(presented)} (the chosen certificate file "
+                "could not be read to compare; see the cert.* findings).",
+            )
+        )
+    return findings
+
+
 async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
     """Prove the installed bastion end to end (``proxy.*`` findings).
 
@@ -495,48 +557,7 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
                 "no firewall blocks the port.",
             )
         ]
-    findings: list[Finding] = []
-    expected = chosen_leaf(bastion.certificate)
-    if expected is not None and presented != expected:
-        findings.append(
-            fail(
-                "proxy.certificate_mismatch",
-                "nginx presents another certificate than the chosen one",
-                f"{where} presented {describe_certificate(presented)}; the chosen "
-                f"certificate ({bastion.certificate}) is {describe_certificate(expected)}.",
-                "Another server block (or an old configuration) answers for this name: "
-                "install the generated server block, remove conflicting ones, and reload "
-                "nginx ('nginx -t && systemctl reload nginx').",
-            )
-        )
-    if isinstance(trusted, BaseException):
-        findings.append(
-            fail(
-                "proxy.untrusted",
-                f"The certificate served for {name} is not trusted",
-                f"Verifying {where} against {ctx.trust_bundle() or 'the system trust store'}: "
-                f"{trusted}. Slack and Microsoft would refuse to connect.",
-                "Serve a certificate from a public CA that names the bastion, with its "
-                "intermediates (the full chain, leaf first); see the cert.* findings.",
-            )
-        )
-    elif expected is not None and presented == expected:
-        findings.append(
-            ok(
-                "proxy.certificate",
-                "nginx presents the chosen certificate, and it is trusted",
-                f"{where}: {describe_certificate(presented)}.",
-            )
-        )
-    elif expected is None:
-        findings.append(
-            ok(
-                "proxy.certificate",
-                "The certificate served is trusted",
-                f"{where}: {describe_certificate(presented)} (the chosen certificate file "
-                "could not be read to compare; see the cert.* findings).",
-            )
-        )
+    findings = _certificate_findings(bastion.certificate, where, name, presented, trusted, ctx)
     context = loose if isinstance(trusted, BaseException) else strict
     results = await asyncio.gather(
         *(_run_probe(p, address, port, name, context, ctx.timeout) for p in _probes(answers))

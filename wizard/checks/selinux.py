@@ -198,7 +198,7 @@ def _tool_missing(tool: str, package: str, what: str) -> Finding:
 async def _network_findings(
     answers: Answers, host: SelinuxHost, ports: dict[int, dict[str, bool]] | None, timeout: float
 ) -> list[Finding]:
-    from wizard.checks.upstream import parse_api_url
+    from wizard.checks.api_url import parse_api_url
 
     try:
         target = parse_api_url(answers.codestream.api_url)

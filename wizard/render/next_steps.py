@@ -24,7 +24,7 @@ from wizard.render.urls import Urls, events_url
 if TYPE_CHECKING:
     import jinja2
 
-    from wizard.checks.upstream import ApiTarget
+    from wizard.checks.api_url import ApiTarget
     from wizard.render.nginx import NginxPlan
 
 NEXT_STEPS_TEMPLATE = "next-steps.md.j2"

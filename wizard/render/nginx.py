@@ -23,7 +23,7 @@ from wizard.render.validate import path_problem
 if TYPE_CHECKING:
     import jinja2
 
-    from wizard.checks.upstream import ApiTarget
+    from wizard.checks.api_url import ApiTarget
 
 NGINX_TEMPLATE = "nginx-server.conf.j2"
 

@@ -15,7 +15,7 @@ from wizard.constants import (
 from wizard.releases import ConfigShape
 
 if TYPE_CHECKING:
-    from wizard.checks.upstream import ApiTarget
+    from wizard.checks.api_url import ApiTarget
 
 
 @dataclass(frozen=True)

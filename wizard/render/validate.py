@@ -24,7 +24,7 @@ from wizard.provider_files import TEAMS_PACKAGE_NAME
 from wizard.render.core import bad_character
 
 if TYPE_CHECKING:
-    from wizard.checks.upstream import ApiTarget
+    from wizard.checks.api_url import ApiTarget
 
 
 _SNIPPET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -74,11 +74,11 @@ def text_problem(value: str) -> str | None:
 def _api_target(url: str) -> tuple[ApiTarget | None, str | None]:
     """The API's scheme, host and port from ``api_url``; (target, problem).
 
-    :func:`wizard.checks.upstream.parse_api_url` does the validation; this
+    :func:`wizard.checks.api_url.parse_api_url` does the validation; this
     adds what the nginx file needs on top: no IPv6 zone id (nginx cannot
     connect to one) and a host made of host-name characters only.
     """
-    from wizard.checks.upstream import parse_api_url
+    from wizard.checks.api_url import parse_api_url
 
     try:
         target = parse_api_url(url)
@@ -99,8 +99,8 @@ def _api_target(url: str) -> tuple[ApiTarget | None, str | None]:
 
 def validation_problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
     from wizard.checks.address import ip_syntax_error
+    from wizard.checks.api_url import api_url_error, upstream_address_error
     from wizard.checks.hostname import hostname_syntax_error
-    from wizard.checks.upstream import api_url_error, upstream_address_error
 
     problems: list[str] = []
 
