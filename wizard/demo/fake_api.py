@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from wizard.constants import ALL_ENDPOINTS
 from wizard.demo.service import Service
 
 Persona = Literal["codestream", "other", "welcome", "reset", "garbage", "hang"]
@@ -64,11 +65,7 @@ DEFAULT_API_VERSION = "15.6.1"
 """The release the fake API reports by default (the newest ``api-*`` tag of the sources)."""
 
 PERSONAS: tuple[Persona, ...] = ("codestream", "other", "welcome", "reset", "garbage", "hang")
-BOT_ENDPOINTS: tuple[str, ...] = (
-    "/no-auth/provider-action/slack",
-    "/no-auth/provider-action/slack-events",
-    "/no-auth/provider-action/msteams",
-)
+BOT_ENDPOINTS: tuple[str, ...] = ALL_ENDPOINTS
 GARBAGE: bytes = b"SSH-2.0-OpenSSH_9.6p1\r\n\x00\x00\x01\x14\x0a\x14\xde\xad\xbe\xef"
 """What the ``garbage`` persona answers: an SSH banner, then binary."""
 
