@@ -21,6 +21,7 @@ import asyncio
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.checks.hostname import hostname_syntax_error
+from wizard.constants import SERVER_CONF_NAME, SYSTEM_NGINX_ROOT
 from wizard.findings import Finding, fail, ok, skip, warn
 
 # The adapter's names, importable from here as before the adapter existed.
@@ -51,9 +52,15 @@ from wizard.nginx import (
     tokenize,
 )
 
+# The old names of two constants (now in wizard.constants).
+OWN_NAME = SERVER_CONF_NAME
+SYSTEM_ROOT = SYSTEM_NGINX_ROOT
+
 __all__ = [
     "COMMAND_TIMEOUT",
     "OLDEST_RECOMMENDED",
+    "OWN_NAME",
+    "SYSTEM_ROOT",
     "CommandResult",
     "ConfigError",
     "Directive",
