@@ -32,9 +32,6 @@ _CERT_SUFFIXES = (".pem", ".crt", ".cer")
 _SKIPPED_DIRS = frozenset({"private", "node_modules", "__pycache__", "venv"})
 
 
-# --------------------------------------------------------------------------- wizard helpers
-
-
 @dataclass(frozen=True)
 class CertificateSummary:
     """One line's worth about a certificate file, for the wizard's list.

@@ -49,9 +49,6 @@ _PUBLIC_CA_REMEDY = (
 )
 
 
-# --------------------------------------------------------------------------- the checks
-
-
 @dataclass(frozen=True)
 class CertificateFile:
     """A parsed certificate file, as the individual checks take it.
@@ -82,6 +79,7 @@ def pick_leaf(certs: Sequence[x509.Certificate]) -> x509.Certificate | None:
 def issuing_chain(
     leaf: x509.Certificate, certs: Sequence[x509.Certificate]
 ) -> tuple[x509.Certificate, ...]:
+    """The leaf, then the certificates of ``certs`` that issue it, in issuing order."""
     chain = [leaf]
     while len(chain) < _MAX_CHAIN and not is_self_signed(chain[-1]):
         parent = next((c for c in certs if c not in chain and issued_by(chain[-1], c)), None)

@@ -32,9 +32,6 @@ MAX_TRUST_STORE_BYTES = 16 << 20
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
 
-# --------------------------------------------------------------------------- files
-
-
 class FileProblem(Exception):
     """A file could not be used; ``finding`` says why and what to do."""
 
@@ -79,6 +76,7 @@ STORE_ROLE = FileRole(
 def unreadable(
     role: FileRole, path: str, why: str, remedy: str = "", detail: str = ""
 ) -> FileProblem:
+    """The problem for a file that cannot be used for ``role``, with a remedy."""
     return FileProblem(
         fail(
             role.unreadable,

@@ -25,15 +25,14 @@ else:
     _Ext = TypeVar("_Ext")
 
 
-# --------------------------------------------------------------------------- helpers
-
-
 def check_time(ctx: CheckContext) -> datetime:
+    """The time certificates are judged at: ``ctx.now`` (tests) or now, in UTC."""
     when = ctx.now or datetime.now(UTC)
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def get_extension(cert: x509.Certificate, kind: type[_Ext]) -> _Ext | None:
+    """The value of ``cert``'s extension of type ``kind``, or ``None`` when absent."""
     from cryptography import x509
 
     try:
@@ -64,6 +63,7 @@ def san_names(cert: x509.Certificate) -> tuple[str, ...] | None:
 
 
 def is_ca(cert: x509.Certificate) -> bool:
+    """Whether ``cert`` says it is a CA (basicConstraints CA:TRUE)."""
     from cryptography import x509
 
     constraints = get_extension(cert, x509.BasicConstraints)
@@ -99,10 +99,12 @@ def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
 
 
 def is_self_signed(cert: x509.Certificate) -> bool:
+    """Whether ``cert`` is issued by itself (name and signature)."""
     return issued_by(cert, cert)
 
 
 def public_der(key: PublicKeyTypes) -> bytes:
+    """The DER of a public key (SubjectPublicKeyInfo), to compare keys."""
     from cryptography.hazmat.primitives import serialization
 
     return key.public_bytes(

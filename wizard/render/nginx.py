@@ -57,6 +57,7 @@ def nginx_ca_bundle() -> str | None:
 
 
 def bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as in ``host:port``; anything else unchanged."""
     return f"[{host}]" if ":" in host else host
 
 

@@ -24,12 +24,14 @@ PLACEHOLDERS: dict[str, str] = {
 
 
 def answer_value(answers: Answers, key: str) -> str:
+    """The answer at a dotted ``section.name`` key, e.g. ``slack.client_id``."""
     section, name = key.split(".")
     value: str = getattr(getattr(answers, section), name)
     return value
 
 
 def uses_section(answers: Answers, key: str) -> bool:
+    """Whether the mode uses the provider of ``key`` (``slack.*`` or ``msteams.*``)."""
     return answers.uses_slack if key.startswith("slack.") else answers.uses_msteams
 
 

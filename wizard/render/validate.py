@@ -63,6 +63,7 @@ def path_problem(value: str, what: str) -> str | None:
 
 
 def text_problem(value: str) -> str | None:
+    """Why a free text cannot be written as is (control characters, blanks around), or ``None``."""
     bad = bad_character(value)
     if bad is not None:
         return f"contains {bad}; remove it"
@@ -98,6 +99,7 @@ def _api_target(url: str) -> tuple[ApiTarget | None, str | None]:
 
 
 def validation_problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
+    """Every problem of ``answers`` (``"key: problem and fix"``), and the parsed API URL."""
     from wizard.checks.address import ip_syntax_error
     from wizard.checks.api_url import api_url_error, upstream_address_error
     from wizard.checks.hostname import hostname_syntax_error
@@ -168,6 +170,7 @@ def validation_problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
 
 
 def snippet_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the snippet's file name, or ``None``."""
     if not _SNIPPET_NAME.fullmatch(name or "") or ".." in name:
         return (
             f"{name!r:.60} is not a plain file name; use letters, digits, '.', '-' and '_' "
