@@ -24,6 +24,7 @@ because a half-edited file must still be read as far as it goes.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import glob
 import io
 import os
@@ -35,6 +36,7 @@ from typing import Literal
 
 MAX_INCLUDE_DEPTH = 16
 MAX_FILE_BYTES = 4 * 1024 * 1024
+_CACHED_TEXT_BYTES = 256 * 1024
 _DUMP_HEADER = re.compile(r"^# configuration file (.+):$", re.MULTILINE)
 
 
@@ -86,12 +88,28 @@ def tokenize(text: str) -> Iterator[tuple[str, int, bool]]:
         yield token, line, quoted
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_cached(text: str, file: Path) -> tuple[Directive, ...]:
+    return _parse(text, file)
+
+
 def parse_config(text: str, file: Path) -> list[Directive]:
     """Parse configuration text into directives (tolerant: never raises).
 
     An unbalanced ``}`` is ignored, an unclosed block ends at the end of the text,
     and a directive without its ``;`` at the end of a block or file is kept.
+
+    The same text is parsed once per process (crossplane's lexer is pure
+    Python; the check, the install plan and the error-log lookup read the same
+    files): the directives returned are shared and must not be changed.
     """
+    if len(text) > _CACHED_TEXT_BYTES:
+        return list(_parse(text, file))
+    return list(_parse_cached(text, file))
+
+
+def _parse(text: str, file: Path) -> tuple[Directive, ...]:
+    """Directives of ``text`` (see :func:`parse_config`)."""
     root: list[Directive] = []
     stack: list[list[Directive]] = [root]
     words: list[str] = []
@@ -119,7 +137,7 @@ def parse_config(text: str, file: Path) -> list[Directive]:
             words.append(word)
     if words:
         stack[-1].append(Directive(words[0], words[1:], file, first_line))
-    return root
+    return tuple(root)
 
 
 def split_dump(output: str) -> dict[str, str]:
