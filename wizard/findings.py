@@ -49,7 +49,7 @@ class Finding:
         return self.code.split(".", 1)[0]
 
     def to_dict(self) -> dict[str, str]:
-        """The JSON shape of design.md section 4."""
+        """The JSON shape of ``check --json`` (README.md, "Headless commands")."""
         return {
             "code": self.code,
             "status": self.status,

@@ -6,7 +6,9 @@ import pytest
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.engine import check_listen_port, check_mode, run_checks, sort_findings
+from wizard.checks.listen import check_listen_port
+from wizard.checks.mode import check_mode
+from wizard.engine import run_checks, sort_findings
 from wizard.findings import Finding, fail, ok
 
 

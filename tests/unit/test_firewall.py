@@ -27,7 +27,7 @@ from wizard.checks.firewall import (
     decide_nftables,
     decide_ufw,
 )
-from wizard.checks.nginx import CommandResult, run_command
+from wizard.nginx import CommandResult, run_command
 
 CTX = CheckContext(timeout=20.0)
 IN_CI = bool(os.environ.get("CI"))

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from wizard.checks.address import IPAddress, effective_address, host_addresses, ip_syntax_error
 from wizard.checks.context import CheckContext
 from wizard.checks.hostname import hostname_syntax_error, to_ascii_hostname
-from wizard.checks.resolve import DnsAnswer, LookupStatus, Nameserver, lookup
 from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.probes.dns import DnsAnswer, LookupStatus, Nameserver, lookup
 
 RDTYPES: tuple[str, str] = ("A", "AAAA")
 # Which of a name's two lookups (A, AAAA) speaks for both: the most telling first.
@@ -410,7 +410,7 @@ async def check_dns(hostname: str, public_ip: str, ctx: CheckContext) -> list[Fi
             this host's interface addresses.
 
     Returns:
-        Findings with ``dns.*`` codes; see the module and design.md section 3.
+        Findings with ``dns.*`` codes; see the module and README.md, "Check codes".
         Never raises for DNS trouble: every failure is a finding.
     """
     problem = hostname_syntax_error(hostname)

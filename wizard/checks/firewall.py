@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import CommandResult, run_command
 from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.nginx.command import CommandResult, run_command
 
 Runner = Callable[[Sequence[str], float], Awaitable[CommandResult]]
-"""Runs ``argv`` with a timeout, like :func:`wizard.checks.nginx.run_command`."""
+"""Runs ``argv`` with a timeout, like :func:`wizard.nginx.run_command`."""
 
 Verdict = Literal["allowed", "blocked", "restricted"]
 

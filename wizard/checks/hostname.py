@@ -19,6 +19,7 @@ import re
 import unicodedata
 
 from wizard.findings import Finding, fail, ok, warn
+from wizard.hostnames import label_to_ascii, label_to_unicode, uts46_map
 
 MAX_LABEL = 63
 MAX_NAME = 253
@@ -114,38 +115,19 @@ def _reject_characters(text: str) -> None:
 def _unicode_form(text: str) -> str:
     """The name mapped per UTS #46 (lower case, full-width dots to '.'), final dot removed."""
     try:
-        import idna
-    except ImportError:  # pragma: no cover - idna comes with httpx
-        mapped = unicodedata.normalize("NFKC", text).casefold()
-        mapped = re.sub("[\u3002\uff0e\uff61]", ".", mapped)
-    else:
-        try:
-            mapped = idna.uts46_remap(text, std3_rules=True, transitional=False)
-        except idna.IDNAError as exc:
-            raise _Problem(
-                "hostname.invalid", f"it cannot be used as a host name ({exc})", _RETYPE
-            ) from None
+        mapped = uts46_map(text)
+    except ValueError as exc:
+        raise _Problem(
+            "hostname.invalid", f"it cannot be used as a host name ({exc})", _RETYPE
+        ) from None
     return mapped[:-1] if mapped.endswith(".") else mapped
 
 
 def _label_to_ascii(label: str) -> str:
     """One label in ASCII: punycode (``xn--``) for non-ASCII labels."""
-    if label.isascii():
-        return label
     try:
-        import idna
-    except ImportError:  # pragma: no cover - idna comes with httpx
-        try:
-            return label.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise _Problem(
-                "hostname.invalid",
-                f"label {label!r} cannot be converted to punycode ({exc})",
-                _RETYPE,
-            ) from None
-    try:
-        return idna.alabel(label).decode("ascii")
-    except idna.IDNAError as exc:
+        return label_to_ascii(label)
+    except ValueError as exc:
         raise _Problem(
             "hostname.invalid",
             f"label {label!r} is not a valid internationalized name under IDNA 2008 ({exc})",
@@ -155,13 +137,9 @@ def _label_to_ascii(label: str) -> str:
 
 def _label_to_unicode(label: str) -> str:
     """One label for display: ``xn--`` labels decoded (refused when not valid punycode)."""
-    if not label.startswith("xn--"):
-        return label
     try:
-        import idna
-
-        return idna.ulabel(label)
-    except (ImportError, UnicodeError) as exc:
+        return label_to_unicode(label)
+    except ValueError as exc:
         raise _Problem(
             "hostname.invalid",
             f"label {label!r} starts with 'xn--' but is not valid punycode ({exc})",

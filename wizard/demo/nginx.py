@@ -96,7 +96,7 @@ class DemoNginx:
     @classmethod
     def find(cls, root: Path, binary: str = "nginx") -> DemoNginx | None:
         """A demo nginx when an nginx executable is installed, else ``None``."""
-        from wizard.checks.nginx import find_binary
+        from wizard.nginx.binary import find_binary
 
         found = find_binary(binary)
         return None if found is None else cls(root, found)
