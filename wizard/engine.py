@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Sequence
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.findings import Finding, fail, ok, warn
+from wizard.findings import Finding, apply_lab_mode, fail, ok, warn
 
 # The order areas are reported in: the order an admin fixes things.
 AREA_ORDER: tuple[str, ...] = (
@@ -71,13 +71,12 @@ def check_mode(answers: Answers) -> list[Finding]:
     return [ok("mode.ok", f"Mode {answers.mode}: endpoints " + ", ".join(answers.endpoints))]
 
 
-def check_listen_port(port: int, ctx: CheckContext) -> list[Finding]:
+def check_listen_port(port: int) -> list[Finding]:
     """Slack and the Bot Framework only call HTTPS on the standard port 443."""
     if port == 443:
         return [ok("listen.ok", "Listening on 443, the port Slack and Microsoft call")]
-    make = warn if ctx.lab else fail
     return [
-        make(
+        fail(
             "listen.not_443",
             f"Listen port {port} is not 443",
             "Slack request URLs and the Azure Bot messaging endpoint must be https:// URLs "
@@ -114,13 +113,13 @@ async def run_checks(
         post_install: Also prove the installed proxy works (``proxy.*``).
 
     Returns:
-        The findings, ordered by area.
+        The findings, ordered by area, lab mode applied (``ctx.lab``).
     """
     from wizard.checks.secrets import check_secrets
 
     findings: list[Finding] = check_mode(answers) + check_secrets(answers.secret_sources)
     if not answers.exposes_bastion:
-        return findings
+        return apply_lab_mode(findings, ctx.lab)
     from wizard.checks.address import check_public_ip
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
@@ -132,9 +131,9 @@ async def run_checks(
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion
-    findings += check_hostname(bastion.hostname, lab=ctx.lab)
+    findings += check_hostname(bastion.hostname)
     findings += check_public_ip(bastion.public_ip, ctx)
-    findings += check_listen_port(bastion.listen_port, ctx)
+    findings += check_listen_port(bastion.listen_port)
     jobs: list[Awaitable[list[Finding]]] = [
         _guarded("dns", check_dns(bastion.hostname, bastion.public_ip, ctx)),
         _guarded(
@@ -153,4 +152,5 @@ async def run_checks(
         jobs.append(_guarded("proxy", check_proxy(answers, ctx)))
     for result in await asyncio.gather(*jobs):
         findings += result
-    return sort_findings(findings)
+    # Lab mode is judged here, once, for every check (wizard.findings.apply_lab_mode).
+    return sort_findings(apply_lab_mode(findings, ctx.lab))
