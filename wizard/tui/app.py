@@ -122,6 +122,8 @@ class WizardApp(App[int]):
         self.finished = False
         self.output_plan: OutputPlan | None = None
         self.installed = False
+        self.sidebar_swapped = False
+        """F2 was pressed: the step line on wide terminals, the sidebar on narrow ones."""
         self._saved: SavedState | None = None
         self._preload: Worker[None] | None = None
 

@@ -3,7 +3,9 @@
 All checks run together against all the answers (:func:`run_checks`, plus
 :func:`check_nginx` where nginx is driven), grouped by area. Below them, the
 files the wizard will write: where each goes, whether it is new or changed,
-and the diff against what is there. Nothing is written here. Next is refused
+and the diff against what is there (never wrapped: wide lines scroll
+sideways), then the values to paste elsewhere after the install, copyable
+(:mod:`wizard.tui.widgets.values`). Nothing is written here. Next is refused
 while a check fails or nothing can be planned.
 """
 
@@ -20,9 +22,11 @@ from textual.widgets import Static
 from wizard.answers import Answers
 from wizard.findings import Finding, fail, skip
 from wizard.tui.outputs import OutputPlan, build_plan, uses_installer
+from wizard.tui.paste import PasteLine, next_steps
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
 from wizard.tui.widgets.findings import LiveFindings
+from wizard.tui.widgets.values import COPY_KEY, PLAIN_KEY, NextSteps, copy_value, show_plain
 
 
 def diff_text(diff: str) -> Text:
@@ -61,6 +65,8 @@ class ReviewScreen(StepScreen):
     HINT = "PgUp/PgDn: scroll.  Ctrl+R: check again.  Enter: go on (nothing written yet)."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "rerun", "Check again"),
+        Binding(COPY_KEY, "copy", "Copy"),
+        Binding(PLAIN_KEY, "plain", "Plain"),
     ]
 
     def __init__(self) -> None:
@@ -77,6 +83,21 @@ class ReviewScreen(StepScreen):
         yield Static("", id="plan")
         yield Static("Changes", classes="section")
         yield Static("", id="diff")
+        yield Static("To paste elsewhere after the install (c: copy, p: plain)", classes="section")
+        yield NextSteps(self.lines(), id="next-steps")
+
+    def lines(self) -> list[PasteLine]:
+        """The next steps for these answers (the values Done shows again)."""
+        session = self.wizard.session
+        return next_steps(self.answers, session.output_dir, session.answers_path)
+
+    def action_copy(self) -> None:
+        """Copy the highlighted value (the first when none is) to the clipboard (OSC 52)."""
+        copy_value(self)
+
+    def action_plain(self) -> None:
+        """Show every value unwrapped, one per line."""
+        show_plain(self, self.lines())
 
     def setup(self) -> None:
         """Run the checks and plan the files."""
