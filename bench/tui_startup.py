@@ -50,13 +50,16 @@ LABELS: dict[str, str] = {
 
 # -- 1. first frame (child side) -------------------------------------------------------------
 
+INTERNAL = frozenset({"ToastRack", "Tooltip"})
+"""Widgets Textual puts on every screen, the empty default one included."""
+
 
 def _watch_first_frame(record: list[tuple[float, int]]) -> None:
     """Record (seconds since T0, peak RSS KiB) at the first frame, then leave the app.
 
     "First frame" = the first compositor refresh of the current screen when it
-    has widgets (an app's empty default screen, before its first screen is
-    pushed, does not count).
+    shows a widget (an app's default screen, before its first screen is
+    pushed, holds only Textual's own toast rack and tooltip: it does not count).
     """
     import resource
 
@@ -66,7 +69,8 @@ def _watch_first_frame(record: list[tuple[float, int]]) -> None:
 
     def painted(screen: Screen[Any]) -> None:
         refresh(screen)
-        if not record and screen.is_current and screen.children:
+        shown = [c for c in screen.children if type(c).__name__ not in INTERNAL]
+        if not record and screen.is_current and shown:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             record.append((time.perf_counter() - T0, peak))
             screen.app.call_later(screen.app.exit)

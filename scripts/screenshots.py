@@ -21,7 +21,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from wizard.demo.environment import running_demo
-from wizard.tui.app import WizardApp, demo_session
+from wizard.tui.app import WizardApp, started_demo_session
 from wizard.tui.testing import press, settle
 
 SIZE = (80, 24)
@@ -109,7 +109,7 @@ async def tour(pilot: Pilot[Any], camera: Camera) -> None:
 async def take(out: Path, demo_dir: Path) -> int:
     """Run the demo in ``demo_dir`` and save the screenshots into ``out``."""
     with running_demo(demo_dir, timeout=3.0) as (env, answers_path):
-        session = demo_session(env, answers_path)
+        session = started_demo_session(env, answers_path)
         try:
             app = WizardApp(session)
             camera = Camera(app, out)

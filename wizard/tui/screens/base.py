@@ -82,6 +82,8 @@ class StepScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Header, sidebar, the step's body, the status line, footer."""
+        # Decided before the widgets exist: switching it later restyles them all.
+        self._place_sidebar(self.app.size.width)
         yield Header()
         yield Static("", id="stepline")
         with Horizontal(id="main"):
@@ -106,7 +108,6 @@ class StepScreen(Screen[None]):
         ``on_mount`` of every class in the hierarchy.
         """
         self.refresh_sidebar()
-        self._place_sidebar(self.size.width)
         self.say()
         if self.NEXT_LABEL != "Next":
             self.label_next(self.NEXT_LABEL)

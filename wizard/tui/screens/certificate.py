@@ -116,6 +116,7 @@ class CertificateScreen(StepScreen):
     @work(group="discover", exclusive=True, exit_on_error=False)
     async def _discover(self) -> None:
         """Find and summarise candidate certificates (file work in a thread)."""
+        await self.wizard.preloaded()  # cryptography, imported off the event loop
         from wizard.checks.certificate import discover_certificates, summarize_certificate
 
         roots = self.wizard.session.certificate_roots

@@ -107,10 +107,12 @@ class DoneScreen(StepScreen):
         findings.append(
             ok("done.files", f"Snippet, manifest and next-steps.md in {session.output_dir}")
         )
-        if session.demo:
+        if session.demo and session.demo_kept is None:
             findings.append(
                 ok("done.demo", "The demo directory is removed on exit (keep it with --dir DIR)")
             )
+        elif session.demo:
+            findings.append(ok("done.demo", f"The demo directory is kept: {session.demo_kept}"))
         return findings
 
     async def _write_files(self, answers: Answers) -> list[Finding]:

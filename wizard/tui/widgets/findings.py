@@ -256,6 +256,11 @@ class LiveFindings(FindingsList):
         self._tick()
         self._ticker = self.set_interval(0.25, self._tick)
         try:
+            # A step painted at once (a resume) checks only once the check modules
+            # are imported in their thread: importing them here would stall the screen.
+            preloaded = getattr(self.app, "preloaded", None)
+            if preloaded is not None:
+                await preloaded()
             findings = apply_lab_mode(await check(), self.lab)
         except asyncio.CancelledError:
             raise
