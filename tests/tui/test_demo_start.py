@@ -12,7 +12,6 @@ import asyncio
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,7 @@ async def test_welcome_paints_before_the_environment_and_hostname_waits_for_it(
 
 
 @pytest.fixture
-def recorded_tempdirs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
+def recorded_tempdirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The temporary directories the demo makes."""
     made: list[Path] = []
     real = tempfile.mkdtemp
@@ -89,7 +88,7 @@ def recorded_tempdirs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Path]]:
         return path
 
     monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
-    yield made
+    return made
 
 
 def leave_at_once(monkeypatch: pytest.MonkeyPatch, *keys: str) -> None:
