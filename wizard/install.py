@@ -509,6 +509,9 @@ class Installer:
         backup_root: Where backups go (default ``<nginx_root>/.codestream-bastion-backup``).
         log_dir: Directory for the server block's own logs.
         command_timeout: Bound, in seconds, on ``nginx -t`` and the reload.
+        release: The CodeStream release the live probe found (``X-CS-API-Version``),
+            for the snippet (``render_all(..., release=...)``; ``[codestream]
+            release`` overrides it).
     """
 
     def __init__(
@@ -526,6 +529,7 @@ class Installer:
         backup_root: Path | None = None,
         log_dir: str = DEFAULT_LOG_DIR,
         command_timeout: float = COMMAND_TIMEOUT,
+        release: str | None = None,
     ) -> None:
         self.answers = answers
         self.ctx = ctx
@@ -539,6 +543,7 @@ class Installer:
         self._backup_root = backup_root
         self.log_dir = log_dir
         self.command_timeout = command_timeout
+        self.release = release
 
     # -- prepare / plan ---------------------------------------------------------------------
 
@@ -637,6 +642,7 @@ class Installer:
                 resolvers=self.resolvers,
                 ca_bundle=self.ca_bundle,
                 log_dir=self.log_dir,
+                release=self.release,
             )
         except RenderError as exc:
             raise InstallError(str(exc), "Fix the answers named above and run again.") from None

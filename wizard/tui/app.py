@@ -128,6 +128,8 @@ class WizardApp(App[int]):
         self.finished = False
         self.output_plan: OutputPlan | None = None
         self.installed = False
+        self.release: str | None = None
+        """The CodeStream release the live probe found (``X-CS-API-Version``)."""
         self.sidebar_swapped = False
         """F2 was pressed: the step line on wide terminals, the sidebar on narrow ones."""
         self._saved: SavedState | None = None

@@ -17,7 +17,13 @@ from textual.widgets import Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding, fail, ok
-from wizard.tui.outputs import build_plan, make_installer, save_final_answers, write_rendered
+from wizard.tui.outputs import (
+    build_plan,
+    make_installer,
+    release_note,
+    save_final_answers,
+    write_rendered,
+)
 from wizard.tui.paste import PasteLine, next_steps
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
@@ -107,6 +113,7 @@ class DoneScreen(StepScreen):
         findings.append(
             ok("done.files", f"Snippet, manifest and next-steps.md in {session.output_dir}")
         )
+        findings.append(ok("done.release", release_note(answers, self.wizard.release)))
         if session.demo and session.demo_kept is None:
             findings.append(
                 ok("done.demo", "The demo directory is removed on exit (keep it with --dir DIR)")
@@ -123,9 +130,9 @@ class DoneScreen(StepScreen):
         plan = self.wizard.output_plan
         try:
             if plan is None:
-                plan = await build_plan(answers, session)
+                plan = await build_plan(answers, session, self.wizard.release)
             if plan.install_plan is not None:
-                installer = await make_installer(answers, session)
+                installer = await make_installer(answers, session, self.wizard.release)
                 result = await installer.apply(plan.install_plan)
                 if not result.ok:
                     return [

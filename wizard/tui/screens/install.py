@@ -137,7 +137,9 @@ class InstallScreen(StepScreen):
         plan = self.wizard.output_plan
         assert plan is not None
         assert plan.install_plan is not None
-        installer = await make_installer(self.answers.copy(), self.wizard.session)
+        installer = await make_installer(
+            self.answers.copy(), self.wizard.session, self.wizard.release
+        )
         recovered = await asyncio.to_thread(installer.recover)
         result = await installer.apply(plan.install_plan)
         if result.ok:

@@ -115,19 +115,30 @@ class ReviewScreen(StepScreen):
         self.live.start(self._check, progress="Running every check and planning the files")
 
     async def _check(self) -> list[Finding]:
+        from wizard.checks.upstream import release_in
         from wizard.engine import run_checks, sort_findings
         from wizard.install import InstallError
 
         answers = self.answers.copy()
         session = self.wizard.session
+        known = self.wizard.release
         checked, plan = await asyncio.gather(
             run_checks(answers, self.wizard.context),
-            build_plan(answers, session),
+            build_plan(answers, session, known),
             return_exceptions=True,
         )
         if isinstance(checked, BaseException):
             raise checked
         findings = checked
+        found = release_in(findings)
+        if found != known:
+            # The API reports another release than the CodeStream step saw (or that
+            # step was skipped by a resume): plan again, for the release it reports.
+            self.wizard.release = found
+            try:
+                plan = await build_plan(answers, session, found)
+            except InstallError as exc:
+                plan = exc
         if answers.exposes_bastion and not session.nginx_usable:
             # A demo without nginx: Install and Test are skipped, nginx is not needed.
             note = skip("nginx.skipped", "nginx is not used here", session.nginx_note)
