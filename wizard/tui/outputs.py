@@ -82,7 +82,7 @@ def release_note(answers: Answers, release: str | None) -> str:
     if release:
         return f"Snippet written for CodeStream {release}, the release the API reports."
     return (
-        "Snippet written for current CodeStream releases: the API named no release "
+        "Snippet written for current CodeStream releases: no release known "
         "(set [codestream] release for an older one)."
     )
 
