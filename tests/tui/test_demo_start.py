@@ -74,6 +74,8 @@ async def test_welcome_paints_before_the_environment_and_hostname_waits_for_it(
     finally:
         release.set()
         launcher.stop()
+    assert launcher.nginx_note == "" or "not installed" in launcher.nginx_note
+    assert launcher.nginx is None or launcher.nginx.pid() is None, "nginx is stopped"
 
 
 @pytest.fixture

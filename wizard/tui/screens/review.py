@@ -3,9 +3,9 @@
 All checks run together against all the answers (:func:`run_checks`, plus
 :func:`check_nginx` where nginx is driven), grouped by area. Below them, the
 files the wizard will write: where each goes, whether it is new or changed,
-and the diff against what is there (never wrapped: wide lines scroll
-sideways), then the values to paste elsewhere after the install, copyable
-(:mod:`wizard.tui.widgets.values`). Nothing is written here. Next is refused
+the values to paste elsewhere after the install, copyable
+(:mod:`wizard.tui.widgets.values`), and the diff against what is there
+(never wrapped: wide lines scroll sideways). Nothing is written here. Next is refused
 while a check fails or nothing can be planned.
 """
 
@@ -81,10 +81,11 @@ class ReviewScreen(StepScreen):
         yield LiveFindings(headings=AREA_TITLES, id="review-findings")
         yield Static("Files to write", classes="section")
         yield Static("", id="plan")
-        yield Static("Changes", classes="section")
-        yield Static("", id="diff")
+        # Before the diffs, which can be long: reachable with a few PgDn.
         yield Static("To paste elsewhere after the install (c: copy, p: plain)", classes="section")
         yield NextSteps(self.lines(), id="next-steps")
+        yield Static("Changes", classes="section")
+        yield Static("", id="diff")
 
     def lines(self) -> list[PasteLine]:
         """The next steps for these answers (the values Done shows again)."""
