@@ -41,7 +41,8 @@ def key_path_error(text: str) -> str | None:
 
 
 # Column widths of the certificate table: with the cell padding (2 per column)
-# it takes 74 columns, what the body has at 80 columns with the step line.
+# it takes 74 columns, what the body has at 80 columns with the step line. A
+# wider body gives the rest to "Why".
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("Verdict", 7),
     ("Subject", 22),
@@ -140,10 +141,12 @@ class CertificateScreen(StepScreen):
             "Up/Down, Enter picks one"
         )
         table = self.query_one("#candidates", DataTable)
-        for label, width in COLUMNS:
+        widths = [width for _, width in COLUMNS]
+        room = self.query_one("#body").content_size.width - 2 * len(widths) - 1
+        widths[-1] = max(widths[-1], room - sum(widths[:-1]))
+        for (label, _), width in zip(COLUMNS, widths, strict=True):
             table.add_column(label, width=width)
         self._summaries = {summary.path: summary for summary in summaries}
-        widths = [width for _, width in COLUMNS]
         for summary in summaries:
             word, style = BADGES[summary.status]
             expires = summary.not_after.strftime("%Y-%m-%d") if summary.not_after else "?"
