@@ -90,8 +90,8 @@ class CredentialsScreen(StepScreen):
     TITLE = "Provider credentials (optional)"
     HINT = "All optional.  Ctrl+T: show the secrets.  Ctrl+F: a secret from a file."
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "toggle_secrets", "Show secrets"),
-        Binding("ctrl+f", "toggle_file", "Secret from file"),
+        Binding("ctrl+t", "toggle_secrets", "Secrets"),
+        Binding("ctrl+f", "toggle_file", "From file"),
     ]
 
     def compose_body(self) -> ComposeResult:
