@@ -142,7 +142,8 @@ class CertificateScreen(StepScreen):
         )
         table = self.query_one("#candidates", DataTable)
         widths = [width for _, width in COLUMNS]
-        room = self.query_one("#body").content_size.width - 2 * len(widths) - 1
+        # Less the cell padding, and a column for a vertical scrollbar that may come.
+        room = self.query_one("#body").content_size.width - 2 * len(widths) - 2
         widths[-1] = max(widths[-1], room - sum(widths[:-1]))
         for (label, _), width in zip(COLUMNS, widths, strict=True):
             table.add_column(label, width=width)

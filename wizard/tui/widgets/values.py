@@ -95,18 +95,23 @@ class NextSteps(Vertical):
         self.lines = list(lines)
 
     def compose(self) -> ComposeResult:
-        """One widget per line."""
+        """A :class:`CopyValue` per value; the prose between two values in one widget.
+
+        Fewer widgets keep Review and Done quick to lay out on a busy host.
+        """
+        prose = Text()
         for line in self.lines:
             if line.kind == "value":
+                if prose:
+                    yield Static(prose, classes="paste-text")
+                    prose = Text()
                 yield CopyValue(line)
+            elif line.kind == "heading":
+                prose.append(("\n\n" if prose else "\n") + line.text, "bold")
             else:
-                yield Static(Text(line.text), classes=f"paste-{line.kind}")
-
-    async def show(self, lines: Sequence[PasteLine]) -> None:
-        """Show ``lines`` instead."""
-        self.lines = list(lines)
-        await self.remove_children()
-        await self.mount_all(list(self.compose()))
+                prose.append(("\n" if prose else "") + line.text)
+        if prose:
+            yield Static(prose, classes="paste-text")
 
 
 def copy_value(screen: StepScreen) -> None:
