@@ -178,3 +178,24 @@ async def test_a_path_input_shows_the_start_of_its_path_when_not_focused(demo: D
         key.focus()
         await settle(pilot)
         assert any("privkey.pem" in row for row in screen_lines(app))  # editing: the end
+
+
+def test_the_wizard_prints_the_next_steps_plain_when_it_ends(demo: Demo, capsys: Any) -> None:
+    from wizard.tui.app import _farewell
+
+    app = demo.app()
+    app.finished = True
+    _farewell(app)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == f"codestream-bastion: answers saved in {app.session.answers_path}"
+    for value in values(app_lines(app)):
+        assert value.text in lines, value.label  # whole, alone on its line
+    assert not any(line.startswith(" ") and "https://" in line for line in lines)
+
+
+def app_lines(app: WizardApp) -> list[Any]:
+    from wizard.tui.paste import next_steps
+
+    session = app.session
+    return next_steps(app.answers, session.output_dir, session.answers_path)
