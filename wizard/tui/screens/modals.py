@@ -141,6 +141,16 @@ class PlainValuesScreen(Screen[None]):
         lines: The next steps (:func:`wizard.tui.paste.next_steps`).
     """
 
+    DEFAULT_CSS = """
+    PlainValuesScreen #plain-body {
+        height: 1fr;
+        overflow: auto auto;
+        padding: 0;
+    }
+    PlainValuesScreen #plain-text {
+        width: auto;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,p,q", "close", "Back"),
     ]

@@ -41,6 +41,26 @@ class CopyValue(ScrollableContainer, can_focus=True):
     """
 
     DEFAULT_CLASSES = "copy-value"
+    # Here, not in wizard.tcss: loaded with the first value (Review), not at the first paint.
+    DEFAULT_CSS = """
+    CopyValue {
+        height: auto;
+        overflow-x: auto;
+        overflow-y: hidden;
+        scrollbar-size-horizontal: 1;
+        padding: 0 0 0 2;
+    }
+    CopyValue .value-text {
+        width: auto;
+        color: $text;
+    }
+    CopyValue:focus {
+        background: $accent 30%;
+    }
+    CopyValue:focus .value-text {
+        text-style: bold;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "step(-1)", "Previous value", show=False),
         Binding("down", "step(1)", "Next value", show=False),
@@ -89,6 +109,11 @@ class NextSteps(Vertical):
     """
 
     DEFAULT_CLASSES = "next-steps"
+    DEFAULT_CSS = """
+    NextSteps {
+        height: auto;
+    }
+    """
 
     def __init__(self, lines: Sequence[PasteLine] = (), *, id: str | None = None) -> None:
         super().__init__(id=id)
