@@ -15,7 +15,7 @@ from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.checks.listen import check_listen_port
 from wizard.checks.mode import check_mode
-from wizard.findings import Finding, fail
+from wizard.findings import Finding, apply_lab_mode, fail
 
 # check_mode and check_listen_port moved to wizard.checks; the TUI imports the
 # latter from here. TODO(issue 9): re-point after merge.
@@ -94,13 +94,13 @@ async def run_checks(
         post_install: Also prove the installed proxy works (``proxy.*``).
 
     Returns:
-        The findings, ordered by area.
+        The findings, ordered by area, lab mode applied (``ctx.lab``).
     """
     from wizard.checks.secrets import check_secrets
 
     findings: list[Finding] = check_mode(answers) + check_secrets(answers.secret_sources)
     if not answers.exposes_bastion:
-        return findings
+        return apply_lab_mode(findings, ctx.lab)
     from wizard.checks.address import check_public_ip
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
@@ -112,9 +112,9 @@ async def run_checks(
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion
-    findings += check_hostname(bastion.hostname, lab=ctx.lab)
+    findings += check_hostname(bastion.hostname)
     findings += check_public_ip(bastion.public_ip, ctx)
-    findings += check_listen_port(bastion.listen_port, ctx)
+    findings += check_listen_port(bastion.listen_port)
     jobs: list[Awaitable[list[Finding]]] = [
         _guarded("dns", check_dns(bastion.hostname, bastion.public_ip, ctx)),
         _guarded(
@@ -133,4 +133,5 @@ async def run_checks(
         jobs.append(_guarded("proxy", check_proxy(answers, ctx)))
     for result in await asyncio.gather(*jobs):
         findings += result
-    return sort_findings(findings)
+    # Lab mode is judged here, once, for every check (wizard.findings.apply_lab_mode).
+    return sort_findings(apply_lab_mode(findings, ctx.lab))

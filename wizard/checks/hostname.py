@@ -335,7 +335,7 @@ def _reserved_suffix(ascii_name: str) -> tuple[str, str] | None:
     return None
 
 
-def _reserved_findings(ascii_name: str, lab: bool) -> list[Finding]:
+def _reserved_findings(ascii_name: str) -> list[Finding]:
     reserved = _reserved_suffix(ascii_name)
     if reserved is None:
         return []
@@ -345,8 +345,6 @@ def _reserved_findings(ascii_name: str, lab: bool) -> list[Finding]:
         f".{suffix} is {why}. Public resolvers, and so Slack and Microsoft, can never "
         "look this name up."
     )
-    if lab:
-        return [ok("hostname.reserved_tld", title, detail + " Accepted in lab mode.")]
     return [
         warn(
             "hostname.reserved_tld",
@@ -367,13 +365,14 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def check_hostname(hostname: str, *, lab: bool = False) -> list[Finding]:
+def check_hostname(hostname: str) -> list[Finding]:
     """Check the bastion's host name offline.
+
+    A reserved top-level domain warns; lab mode's relaxation is applied by the
+    caller (:func:`wizard.findings.apply_lab_mode`).
 
     Args:
         hostname: The name as typed (Unicode allowed; one final dot allowed).
-        lab: Accept names under reserved top-level domains (``.test`` ...)
-            with a note instead of a warning.
 
     Returns:
         ``hostname.empty``/``invalid``/``label_too_long``/``too_long``/
@@ -393,5 +392,5 @@ def check_hostname(hostname: str, *, lab: bool = False) -> list[Finding]:
         return [fail(problem.code, title, detail, _sentence(problem.fix))]
     findings = [ok("hostname.ok", f"{ascii_name} is a valid fully qualified host name")]
     findings += _idn_findings(hostname, ascii_name, unicode_name)
-    findings += _reserved_findings(ascii_name, lab)
+    findings += _reserved_findings(ascii_name)
     return findings

@@ -137,10 +137,19 @@ class DemoNginx:
         return self._argv("-s", "reload")
 
     def prepare(self) -> None:
-        """Lay out the tree: ``nginx.conf`` (unless present), ``conf.d``, logs, temp."""
+        """Lay out the tree: ``nginx.conf`` (unless present), ``conf.d``, logs, temp.
+
+        A present ``nginx.conf`` that does not name this root (a ``--dir`` that
+        was moved or copied) is written again: its master would write its pid
+        elsewhere, and could then be neither found nor stopped.
+        """
         for directory in (self.root, self.root / "conf.d", self.log_dir, self.root / "temp"):
             directory.mkdir(parents=True, exist_ok=True)
-        if not self.config.exists():
+        try:
+            current = self.config.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            current = ""
+        if str(self.pid_file) not in current:
             self.config.write_text(demo_nginx_conf(self.root), encoding="utf-8")
 
     def pid(self) -> int | None:
