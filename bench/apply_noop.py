@@ -44,7 +44,7 @@ def main() -> int:
     from wizard.cli import main as cli_main
     from wizard.demo.environment import running_demo
     from wizard.demo.nginx import DemoNginx
-    from wizard.render import find_nginx
+    from wizard.nginx import find_binary as find_nginx
 
     binary = find_nginx()
     if binary is None:

@@ -17,13 +17,9 @@ from wizard.checks.listen import check_listen_port
 from wizard.checks.mode import check_mode
 from wizard.findings import Finding, apply_lab_mode, fail
 
-# check_mode and check_listen_port moved to wizard.checks; the TUI imports the
-# latter from here. TODO(issue 9): re-point after merge.
 __all__ = [
     "AREA_ORDER",
     "AREA_TITLES",
-    "check_listen_port",
-    "check_mode",
     "run_checks",
     "sort_findings",
 ]

@@ -38,7 +38,7 @@ from wizard.apply_command import run_apply
 from wizard.cli import main
 from wizard.install import Installer, run_pipeline
 from wizard.install.state import StateDir
-from wizard.render import NginxFeatures
+from wizard.nginx import NginxFeatures
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacker tests run as root")

@@ -32,18 +32,18 @@ from tests.nginx_harness import NginxHarness, free_port, require_nginx
 from wizard.answers import Answers, save_answers
 from wizard.apply_command import run_apply
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import (
+from wizard.checks.nginx import _version_finding, check_nginx
+from wizard.demo.ca import TestCA
+from wizard.install import Installer, InstallError
+from wizard.nginx import (
     Layout,
     LayoutError,
-    _version_finding,
-    check_nginx,
+    NginxFeatures,
     detect_layout,
+    detect_nginx_features,
     find_conflicting_server_blocks,
     parse_config,
 )
-from wizard.demo.ca import TestCA
-from wizard.install import Installer, InstallError
-from wizard.render import NginxFeatures, detect_nginx_features
 
 HOSTNAME = "bastion.demo.test"
 API_HOST = "codestream.demo.test"
@@ -777,7 +777,7 @@ async def test_reload_command_follows_systemd(
 ) -> None:
     """Where systemd runs nginx, reload through it; systemctl itself is never executed here."""
     import wizard.install.installer
-    from wizard.checks.nginx import CommandResult
+    from wizard.nginx import CommandResult
 
     calls: list[list[str]] = []
 

@@ -21,13 +21,10 @@ import pytest
 
 from tests.nginx_harness import NginxHarness, free_port, require_nginx
 from wizard.answers import Answers
+from wizard.constants import SERVER_CONF_NAME
 from wizard.demo.ca import TestCA
-from wizard.render import (
-    SERVER_CONF_NAME,
-    NginxFeatures,
-    detect_nginx_features,
-    render_all,
-)
+from wizard.nginx import NginxFeatures, detect_nginx_features
+from wizard.render import render_all
 
 nginx = pytest.mark.nginx
 

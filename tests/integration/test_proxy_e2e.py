@@ -35,11 +35,13 @@ from tests.nginx_harness import NginxHarness, free_port, require_nginx
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.checks.proxy import check_proxy
+from wizard.constants import SERVER_CONF_NAME
 from wizard.demo.ca import TestCA
 from wizard.demo.dns_server import DnsServer
 from wizard.demo.fake_api import FakeCodeStreamApi, express_pathname
 from wizard.findings import Finding
-from wizard.render import SERVER_CONF_NAME, NginxFeatures, detect_nginx_features, render_all
+from wizard.nginx import NginxFeatures, detect_nginx_features
+from wizard.render import render_all
 
 pytestmark = pytest.mark.nginx
 

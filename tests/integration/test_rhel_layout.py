@@ -42,7 +42,7 @@ from wizard.demo.nginx import _worker_user
 from wizard.engine import run_checks
 from wizard.fsutil import atomic_write
 from wizard.install import Installer
-from wizard.nginx import run_command
+from wizard.nginx import detect_nginx_features, run_command
 from wizard.nginx.master import (
     compiled_paths,
     master_state,
@@ -50,7 +50,6 @@ from wizard.nginx.master import (
     start_argv,
     wait_for_master,
 )
-from wizard.render import detect_nginx_features
 
 pytestmark = pytest.mark.nginx
 

@@ -13,8 +13,8 @@ from textual.widgets import Input, OptionList
 
 from tests.tui.conftest import Demo, type_into
 from wizard.answers import load_answers
-from wizard.checks.nginx import find_binary
 from wizard.demo.nginx import DemoNginx
+from wizard.nginx import find_binary
 from wizard.tui.app import exit_on_hangup
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.modals import ConfirmScreen, HelpScreen

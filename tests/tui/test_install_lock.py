@@ -9,10 +9,10 @@ import pytest
 
 from tests.tui.conftest import Demo
 from tests.tui.test_flow import step
-from wizard.checks.nginx import find_binary
 from wizard.demo.nginx import DemoNginx
 from wizard.install.lock import RunLock
 from wizard.install.state import StateDir
+from wizard.nginx import find_binary
 from wizard.tui.testing import press, settle
 from wizard.tui.widgets.findings import LiveFindings
 

@@ -14,14 +14,16 @@ import pytest
 
 from tests.nginx_harness import nginx_unescape, parse_server_blocks
 from wizard.answers import Answers
-from wizard.nginx import NginxFeatures, detect_nginx_features, parse_nginx_v
-from wizard.nginx.binary import ECDH_CURVES_NIST, ECDH_CURVES_X25519
-from wizard.render import (
-    MOZILLA_INTERMEDIATE_CIPHERS,
+from wizard.constants import (
     NEXT_STEPS_NAME,
     SERVER_CONF_NAME,
     SLACK_EVENTS_MANIFEST_NAME,
     SLACK_MANIFEST_NAME,
+)
+from wizard.nginx import NginxFeatures, detect_nginx_features, parse_nginx_v
+from wizard.nginx.binary import ECDH_CURVES_NIST, ECDH_CURVES_X25519
+from wizard.render import (
+    MOZILLA_INTERMEDIATE_CIPHERS,
     NginxQuoteError,
     RenderedFile,
     RenderError,

@@ -27,15 +27,11 @@ from hypothesis import strategies as st
 from tests.nginx_harness import parse_server_blocks
 from wizard.answers import MODES, Answers
 from wizard.checks.hostname import to_ascii_hostname
-from wizard.render import (
-    ECDH_CURVES_X25519,
-    SERVER_CONF_NAME,
-    TEAMS_PACKAGE_NAME,
-    NginxFeatures,
-    RenderedFile,
-    RenderError,
-    render_all,
-)
+from wizard.constants import SERVER_CONF_NAME
+from wizard.nginx import NginxFeatures
+from wizard.nginx.binary import ECDH_CURVES_X25519
+from wizard.provider_files import TEAMS_PACKAGE_NAME
+from wizard.render import RenderedFile, RenderError, render_all
 
 FEATURES = NginxFeatures(
     version=(1, 22, 1),

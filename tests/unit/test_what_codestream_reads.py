@@ -20,16 +20,15 @@ import pytest
 
 from tests.unit.test_render import make_answers, render
 from wizard.answers import Answers, dumps_answers, loads_answers
-from wizard.provider_files import SLACK_BOT_EVENTS, SLACK_BOT_SCOPES, SLACK_USER_SCOPES
-from wizard.releases import parse_release, release_error, shape_for
-from wizard.render import (
-    NEXT_STEPS_NAME,
-    SLACK_EVENTS_MANIFEST_NAME,
-    SLACK_MANIFEST_NAME,
+from wizard.constants import NEXT_STEPS_NAME, SLACK_EVENTS_MANIFEST_NAME, SLACK_MANIFEST_NAME
+from wizard.provider_files import (
+    SLACK_BOT_EVENTS,
+    SLACK_BOT_SCOPES,
+    SLACK_USER_SCOPES,
     TEAMS_PACKAGE_NAME,
-    RenderError,
-    render_all,
 )
+from wizard.releases import parse_release, release_error, shape_for
+from wizard.render import RenderError, render_all
 
 ALL_MODES = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
 TEAMS_ID = "7f0e2b7c-0000-4000-8000-000000000000"

@@ -488,13 +488,3 @@ def leaf_not_after(path: str) -> datetime | None:
     except Exception:  # a metric must not break the check's report
         return None
     return parsed.leaf.not_valid_after_utc if isinstance(parsed, CertificateFile) else None
-
-
-# The wizard's certificate list moved to wizard.checks.cert_discovery; the TUI
-# imports these names from here. TODO(issue 9): re-point after merge.
-from wizard.checks.cert_discovery import (  # noqa: E402 - below the names it imports lazily
-    CertificateSummary as CertificateSummary,
-)
-from wizard.checks.cert_discovery import discover_certificates as discover_certificates  # noqa: E402
-from wizard.checks.cert_discovery import find_matching_key as find_matching_key  # noqa: E402
-from wizard.checks.cert_discovery import summarize_certificate as summarize_certificate  # noqa: E402

@@ -10,7 +10,7 @@ without exposure needs no nginx at all: the installer writes the snippet and
 the next steps only.
 
 The snippet is written for the CodeStream release the live probe found
-(``X-CS-API-Version``, :func:`wizard.checks.upstream.release_in`), which the
+(``X-CS-API-Version``, :func:`wizard.checks.fingerprint.release_in`), which the
 screens pass in; ``[codestream] release`` in the answers overrides it.
 
 No Textual here; the screens call these functions from workers.
@@ -102,10 +102,10 @@ async def make_installer(
         answers: The answers.
         session: Where things go, and the demo's nginx.
         release: The CodeStream release the live probe found
-            (:func:`wizard.checks.upstream.release_in`): the snippet is written for it.
+            (:func:`wizard.checks.fingerprint.release_in`): the snippet is written for it.
     """
     from wizard.install import Installer
-    from wizard.render import detect_nginx_features
+    from wizard.nginx import detect_nginx_features
 
     ctx = session.context
     features = await asyncio.to_thread(detect_nginx_features, ctx.nginx_binary)
@@ -217,7 +217,8 @@ async def build_plan(
 
 def _render_only(answers: Answers, session: WizardSession, release: str | None) -> OutputPlan:
     from wizard.install import InstallError
-    from wizard.render import RenderError, detect_nginx_features, render_all
+    from wizard.nginx import detect_nginx_features
+    from wizard.render import RenderError, render_all
 
     ctx = session.context
     bundle = ctx.trust_bundle()

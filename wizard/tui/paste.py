@@ -74,8 +74,9 @@ def next_steps(answers: Answers, output_dir: Path, answers_path: Path) -> list[P
         output_dir: Where the snippet, manifests and Teams package are saved.
         answers_path: Where the final answers file is saved.
     """
+    from wizard.constants import SLACK_EVENTS_MANIFEST_NAME, SLACK_MANIFEST_NAME
     from wizard.provider_files import TEAMS_PACKAGE_NAME
-    from wizard.render import SLACK_EVENTS_MANIFEST_NAME, SLACK_MANIFEST_NAME, load_commands
+    from wizard.render import load_commands
 
     lines: list[PasteLine] = []
     base = bastion_url(answers)

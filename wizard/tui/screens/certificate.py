@@ -27,7 +27,7 @@ from wizard.tui.widgets.field import CheckedField, Extra
 from wizard.tui.widgets.findings import BADGES
 
 if TYPE_CHECKING:
-    from wizard.checks.certificate import CertificateSummary
+    from wizard.checks.cert_discovery import CertificateSummary
 
 
 def certificate_path_error(text: str) -> str | None:
@@ -118,7 +118,7 @@ class CertificateScreen(StepScreen):
     async def _discover(self) -> None:
         """Find and summarise candidate certificates (file work in a thread)."""
         await self.wizard.preloaded()  # cryptography, imported off the event loop
-        from wizard.checks.certificate import discover_certificates, summarize_certificate
+        from wizard.checks.cert_discovery import discover_certificates, summarize_certificate
 
         roots = self.wizard.session.certificate_roots
         hostname = self.answers.bastion.hostname
@@ -188,7 +188,7 @@ class CertificateScreen(StepScreen):
 
     @on(DataTable.RowSelected, "#candidates")
     async def _picked(self, event: DataTable.RowSelected) -> None:
-        from wizard.checks.certificate import find_matching_key
+        from wizard.checks.cert_discovery import find_matching_key
 
         path = str(event.row_key.value)
         field = self.field

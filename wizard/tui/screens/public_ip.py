@@ -108,7 +108,7 @@ class PublicIpScreen(StepScreen):
         return findings
 
     async def _check_port(self, text: str) -> list[Finding]:
-        from wizard.engine import check_listen_port
+        from wizard.checks.listen import check_listen_port
 
         return check_listen_port(int(text))
 

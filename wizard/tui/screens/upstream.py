@@ -13,7 +13,7 @@ from dataclasses import replace
 from textual.app import ComposeResult
 
 from wizard.answers import Answers, CodeStreamAnswers
-from wizard.checks.upstream import api_url_error, upstream_address_error
+from wizard.checks.api_url import api_url_error, upstream_address_error
 from wizard.findings import Finding
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField, Extra
@@ -74,7 +74,7 @@ class UpstreamScreen(StepScreen):
 
     def store(self, answers: Answers) -> None:
         """The URL, the CA file and the pinned address; the release the API reported."""
-        from wizard.checks.upstream import release_in
+        from wizard.checks.fingerprint import release_in
 
         typed = self._answers(self.field.value)
         # replace(): keep the rest of the section ([codestream] release) as loaded.
