@@ -22,8 +22,9 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from wizard.commands.demo import started_demo_session
 from wizard.demo.environment import running_demo
-from wizard.tui.app import WizardApp, started_demo_session
+from wizard.tui.app import WizardApp
 from wizard.tui.testing import press, settle
 
 SIZES: tuple[tuple[int, int], ...] = ((80, 24), (120, 40))

@@ -1,29 +1,21 @@
-"""Command-line entry point: the wizard, the demo, and the headless commands.
+"""Command-line entry point: parse the command line, hand it to the command that runs it.
 
-Start-up stays cheap: only the standard library is imported here; the checks,
-the TUI and the heavy libraries (cryptography, httpx, dnspython, jinja2) load
-when a command needs them.
+Start-up stays cheap: only the standard library (and :mod:`wizard.constants`,
+which imports nothing else) is imported here; the command's module under
+:mod:`wizard.commands`, and through it the checks, the TUI and the heavy
+libraries (cryptography, httpx, dnspython, jinja2), load when the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from wizard.answers import Answers
-    from wizard.checks.context import CheckContext
-    from wizard.findings import Finding
-    from wizard.install.monitor import MonitorSpec
-    from wizard.report import CheckRun
+from wizard.constants import SYSTEM_NGINX_ROOT
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _timeout(text: str) -> float:
@@ -76,8 +68,8 @@ def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     group.add_argument(
         "--nginx-root",
         metavar="DIR",
-        default=default("/etc/nginx"),
-        help="nginx configuration directory (default /etc/nginx)",
+        default=default(str(SYSTEM_NGINX_ROOT)),
+        help=f"nginx configuration directory (default {SYSTEM_NGINX_ROOT})",
     )
     group.add_argument(
         "--lab",
@@ -106,7 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--answers", metavar="FILE", help="start the wizard from this answers file")
     _add_shared(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_check, _add_render, _add_apply, _add_merge_config, _add_demo):
+        add(commands)
+    return parser
 
+
+def _add_check(commands: Subparsers) -> None:
+    """``check``: every check headless, in one of four formats."""
     check = commands.add_parser("check", help="run every check headless and report")
     check.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
     check.add_argument(
@@ -132,11 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_shared(check, suppress=True)
 
+
+def _add_render(commands: Subparsers) -> None:
+    """``render``: every file into a directory."""
     render = commands.add_parser("render", help="write the files to a directory (no network)")
     render.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
     render.add_argument("--out", metavar="DIR", required=True, help="directory to write into")
     _add_shared(render, suppress=True)
 
+
+def _add_apply(commands: Subparsers) -> None:
+    """``apply``: the install pipeline, with the renewal hook and the monitor."""
     apply = commands.add_parser("apply", help="check, then install the nginx block safely")
     apply.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
     apply.add_argument("--yes", action="store_true", help="do not ask before writing")
@@ -193,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_shared(apply, suppress=True)
 
+
+def _add_merge_config(commands: Subparsers) -> None:
+    """``merge-config``: the snippet into a CodeStream configuration."""
     merge = commands.add_parser(
         "merge-config",
         help="merge the rendered snippet into a whole CodeStream configuration (JSON)",
@@ -209,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
 
+
+def _add_demo(commands: Subparsers) -> None:
+    """``demo``: the wizard or the check against the simulated environment."""
     demo = commands.add_parser(
         "demo", help="the wizard against a simulated environment on loopback"
     )
@@ -222,232 +232,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="with --check: print JSON")
     _add_shared(demo, suppress=True)
-    return parser
-
-
-def context_from_args(args: argparse.Namespace) -> CheckContext:
-    """A :class:`CheckContext` from the shared options.
-
-    Raises:
-        ValueError: When a resolver address is malformed.
-    """
-    from wizard.checks.context import build_context
-
-    return build_context(
-        dns_servers=args.dns_server,
-        public_dns=args.public_dns,
-        ca_bundle=args.ca_bundle,
-        timeout=args.timeout,
-        lab=args.lab,
-        nginx_root=args.nginx_root,
-    )
-
-
-def _load(path: str) -> Answers:
-    from wizard.answers import load_answers
-
-    return load_answers(path)
-
-
-def _check_format(args: argparse.Namespace) -> str:
-    """The output format of ``check``; ``--json`` is ``--format json``."""
-    fmt = getattr(args, "format", None)
-    if getattr(args, "json", False) and fmt not in (None, "json"):
-        raise ValueError(f"--json and --format {fmt} disagree; give one of them.")
-    return "json" if args.json else (fmt or "text")
-
-
-def _run_check(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
-    import time
-    from datetime import UTC, datetime
-
-    from wizard.checks.certificate import leaf_not_after
-    from wizard.engine import run_checks
-    from wizard.findings import has_failure
-    from wizard.report import CheckRun, nagios_exit_code, print_check
-
-    fmt = _check_format(args)
-    if args.textfile and fmt != "prometheus":
-        raise ValueError("--textfile writes the Prometheus report: add --format prometheus.")
-    checked_at = datetime.now(UTC)
-    started = time.monotonic()
-    findings = asyncio.run(run_checks(answers, ctx, post_install=args.post_install))
-    certificate = answers.bastion.certificate if answers.exposes_bastion else ""
-    run = CheckRun(
-        checked_at=checked_at,
-        duration=time.monotonic() - started,
-        certificate=certificate,
-        certificate_not_after=leaf_not_after(certificate) if certificate else None,
-    )
-    if args.textfile:
-        _write_textfile(Path(args.textfile), findings, run)
-    else:
-        print_check(findings, sys.stdout, fmt, run)
-    if fmt == "nagios":
-        return nagios_exit_code(findings)
-    return EXIT_FAILED if has_failure(findings) else EXIT_OK
-
-
-def _write_textfile(path: Path, findings: Sequence[Finding], run: CheckRun) -> None:
-    """The Prometheus report, atomically (the collector never reads half of it).
-
-    Raises:
-        ValueError: When the file cannot be written, naming it and why.
-    """
-    from wizard.fsutil import atomic_write
-    from wizard.report import format_prometheus
-
-    try:
-        atomic_write(path, format_prometheus(findings, run).encode(), 0o644)
-    except OSError as exc:
-        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _run_render(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
-    from wizard.render import run_render
-
-    # --dns-server and --ca-bundle stand for the host's own resolver and trust
-    # store, so the rendered file uses them too; otherwise render's defaults.
-    return run_render(
-        answers,
-        Path(args.out),
-        sys.stdout,
-        resolvers=[str(server) for server in ctx.nameservers] if args.dns_server else None,
-        ca_bundle=str(ctx.ca_bundle) if ctx.ca_bundle else None,
-    )
-
-
-def _run_apply(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
-    from wizard.apply_command import run_apply
-
-    return asyncio.run(
-        run_apply(
-            answers,
-            ctx,
-            yes=args.yes,
-            dry_run=args.dry_run,
-            stdout=sys.stdout,
-            as_json=args.json,
-            state_dir=args.state_dir,
-            lock_wait=args.lock_wait,
-            discard_journal=args.discard_journal,
-            renew_hook=args.renew_hook,
-            monitor=_monitor_spec(args),
-        )
-    )
-
-
-def _shared_argv(args: argparse.Namespace) -> list[str]:
-    """The shared options as given, for a command line that repeats them."""
-    argv = [f"--dns-server={server}" for server in args.dns_server or ()]
-    argv += [f"--public-dns={server}" for server in args.public_dns or ()]
-    if args.ca_bundle:
-        argv.append(f"--ca-bundle={Path(args.ca_bundle).resolve()}")
-    argv += [f"--nginx-root={Path(args.nginx_root).resolve()}", f"--timeout={args.timeout:g}"]
-    return [*argv, "--lab"] if args.lab else argv
-
-
-def _monitor_spec(args: argparse.Namespace) -> MonitorSpec | None:
-    """What ``apply --monitor`` installs: this very program's check, with the same options."""
-    from wizard.install.monitor import DEFAULT_SYSTEMD_DIR, DEFAULT_TEXTFILE_DIR, MonitorSpec
-
-    if not args.monitor:
-        if args.textfile_dir or args.systemd_dir:
-            raise ValueError("--textfile-dir and --systemd-dir go with --monitor; add it.")
-        return None
-    # The interpreter of this installation, so the unit runs the same code.
-    check = [
-        sys.executable,
-        "-m",
-        "wizard",
-        "check",
-        "--answers",
-        str(Path(args.answers).resolve()),
-    ]
-    check += ["--post-install", "--format", "prometheus", *_shared_argv(args)]
-    return MonitorSpec(
-        tuple(check),
-        Path(args.textfile_dir).resolve() if args.textfile_dir else DEFAULT_TEXTFILE_DIR,
-        Path(args.systemd_dir).resolve() if args.systemd_dir else DEFAULT_SYSTEMD_DIR,
-    )
-
-
-def _apply_json_error(args: argparse.Namespace, exc: Exception) -> None:
-    """``apply --json`` prints its one JSON object even when it cannot start."""
-    if args.command == "apply" and getattr(args, "json", False):
-        from wizard.apply_command import print_json, usage_json
-
-        print_json(
-            usage_json("install.bad_input", str(exc), "Fix the input named above."), sys.stdout
-        )
-
-
-def _run_demo(args: argparse.Namespace) -> int:
-    from wizard.demo.environment import run_demo
-
-    return run_demo(
-        check_only=args.check,
-        directory=Path(args.dir) if args.dir else None,
-        as_json=args.json,
-        timeout=args.timeout,
-    )
-
-
-def _run_merge_config(args: argparse.Namespace) -> int:
-    from wizard.merge_config import run_merge_config
-
-    return run_merge_config(Path(args.snippet), Path(args.into), sys.stdout, dry_run=args.dry_run)
-
-
-def _run_wizard(args: argparse.Namespace, ctx: CheckContext) -> int:
-    from wizard.tui.app import run_wizard
-
-    return run_wizard(ctx, answers_path=Path(args.answers) if args.answers else None)
-
-
-def _main_nagios(args: argparse.Namespace) -> int:
-    """``check --format nagios``: whatever goes wrong, one status line and a plugin exit code."""
-    from wizard.answers import AnswersError
-    from wizard.report import NAGIOS_UNKNOWN, nagios_unknown
-
-    try:
-        ctx = context_from_args(args)
-        return _run_check(args, _load(args.answers), ctx)
-    except (AnswersError, ValueError) as exc:
-        # Nagios reads exit 2 as CRITICAL: a check that could not run is UNKNOWN (3).
-        print(nagios_unknown(f"cannot check: {exc}"))
-        return NAGIOS_UNKNOWN
-    except KeyboardInterrupt:
-        print(nagios_unknown("interrupted"))
-        return NAGIOS_UNKNOWN
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from wizard.answers import AnswersError
-
-    if args.command == "check" and getattr(args, "format", None) == "nagios":
-        return _main_nagios(args)
-    try:
-        if args.command == "demo":
-            return _run_demo(args)
-        if args.command == "merge-config":
-            return _run_merge_config(args)
-        ctx = context_from_args(args)
-        if args.command is None:
-            return _run_wizard(args, ctx)
-        answers = _load(args.answers)
-        if args.command == "check":
-            return _run_check(args, answers, ctx)
-        if args.command == "render":
-            return _run_render(args, answers, ctx)
-        return _run_apply(args, answers, ctx)
-    except (AnswersError, ValueError) as exc:
-        _apply_json_error(args, exc)
-        print(f"codestream-bastion: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("codestream-bastion: interrupted; nothing was left half-written.", file=sys.stderr)
-        return 130
+    args = build_parser().parse_args(argv)
+    command = args.command
+    # Each command's module is imported only when it runs (start-up time).
+    if command == "check":
+        from wizard.commands.check import run
+    elif command == "render":
+        from wizard.commands.render import run
+    elif command == "apply":
+        from wizard.commands.apply import run
+    elif command == "merge-config":
+        from wizard.commands.merge_config import run
+    elif command == "demo":
+        from wizard.commands.demo import run
+    else:
+        from wizard.commands.interactive import run
+    return run(args)

@@ -19,8 +19,9 @@ import pytest
 from textual.pilot import Pilot
 
 from wizard.cli import main
+from wizard.commands.demo import demo_session
 from wizard.demo.environment import DemoFiles, DemoLauncher, demo_answers
-from wizard.tui.app import WizardApp, demo_session
+from wizard.tui.app import WizardApp
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.testing import press, settle
 

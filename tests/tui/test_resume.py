@@ -9,7 +9,7 @@ import pytest
 from tests.tui.conftest import Demo, type_into
 from wizard.answers import AnswersError, save_answers
 from wizard.checks.context import CheckContext
-from wizard.tui.app import wizard_session
+from wizard.commands.interactive import wizard_session
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.modals import ConfirmScreen
 from wizard.tui.state import STATE_ENV

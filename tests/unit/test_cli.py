@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.cli import EXIT_USAGE, main
+from wizard.cli import main
+from wizard.commands.common import EXIT_USAGE
 
 HEAVY = ("cryptography", "httpx", "dns", "jinja2", "textual")
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.nginx_harness import nginx_unescape, parse_server_blocks
 from wizard.answers import Answers
+from wizard.commands.render import run_render
 from wizard.constants import (
     NEXT_STEPS_NAME,
     SERVER_CONF_NAME,
@@ -31,7 +32,6 @@ from wizard.render import (
     nginx_int,
     nginx_quote,
     render_all,
-    run_render,
     validate_for_render,
 )
 

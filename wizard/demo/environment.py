@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 
 from wizard.answers import Answers, AnswersError, load_answers, save_answers
 from wizard.checks.context import CheckContext
+from wizard.constants import ANSWERS_NAME
 from wizard.demo.service import Service
 from wizard.fsutil import atomic_write
 
@@ -62,7 +62,7 @@ class DemoFiles:
     @property
     def answers(self) -> Path:
         """The demo answers file (edit it to try other choices)."""
-        return self.root / "answers.toml"
+        return self.root / ANSWERS_NAME
 
     @property
     def trust_bundle(self) -> Path:
@@ -234,7 +234,7 @@ class DemoLauncher:
             RuntimeError: When the launcher was stopped first.
             OSError: When the servers cannot start (the message says why).
         """
-        from wizard.demo.nginx import DemoNginx, DemoNginxError, nginx_missing_note
+        from wizard.demo.nginx import start_demo_nginx
 
         with self._lock:
             if self._stopped:
@@ -244,16 +244,7 @@ class DemoLauncher:
             self.env = DemoEnvironment(self.files, timeout=self.timeout, api_port=self.api_port)
             self.env.start()
             ctx = self.env.context()
-            nginx = DemoNginx.find(ctx.nginx_root, ctx.nginx_binary)
-            if nginx is None:
-                self.nginx_note = nginx_missing_note()
-            else:
-                try:
-                    nginx.start()
-                    self.nginx = nginx
-                except DemoNginxError as exc:
-                    nginx.stop()
-                    self.nginx_note = f"{exc}. Install and Test are skipped."
+            self.nginx, self.nginx_note = start_demo_nginx(ctx.nginx_root, ctx.nginx_binary)
             self.nginx_usable = self.nginx is not None
             return ctx
         finally:
@@ -348,50 +339,3 @@ def running_demo(directory: Path | None, timeout: float) -> Iterator[tuple[DemoE
                 answers = files.default_answers(env.api.port, free_port())
                 save_answers(answers, files.answers)
             yield env, files.answers
-
-
-def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout: float) -> int:
-    """The ``demo`` command: the wizard, or with ``check_only`` the headless check.
-
-    Returns:
-        The exit status (0 when no check failed).
-    """
-    if not check_only:
-        from wizard.tui.app import run_demo_wizard
-
-        with demo_directory(directory) as files:
-            answers_path, api_port = demo_answers(files)
-            launcher = DemoLauncher(files, timeout=timeout, api_port=api_port)
-            outcome = run_demo_wizard(launcher, answers_path, kept=directory is not None)
-        # Said after the directory is gone (or kept), so it matches what is on disk.
-        print(
-            demo_farewell(
-                kept=files.root if directory is not None else None,
-                removed=files.root,
-                finished=outcome.finished,
-                stopped_at=outcome.step_title,
-            )
-        )
-        return outcome.code
-    import asyncio
-
-    from wizard.engine import run_checks
-    from wizard.findings import has_failure
-    from wizard.report import print_findings
-
-    with running_demo(directory, timeout) as (env, answers_path):
-        answers = load_answers(answers_path)
-        findings = asyncio.run(run_checks(answers, env.context()))
-        print_findings(findings, sys.stdout, as_json=as_json)
-        if not as_json:
-            print(
-                f"\nDemo answers: {answers_path}"
-                + (
-                    "\nTo try other choices: run again with --dir DIR, edit DIR/answers.toml "
-                    "(e.g. point certificate and private_key at DIR/letsencrypt/live/"
-                    "bastion-expired or wrong-host), and run the same command once more."
-                    if directory is None
-                    else "\nEdit it and run the same command again to see the checks react."
-                )
-            )
-        return 1 if has_failure(findings) else 0

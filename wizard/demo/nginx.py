@@ -7,7 +7,8 @@ then proves the whole path (DNS, TLS, nginx, the API) for real. Everything
 (pid file, logs, temporary files) stays under the demo directory, and
 :meth:`DemoNginx.stop` ends the master when the demo exits.
 
-The demo wizard (:func:`wizard.tui.app.run_demo_wizard`) starts and stops it;
+The demo's launcher (:class:`wizard.demo.environment.DemoLauncher`) starts and
+stops it, through :func:`start_demo_nginx`;
 :class:`wizard.demo.environment.DemoFiles` lays out the tree, so `demo --check`
 sees the same nginx configuration.
 """
@@ -207,3 +208,25 @@ class DemoNginx:
                 except OSError:
                     return
                 time.sleep(0.05)
+
+
+def start_demo_nginx(root: Path, binary: str) -> tuple[DemoNginx | None, str]:
+    """Find and start the demo's nginx master under ``root``; never raises.
+
+    Args:
+        root: The demo's nginx root.
+        binary: The nginx binary (name or path).
+
+    Returns:
+        The running master and ``""``; or ``None`` and why Install and Test are
+        skipped (nginx is not installed, or it did not start).
+    """
+    nginx = DemoNginx.find(root, binary)
+    if nginx is None:
+        return None, nginx_missing_note()
+    try:
+        nginx.start()
+    except DemoNginxError as exc:
+        nginx.stop()
+        return None, f"{exc}. Install and Test are skipped."
+    return nginx, ""

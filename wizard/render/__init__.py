@@ -9,7 +9,6 @@
   :mod:`wizard.provider_files`, which also builds the Teams app package).
 - :mod:`~wizard.render.next_steps`: ``next-steps.md`` and the commands that load the snippet.
 - :mod:`~wizard.render.files`: :func:`render_all`, every file for a set of answers.
-- :mod:`~wizard.render.command`: the ``render`` command.
 
 This face re-exports every name the other layers and the tests import.
 """
@@ -34,7 +33,6 @@ from wizard.nginx.binary import (
     parse_nginx_v,
 )
 from wizard.provider_files import TEAMS_PACKAGE_NAME
-from wizard.render.command import run_render
 from wizard.render.core import (
     NginxQuoteError,
     NginxToken,
@@ -98,6 +96,5 @@ __all__ = [
     "nginx_url_via_variable",
     "parse_nginx_v",
     "render_all",
-    "run_render",
     "validate_for_render",
 ]

@@ -12,8 +12,10 @@ the fake API, nginx) is built in a worker after the first paint, and the
 first step that needs it waits for it, saying so. A resumed step paints at
 once; its live checks wait for the imports (:class:`LiveFindings`).
 
-Entry points: :func:`run_wizard` (``codestream-bastion``) and
-:func:`run_demo_wizard` (``codestream-bastion demo``).
+Entry point: :func:`run_app`, given a :class:`~wizard.tui.session.WizardSession`
+built by the commands layer (:mod:`wizard.commands.interactive` for
+``codestream-bastion``, :mod:`wizard.commands.demo` for ``codestream-bastion
+demo``); the TUI never imports the demo.
 """
 
 from __future__ import annotations
@@ -21,11 +23,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
-import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, ClassVar
 
@@ -36,8 +36,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from wizard.answers import Answers
 from wizard.tui.screens import SCREENS, screen_class
 from wizard.tui.screens.base import StepScreen
-from wizard.tui.session import CERTIFICATE_ROOTS, WizardSession
-from wizard.tui.state import STATE_ENV, SavedState, StateStore, default_state_path
+from wizard.tui.session import WizardSession
+from wizard.tui.state import SavedState
 from wizard.tui.steps import (
     STEP_BY_ID,
     STEP_IDS,
@@ -49,13 +49,7 @@ from wizard.tui.steps import (
 
 if TYPE_CHECKING:
     from wizard.checks.context import CheckContext
-    from wizard.demo.environment import DemoEnvironment, DemoLauncher
     from wizard.tui.outputs import OutputPlan
-
-OUTPUT_DIR_NAME = "codestream-bastion"
-"""The directory (in the working directory) for the generated files and answers."""
-ANSWERS_NAME = "answers.toml"
-"""The final answers file in it (the name the installer uses too)."""
 
 # Loaded in a thread after the first paint, so no step stalls the screen on an import.
 PRELOAD: tuple[str, ...] = (
@@ -397,10 +391,11 @@ def _farewell(app: WizardApp) -> None:
     """
     session = app.session
     if app.finished:
+        from wizard.constants import NEXT_STEPS_NAME
         from wizard.tui.paste import next_steps, plain_text
 
         print(f"codestream-bastion: answers saved in {session.answers_path}")
-        print(f"Next steps (also in {session.output_dir / 'next-steps.md'}):\n")
+        print(f"Next steps (also in {session.output_dir / NEXT_STEPS_NAME}):\n")
         lines = next_steps(app.answers, session.output_dir, session.answers_path)
         print(plain_text(lines, indent="# "), end="")
     elif app.current_step != "welcome":
@@ -410,127 +405,12 @@ def _farewell(app: WizardApp) -> None:
         )
 
 
-def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> WizardSession:
-    """The session of ``codestream-bastion [--answers FILE]`` on this host.
-
-    Args:
-        ctx: The check context built from the command line.
-        answers_path: ``--answers``: prefills every field, and the final answers
-            are saved there. A file that does not exist yet is created at the end.
-
-    Raises:
-        AnswersError: When ``answers_path`` exists but cannot be used.
-    """
-    from wizard.answers import load_answers
-
-    prefilled = answers_path is not None and answers_path.exists()
-    answers = load_answers(answers_path, partial=True) if prefilled and answers_path else Answers()
-    output_dir = Path.cwd() / OUTPUT_DIR_NAME
-    return WizardSession(
-        context=ctx,
-        answers=answers,
-        answers_path=answers_path or output_dir / ANSWERS_NAME,
-        state=StateStore(default_state_path()),
-        certificate_roots=(*CERTIFICATE_ROOTS, Path.cwd()),
-        prefilled_from=answers_path if prefilled else None,
-        output_dir=output_dir,
-    )
-
-
-def run_wizard(ctx: CheckContext, answers_path: Path | None = None) -> int:
-    """Run the wizard on this host (``codestream-bastion [--answers FILE]``).
-
-    Args:
-        ctx: The check context built from the command line.
-        answers_path: See :func:`wizard_session`.
-
-    Returns:
-        0 when the wizard was completed, 1 when left before the end.
-
-    Raises:
-        AnswersError: When ``answers_path`` exists but cannot be used.
-    """
-    app = WizardApp(wizard_session(ctx, answers_path))
-    with exit_on_hangup():
-        code = app.run()
-    _farewell(app)
-    return 1 if code is None else code
-
-
-def demo_session(
-    launcher: DemoLauncher, answers_path: Path, *, kept: bool = False
-) -> WizardSession:
-    """The session of ``codestream-bastion demo``; its environment is not started yet.
-
-    The app starts it (:meth:`WizardApp.start_environment`) after its first
-    paint; where nginx is installed, that includes a master under the demo's
-    nginx root, and Install and Test drive it; where it is not, they are
-    skipped and the Welcome screen says how to get them.
-
-    Args:
-        launcher: The demo's environment, to be started.
-        answers_path: The demo answers (they prefill every field).
-        kept: The demo directory is kept after the demo (``--dir``).
-    """
-    from wizard.answers import load_answers
-
-    files = launcher.files
-    state_path = Path(os.environ.get(STATE_ENV) or files.root / "state.toml")
-    return WizardSession(
-        context=launcher.placeholder_context(),
-        answers=load_answers(answers_path, partial=True),
-        answers_path=answers_path,
-        state=StateStore(state_path),
-        certificate_roots=(files.certs,),
-        prefilled_from=answers_path,
-        nginx_usable=launcher.nginx_usable,
-        demo=True,
-        output_dir=files.root / "output",
-        launcher=launcher,
-        demo_kept=files.root if kept else None,
-    )
-
-
-def started_demo_session(env: DemoEnvironment, answers_path: Path) -> WizardSession:
-    """A demo session on an environment already running (screenshots, benchmarks).
-
-    Where nginx is installed a master is started under the demo's nginx root
-    (the caller stops it: ``session.demo_nginx.stop()``).
-    """
-    from wizard.answers import load_answers
-    from wizard.demo.nginx import DemoNginx, DemoNginxError, nginx_missing_note
-
-    ctx = env.context()
-    demo_nginx = DemoNginx.find(ctx.nginx_root, ctx.nginx_binary)
-    note = "" if demo_nginx is not None else nginx_missing_note()
-    if demo_nginx is not None:
-        try:
-            demo_nginx.start()
-        except DemoNginxError as exc:
-            demo_nginx.stop()
-            demo_nginx = None
-            note = f"{exc}. Install and Test are skipped."
-    return WizardSession(
-        context=ctx,
-        answers=load_answers(answers_path, partial=True),
-        answers_path=answers_path,
-        state=StateStore(env.files.root / "state.toml"),
-        certificate_roots=(env.files.certs,),
-        prefilled_from=answers_path,
-        demo_nginx=demo_nginx,
-        nginx_usable=demo_nginx is not None,
-        nginx_note=note,
-        demo=True,
-        output_dir=env.files.root / "output",
-    )
-
-
 @dataclass(frozen=True)
-class DemoOutcome:
-    """How the demo wizard ended, for the words printed once its files are dealt with.
+class Outcome:
+    """How the wizard ended.
 
     Attributes:
-        code: The exit status (0 when completed).
+        code: The exit status (0 when completed, 1 when left before the end).
         finished: The wizard was completed.
         step_title: The step it was left at.
     """
@@ -540,30 +420,25 @@ class DemoOutcome:
     step_title: str
 
 
-def run_demo_wizard(launcher: DemoLauncher, answers_path: Path, *, kept: bool) -> DemoOutcome:
-    """Run the wizard in the demo (``codestream-bastion demo``).
+def run_app(session: WizardSession) -> Outcome:
+    """Run the wizard for ``session`` until the admin leaves or finishes.
 
-    The environment starts in a worker after the first paint and is stopped
-    here on the way out (also on a dropped SSH session), even when it was
-    still starting. Nothing is printed: the caller says what is left once
-    the demo directory is removed or kept.
+    A dropped SSH session or SIGTERM ends it like Ctrl+Q (:func:`exit_on_hangup`).
+    Outside the demo, the wizard's last words are printed once the screen is
+    gone; the demo's are its command's (:mod:`wizard.commands.demo`), said
+    once its directory is dealt with. The session's launcher is not stopped
+    here: whoever made it stops it.
 
     Args:
-        launcher: The demo's environment, not started yet.
-        answers_path: The demo answers (they prefill every field).
-        kept: The demo directory is kept after the demo (``--dir``).
+        session: Built by the commands layer (:mod:`wizard.commands.interactive`
+            on this host, :mod:`wizard.commands.demo` in the demo).
     """
-    session = demo_session(launcher, answers_path, kept=kept)
     app = WizardApp(session)
-    code: int | None = 1
-    try:
-        with exit_on_hangup():
-            code = app.run()
-    finally:
-        launcher.stop()
-    return DemoOutcome(
-        1 if code is None else code, app.finished, STEP_BY_ID[app.current_step].title
-    )
+    with exit_on_hangup():
+        code = app.run()
+    if not session.demo:
+        _farewell(app)
+    return Outcome(1 if code is None else code, app.finished, STEP_BY_ID[app.current_step].title)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,9 @@
-"""The ``render`` command: every file into a directory, no network, nothing else touched."""
+"""``codestream-bastion render``: every file into a directory, no network, nothing else touched."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -13,6 +15,28 @@ from wizard.nginx.binary import NginxFeatures, detect_nginx_features
 from wizard.render.core import RenderError
 from wizard.render.files import render_all
 from wizard.render.nginx import nginx_ca_bundle
+
+__all__ = ["run", "run_render"]
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``render`` command from its parsed arguments; returns its exit status."""
+    from wizard.commands.common import context_from_args, guarded, load_answers_arg
+
+    def body() -> int:
+        ctx = context_from_args(args)
+        answers = load_answers_arg(args)
+        # --dns-server and --ca-bundle stand for the host's own resolver and trust
+        # store, so the rendered file uses them too; otherwise render's defaults.
+        return run_render(
+            answers,
+            Path(args.out),
+            sys.stdout,
+            resolvers=[str(server) for server in ctx.nameservers] if args.dns_server else None,
+            ca_bundle=str(ctx.ca_bundle) if ctx.ca_bundle else None,
+        )
+
+    return guarded(body)
 
 
 def run_render(

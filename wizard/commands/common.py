@@ -1,0 +1,97 @@
+"""What every command shares: exit codes, the check context, the answers, usage errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.checks.context import CheckContext
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "context_from_args",
+    "guarded",
+    "load_answers_arg",
+    "shared_argv",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports Ctrl+C."""
+
+
+def context_from_args(args: argparse.Namespace) -> CheckContext:
+    """A :class:`CheckContext` from the shared options.
+
+    Raises:
+        ValueError: When a resolver address is malformed.
+    """
+    from wizard.checks.context import build_context
+
+    return build_context(
+        dns_servers=args.dns_server,
+        public_dns=args.public_dns,
+        ca_bundle=args.ca_bundle,
+        timeout=args.timeout,
+        lab=args.lab,
+        nginx_root=args.nginx_root,
+    )
+
+
+def load_answers_arg(args: argparse.Namespace) -> Answers:
+    """The answers file of ``--answers``.
+
+    Raises:
+        AnswersError: When it cannot be read or is not valid (the message names
+            the file, line and key).
+    """
+    from wizard.answers import load_answers
+
+    return load_answers(args.answers)
+
+
+def shared_argv(args: argparse.Namespace) -> list[str]:
+    """The shared options as given, for a command line that repeats them."""
+    argv = [f"--dns-server={server}" for server in args.dns_server or ()]
+    argv += [f"--public-dns={server}" for server in args.public_dns or ()]
+    if args.ca_bundle:
+        argv.append(f"--ca-bundle={Path(args.ca_bundle).resolve()}")
+    argv += [f"--nginx-root={Path(args.nginx_root).resolve()}", f"--timeout={args.timeout:g}"]
+    return [*argv, "--lab"] if args.lab else argv
+
+
+def guarded(
+    body: Callable[[], int], *, on_usage_error: Callable[[Exception], None] | None = None
+) -> int:
+    """Run a command's ``body``: bad usage and Ctrl+C become a message and an exit status.
+
+    Bad usage (an unreadable answers file, a malformed option) is a message
+    naming the problem, exit 2, never a traceback.
+
+    Args:
+        body: The command; returns its exit status.
+        on_usage_error: Called first on bad usage (``apply --json`` prints its
+            one JSON object even then).
+    """
+    from wizard.answers import AnswersError
+
+    try:
+        return body()
+    except (AnswersError, ValueError) as exc:
+        if on_usage_error is not None:
+            on_usage_error(exc)
+        print(f"codestream-bastion: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("codestream-bastion: interrupted; nothing was left half-written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
