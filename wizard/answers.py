@@ -1,6 +1,6 @@
 """The answers model: what the admin chose, loaded from and saved to TOML.
 
-The answers file (design.md section 4) is the contract between the wizard and
+The answers file (README.md, "The answers file") is the contract between the wizard and
 the headless commands. Loading is strict: unknown tables, keys and modes are
 errors that name the file, the key and the line, so a typo never silently
 falls back to a default. Semantic checks (is the hostname valid, does it
@@ -316,6 +316,25 @@ def loads_answers(
         AnswersError: On a syntax error, an unknown table, key or mode, a value of
             the wrong type, or (unless ``partial``) a missing required key.
     """
+    data = _parse_toml(text, source)
+    try:
+        secrets = resolve_secrets(data, os.environ if environ is None else environ)
+    except SecretSourceError as exc:
+        raise AnswersError(
+            source,
+            exc.message,
+            f"{exc.section}.{exc.key}",
+            _locate(text, exc.section, exc.key),
+        ) from None
+    answers = Answers(secret_sources=secrets)
+    for top_key, value in data.items():
+        _set_top_level(answers, top_key, value, source, text)
+    _check_complete(answers, "mode" in data, source, text, partial=partial)
+    return answers
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The TOML document, refused with a message when it cannot be an answers file."""
     if not text.strip():
         raise AnswersError(
             source,
@@ -350,58 +369,58 @@ def loads_answers(
             f"not valid TOML: {exc}. Check quoting and brackets on that line.",
             line=at,
         ) from None
-    try:
-        secrets = resolve_secrets(data, os.environ if environ is None else environ)
-    except SecretSourceError as exc:
+    return data
+
+
+def _set_top_level(answers: Answers, top_key: str, value: Any, source: str, text: str) -> None:
+    """Set ``mode`` or one ``[table]`` of the document on ``answers``, each value checked."""
+    if top_key == "mode":
+        mode = _check_value(source, text, None, "mode", value, str)
+        if mode not in MODES:
+            raise AnswersError(
+                source,
+                # The one value echoed: mode is never a secret, and the typo is the clue.
+                f"unknown mode {mode!r:.40}; use one of: {', '.join(MODES)}.",
+                "mode",
+                _locate(text, None, "mode"),
+            )
+        answers.mode = mode
+        return
+    section_cls = _SECTIONS.get(top_key)
+    if section_cls is None:
         raise AnswersError(
             source,
-            exc.message,
-            f"{exc.section}.{exc.key}",
-            _locate(text, exc.section, exc.key),
-        ) from None
-    answers = Answers(secret_sources=secrets)
-    for top_key, value in data.items():
-        if top_key == "mode":
-            mode = _check_value(source, text, None, "mode", value, str)
-            if mode not in MODES:
-                raise AnswersError(
-                    source,
-                    # The one value echoed: mode is never a secret, and the typo is the clue.
-                    f"unknown mode {mode!r:.40}; use one of: {', '.join(MODES)}.",
-                    "mode",
-                    _locate(text, None, "mode"),
-                )
-            answers.mode = mode
-            continue
-        section_cls = _SECTIONS.get(top_key)
-        if section_cls is None:
+            f"unknown key or table '{top_key}'; the answers file knows: mode, "
+            + ", ".join(f"[{name}]" for name in _SECTIONS)
+            + ".",
+            top_key,
+            _locate(text, top_key, "") or _locate(text, None, top_key),
+        )
+    if not isinstance(value, dict):
+        raise AnswersError(
+            source,
+            f"must be a table ([{top_key}]), not a single value.",
+            top_key,
+            _locate(text, None, top_key),
+        )
+    types = _field_types(section_cls)
+    section = getattr(answers, top_key)
+    for key, item in value.items():
+        if key not in types:
             raise AnswersError(
                 source,
-                f"unknown key or table '{top_key}'; the answers file knows: mode, "
-                + ", ".join(f"[{name}]" for name in _SECTIONS)
-                + ".",
-                top_key,
-                _locate(text, top_key, "") or _locate(text, None, top_key),
+                f"unknown key; [{top_key}] knows: {', '.join(types)}.",
+                f"{top_key}.{key}",
+                _locate(text, top_key, key),
             )
-        if not isinstance(value, dict):
-            raise AnswersError(
-                source,
-                f"must be a table ([{top_key}]), not a single value.",
-                top_key,
-                _locate(text, None, top_key),
-            )
-        types = _field_types(section_cls)
-        section = getattr(answers, top_key)
-        for key, item in value.items():
-            if key not in types:
-                raise AnswersError(
-                    source,
-                    f"unknown key; [{top_key}] knows: {', '.join(types)}.",
-                    f"{top_key}.{key}",
-                    _locate(text, top_key, key),
-                )
-            setattr(section, key, _check_value(source, text, top_key, key, item, types[key]))
-    if "mode" not in data and not partial:
+        setattr(section, key, _check_value(source, text, top_key, key, item, types[key]))
+
+
+def _check_complete(
+    answers: Answers, has_mode: bool, source: str, text: str, *, partial: bool
+) -> None:
+    """The port in range and, unless ``partial``, every key the mode requires set."""
+    if not has_mode and not partial:
         raise AnswersError(source, f"missing; set mode to one of: {', '.join(MODES)}.", "mode")
     port = answers.bastion.listen_port
     if not 1 <= port <= 65535:
@@ -422,7 +441,6 @@ def loads_answers(
                     dotted,
                     _locate(text, table, key) or _locate(text, table, ""),
                 )
-    return answers
 
 
 def _deepest_line(text: str) -> int | None:
@@ -544,7 +562,7 @@ def _toml_value(value: str | int | bool) -> str:
 
 
 def dumps_answers(answers: Answers) -> str:
-    """Serialise answers to the TOML of design.md section 4."""
+    """Serialise answers to the TOML of README.md, "The answers file"."""
     lines = [
         "# codestream-bastion answers file, for `codestream-bastion check/render/apply --answers`.",
         f"mode = {_toml_value(answers.mode)}",

@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Literal
 
 from wizard.answers import Answers
-
-ENDPOINT = "/no-auth/provider-action/"
+from wizard.constants import (
+    MSTEAMS_ENDPOINT,
+    OAUTH_REDIRECT_PATH,
+    SLACK_ENDPOINT,
+    SLACK_EVENTS_ENDPOINT,
+    SLACK_EVENTS_MANIFEST_NAME,
+    SLACK_MANIFEST_NAME,
+)
 
 LineKind = Literal["heading", "text", "value"]
 
@@ -74,41 +80,65 @@ def next_steps(answers: Answers, output_dir: Path, answers_path: Path) -> list[P
         output_dir: Where the snippet, manifests and Teams package are saved.
         answers_path: Where the final answers file is saved.
     """
-    from wizard.constants import SLACK_EVENTS_MANIFEST_NAME, SLACK_MANIFEST_NAME
-    from wizard.provider_files import TEAMS_PACKAGE_NAME
-    from wizard.render import load_commands
-
-    lines: list[PasteLine] = []
     base = bastion_url(answers)
-    host = base.removeprefix("https://").split(":")[0]
-    api = answers.codestream.api_url.rstrip("/") or "https://<codestream-host>"
-    events = answers.uses_slack and answers.exposes_bastion and answers.slack.events
+    lines: list[PasteLine] = []
     if answers.uses_slack:
-        lines += [
-            _heading("Slack app (api.slack.com/apps, Create New App, From an app manifest)"),
-            _say(f"Create {answers.slack.app_name!r} from this manifest:"),
-            _value("Slack app manifest", str(output_dir / SLACK_MANIFEST_NAME)),
-            _say("OAuth Redirect URL (in the manifest):"),
-            _value("OAuth Redirect URL", f"{api}/no-auth/provider-token/slack"),
-        ]
-        if answers.exposes_bastion:
-            lines += [
-                _say("Interactivity Request URL (in the manifest):"),
-                _value("Interactivity Request URL", f"{base}{ENDPOINT}slack"),
-            ]
-        else:
-            lines.append(
-                _say("Interactivity: off, no request URL (replies from Slack will not work).")
-            )
+        lines += _slack_app(answers, output_dir, base)
     if answers.uses_msteams:
         lines += [
             _heading("Azure Bot (portal.azure.com, Configuration)"),
             _say("Messaging endpoint:"),
-            _value("Messaging endpoint", f"{base}{ENDPOINT}msteams"),
+            _value("Messaging endpoint", f"{base}{MSTEAMS_ENDPOINT}"),
         ]
-    snippet = output_dir / answers.output.snippet
-    load = load_commands(snippet.name)
+    lines += _codestream_host(output_dir / answers.output.snippet)
+    if answers.uses_slack and answers.exposes_bastion and answers.slack.events:
+        lines += [
+            _heading("Slack, after the configuration is loaded"),
+            _say("Event Subscriptions Request URL (App Manifest page, from this manifest):"),
+            _value("Slack events manifest", str(output_dir / SLACK_EVENTS_MANIFEST_NAME)),
+            _value("Event Subscriptions Request URL", f"{base}{SLACK_EVENTS_ENDPOINT}"),
+        ]
+    if answers.uses_msteams:
+        lines += _teams_app(answers, output_dir, base.removeprefix("https://").split(":")[0])
+    command = f"codestream-bastion check --answers {answers_path}"
+    if answers.exposes_bastion:
+        command += " --post-install"
     lines += [
+        _heading("Later"),
+        _say("Prove it all again ('apply' with the same file re-installs):"),
+        _value("Check command", command),
+    ]
+    return lines
+
+
+def _slack_app(answers: Answers, output_dir: Path, base: str) -> list[PasteLine]:
+    """Creating the Slack app from its manifest, and the URLs the manifest carries."""
+    api = answers.codestream.api_url.rstrip("/") or "https://<codestream-host>"
+    lines = [
+        _heading("Slack app (api.slack.com/apps, Create New App, From an app manifest)"),
+        _say(f"Create {answers.slack.app_name!r} from this manifest:"),
+        _value("Slack app manifest", str(output_dir / SLACK_MANIFEST_NAME)),
+        _say("OAuth Redirect URL (in the manifest):"),
+        _value("OAuth Redirect URL", f"{api}{OAUTH_REDIRECT_PATH}"),
+    ]
+    if answers.exposes_bastion:
+        return [
+            *lines,
+            _say("Interactivity Request URL (in the manifest):"),
+            _value("Interactivity Request URL", f"{base}{SLACK_ENDPOINT}"),
+        ]
+    return [
+        *lines,
+        _say("Interactivity: off, no request URL (replies from Slack will not work)."),
+    ]
+
+
+def _codestream_host(snippet: Path) -> list[PasteLine]:
+    """Loading the snippet on the CodeStream host, both ways a release takes it."""
+    from wizard.render import load_commands
+
+    load = load_commands(snippet.name)
+    return [
         _heading("CodeStream host"),
         _say("Copy the snippet to ~/.codestream/ there:"),
         _value("Snippet", str(snippet)),
@@ -121,32 +151,21 @@ def next_steps(answers: Answers, output_dir: Path, answers_path: Path) -> list[P
         _value("Merge the snippet into the config file", load.merge_file),
         _value("Restart CodeStream", load.restart),
     ]
-    if events:
+
+
+def _teams_app(answers: Answers, output_dir: Path, host: str) -> list[PasteLine]:
+    """Uploading the Teams app package, and the domain it names."""
+    from wizard.provider_files import TEAMS_PACKAGE_NAME
+
+    lines = [_heading("Microsoft Teams")]
+    if answers.msteams.app_id.strip():
         lines += [
-            _heading("Slack, after the configuration is loaded"),
-            _say("Event Subscriptions Request URL (App Manifest page, from this manifest):"),
-            _value("Slack events manifest", str(output_dir / SLACK_EVENTS_MANIFEST_NAME)),
-            _value("Event Subscriptions Request URL", f"{base}{ENDPOINT}slack-events"),
+            _say("Upload the app package (Apps, Manage your apps, Upload an app):"),
+            _value("Teams app package", str(output_dir / TEAMS_PACKAGE_NAME)),
         ]
-    if answers.uses_msteams:
-        lines.append(_heading("Microsoft Teams"))
-        if answers.msteams.app_id.strip():
-            lines += [
-                _say("Upload the app package (Apps, Manage your apps, Upload an app):"),
-                _value("Teams app package", str(output_dir / TEAMS_PACKAGE_NAME)),
-            ]
-        else:
-            lines.append(_say(f"Set [msteams] app_id and render again for {TEAMS_PACKAGE_NAME}."))
-        lines += [_say("validDomains of the app (in the package):"), _value("validDomain", host)]
-    command = f"codestream-bastion check --answers {answers_path}"
-    if answers.exposes_bastion:
-        command += " --post-install"
-    lines += [
-        _heading("Later"),
-        _say("Prove it all again ('apply' with the same file re-installs):"),
-        _value("Check command", command),
-    ]
-    return lines
+    else:
+        lines.append(_say(f"Set [msteams] app_id and render again for {TEAMS_PACKAGE_NAME}."))
+    return [*lines, _say("validDomains of the app (in the package):"), _value("validDomain", host)]
 
 
 def values(lines: Iterable[PasteLine]) -> list[PasteLine]:
