@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from wizard.constants import MSTEAMS_ENDPOINT, SLACK_ENDPOINT, SLACK_EVENTS_ENDPOINT
 from wizard.fsutil import atomic_write
 from wizard.secrets_source import SecretSourceError, SecretSources, resolve_secrets, saved_form
 
@@ -185,11 +186,11 @@ class Answers:
             return ()
         paths: list[str] = []
         if self.uses_slack:
-            paths.append("/no-auth/provider-action/slack")
+            paths.append(SLACK_ENDPOINT)
             if self.slack.events:
-                paths.append("/no-auth/provider-action/slack-events")
+                paths.append(SLACK_EVENTS_ENDPOINT)
         if self.uses_msteams:
-            paths.append("/no-auth/provider-action/msteams")
+            paths.append(MSTEAMS_ENDPOINT)
         return tuple(paths)
 
     def copy(self) -> Answers:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from wizard.constants import MSTEAMS_ENDPOINT
 from wizard.findings import Finding, ok, warn
 
 RELEASE_HEADER = "X-CS-API-Version"
 """The header naming the API's release on every answer (api_server/modules/versioner)."""
 
-PROBE_PATH = "/no-auth/provider-action/msteams/"
+PROBE_PATH = f"{MSTEAMS_ENDPOINT}/"
 """What the probe GETs: a bot endpoint (POST-only), so CodeStream answers its 404."""
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.constants import ALL_ENDPOINTS
+from wizard.constants import ALL_ENDPOINTS, ENDPOINT_PREFIX, OAUTH_REDIRECT_PATH
 from wizard.findings import Finding, fail, ok, skip, warn
 from wizard.probes.dns import resolve_addresses
 from wizard.probes.http import HttpResponse, https_request
@@ -121,10 +121,10 @@ def _probes(answers: Answers) -> list[_Probe]:
     for path in (
         "/",
         "/no-auth/",
-        "/no-auth/provider-action/",
+        f"{ENDPOINT_PREFIX}/",
         first + "X",
         first + "/anything",
-        "/no-auth/provider-token/slack",
+        OAUTH_REDIRECT_PATH,
         "/api/users/me",
     ):
         probes.append(_Probe(path, "nginx"))
