@@ -20,13 +20,8 @@ import pytest
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.checks.selinux import (
-    SelinuxHost,
-    check_selinux,
-    context_type,
-    parse_semanage_ports,
-    read_file_label,
-)
+from wizard.checks.selinux import check_selinux, context_type, parse_semanage_ports
+from wizard.checks.selinux_host import SelinuxHost, read_file_label
 from wizard.engine import AREA_ORDER, run_checks
 from wizard.findings import Finding
 from wizard.nginx import CommandResult

@@ -4,6 +4,11 @@
 punycode, :mod:`wizard.hostnames`) or an IP literal, an optional port and no
 path, query or credentials; :func:`api_url_error` and
 :func:`upstream_address_error` are cheap enough for keystroke validation.
+
+:class:`Route` (where the probe connects) and :class:`Trust` (how it verifies
+the API's certificate) are the plain data the upstream check
+(:mod:`wizard.checks.upstream`) and its failure explanations
+(:mod:`wizard.checks.upstream_failures`) share.
 """
 
 from __future__ import annotations
@@ -11,7 +16,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import ssl
 
 EXAMPLE_URL = "https://codestream.my-company.com"
 ANSWERS_HINT = "the [codestream] table of the answers file"
@@ -189,3 +198,27 @@ def upstream_address_error(text: str) -> str | None:
         f"{text!r} is not an IP address: pin the API's address as a bare IPv4 or IPv6 "
         "address (e.g. 10.0.0.5), without port or brackets"
     )
+
+
+_Origin = Literal["pinned", "literal", "resolved"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The address the probe connects to, and how it was found."""
+
+    address: str
+    origin: _Origin
+
+    def describe(self) -> str:
+        how = {"pinned": "pinned", "literal": "from the URL", "resolved": "resolved"}
+        return f"{self.address} ({how[self.origin]})"
+
+
+@dataclass(frozen=True)
+class Trust:
+    """How the API's certificate is verified."""
+
+    context: ssl.SSLContext | None  # None: plain HTTP, nothing to verify
+    source: str  # for people: "upstream_ca /x.pem", "the trust store /etc/..."
+    from_upstream_ca: bool = False

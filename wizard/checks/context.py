@@ -17,7 +17,7 @@ from wizard.constants import SYSTEM_NGINX_ROOT
 from wizard.probes.dns import Nameserver, parse_nameserver, system_nameservers
 
 if TYPE_CHECKING:
-    from wizard.checks.selinux import SelinuxHost
+    from wizard.checks.selinux_host import SelinuxHost
 
 # Where distributions keep the system trust bundle, most common first.
 SYSTEM_CA_BUNDLES: tuple[str, ...] = (

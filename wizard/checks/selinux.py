@@ -18,7 +18,7 @@ The check asks the host the way an admin would: ``getenforce`` (or
 ``/sys/fs/selinux/enforce``), ``getsebool``, the ``security.selinux`` attribute
 of each file against ``matchpathcon``, and ``semanage port -l``. Commands run
 through an injected runner and the host's files through injected readers
-(:class:`SelinuxHost`), so tests replay outputs recorded on RHEL hosts:
+(:class:`~wizard.checks.selinux_host.SelinuxHost`), so tests replay outputs recorded on RHEL hosts:
 SELinux cannot run on the machines the tests run on. Where SELinux is absent,
 disabled or permissive, every question is skipped, saying so.
 
@@ -29,19 +29,14 @@ and cache ports), ``semanage-port(8)``, ``matchpathcon(8)``, ``restorecon(8)``.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
+from wizard.checks.selinux_host import SelinuxHost
 from wizard.findings import Finding, fail, ok, skip, warn
-from wizard.nginx.command import CommandResult, run_command
-
-CommandRunner = Callable[[Sequence[str], float], Awaitable[CommandResult]]
-"""Runs ``argv`` with a timeout (:func:`wizard.nginx.run_command`'s shape)."""
+from wizard.nginx.command import CommandResult
 
 COMMAND_TIMEOUT = 30.0
 """``semanage port -l`` loads the whole policy: seconds, not milliseconds."""
@@ -67,41 +62,6 @@ READABLE_TYPES: frozenset[str] = frozenset(
 
 _TOOLS_PACKAGE = "policycoreutils"
 _SEMANAGE_PACKAGE = "policycoreutils-python-utils"
-
-
-def read_file_label(path: Path) -> str | None:
-    """The SELinux context of ``path`` (its ``security.selinux`` attribute), or ``None``."""
-    try:
-        raw = os.getxattr(path, "security.selinux")
-    except OSError:  # no attribute (SELinux absent), no such file, unreadable
-        return None
-    return raw.rstrip(b"\x00").decode("ascii", errors="replace") or None
-
-
-def read_text_file(path: Path) -> str | None:
-    """The text of a small file such as ``/sys/fs/selinux/enforce``, or ``None``."""
-    try:
-        return path.read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-
-
-@dataclass(frozen=True)
-class SelinuxHost:
-    """How the check asks the host (replaced in tests by recorded answers).
-
-    Attributes:
-        run: Runs a command (``getenforce``, ``getsebool``, ``matchpathcon``,
-            ``semanage``) and returns its exit status and output.
-        enforce_file: The kernel's enforcing switch (``1`` enforcing, ``0`` permissive).
-        read_label: The ``security.selinux`` context of a file, or ``None``.
-        read_text: Reads ``enforce_file``.
-    """
-
-    run: CommandRunner = run_command
-    enforce_file: Path = field(default_factory=lambda: Path("/sys/fs/selinux/enforce"))
-    read_label: Callable[[Path], str | None] = read_file_label
-    read_text: Callable[[Path], str | None] = read_text_file
 
 
 def _not_installed(result: CommandResult) -> bool:

@@ -28,13 +28,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from wizard.answers import CodeStreamAnswers
 from wizard.checks.api_url import (
     ANSWERS_HINT,
     EXAMPLE_URL,
     ApiTarget,
+    Route,
+    Trust,
     api_url_error,
     parse_api_url,
     upstream_address_error,
@@ -81,20 +83,6 @@ MAX_BODY = 64 * 1024
 
 
 # -- where to connect ------------------------------------------------------------
-
-_Origin = Literal["pinned", "literal", "resolved"]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """The address the probe connects to, and how it was found."""
-
-    address: str
-    origin: _Origin
-
-    def describe(self) -> str:
-        how = {"pinned": "pinned", "literal": "from the URL", "resolved": "resolved"}
-        return f"{self.address} ({how[self.origin]})"
 
 
 def _servers(ctx: CheckContext) -> str:
@@ -154,15 +142,6 @@ async def _route(
 
 
 # -- trust -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Trust:
-    """How the API's certificate is verified."""
-
-    context: ssl.SSLContext | None  # None: plain HTTP, nothing to verify
-    source: str  # for people: "upstream_ca /x.pem", "the trust store /etc/..."
-    from_upstream_ca: bool = False
 
 
 def _load_upstream_ca(path: str) -> ssl.SSLContext:

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
-from wizard.checks.api_url import ANSWERS_HINT, ApiTarget
+from wizard.checks.api_url import ANSWERS_HINT, ApiTarget, Route, Trust
 from wizard.checks.context import CheckContext
 from wizard.checks.fingerprint import PROBE_PATH
 from wizard.findings import Finding, fail
@@ -21,8 +21,6 @@ from wizard.probes.tls import ProbeError, describe_certificate, peer_certificate
 
 if TYPE_CHECKING:
     import ssl
-
-    from wizard.checks.upstream import Route, Trust
 
 # OpenSSL verification codes, grouped by what the admin has to do.
 _HOSTNAME_CODES = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
