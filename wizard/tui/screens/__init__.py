@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from wizard.tui.screens.base import StepScreen
 
+__all__ = ["SCREENS", "screen_class"]
+
 SCREENS: dict[str, tuple[str, str]] = {
     "welcome": ("wizard.tui.screens.welcome", "WelcomeScreen"),
     "hostname": ("wizard.tui.screens.hostname", "HostnameScreen"),
