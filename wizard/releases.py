@@ -73,6 +73,7 @@ from dataclasses import dataclass
 Release = tuple[int, int, int]
 
 CLOUD_BLOCK_SINCE: Release = (7, 0, 1)
+CONFIG_FILE_SINCE: Release = (1, 21, 10)
 SLACK_MIN_RELEASE: Release = (1, 21, 25)
 TEAMS_MIN_RELEASE: Release = (1, 21, 31)
 SLACK_OAUTH_V2_SINCE: Release = (8, 2, 10)
@@ -201,11 +202,19 @@ def unsupported_release(release: Release, uses_slack: bool, uses_msteams: bool) 
     minimum, what = max(needs)
     if release >= minimum:
         return None
+    fix = (
+        f"upgrade CodeStream to {format_release(minimum)} or later, or correct the "
+        "release if it is wrong"
+    )
+    if release < CONFIG_FILE_SINCE:
+        return (
+            f"CodeStream API release {format_release(release)} has no configuration file "
+            f"(it came with {format_release(CONFIG_FILE_SINCE)}; older releases read "
+            f"environment variables only), so no snippet applies; {fix}"
+        )
     return (
         f"CodeStream API release {format_release(release)} cannot load {what}, which "
-        f"its configuration needs from {format_release(minimum)} on (releases before "
-        "1.21.10 have no configuration file at all); upgrade CodeStream to "
-        f"{format_release(minimum)} or later, or correct the release if it is wrong"
+        f"its configuration schema has from {format_release(minimum)} on; {fix}"
     )
 
 

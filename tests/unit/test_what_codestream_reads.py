@@ -22,7 +22,14 @@ import pytest
 from tests.unit.test_render import make_answers, render
 from wizard.answers import Answers, dumps_answers, loads_answers
 from wizard.provider_files import SLACK_BOT_EVENTS, SLACK_BOT_SCOPES, SLACK_USER_SCOPES
-from wizard.releases import parse_release, release_error, shape_for
+from wizard.releases import (
+    parse_release,
+    release_error,
+    shape_for,
+    slack_manifest_applies,
+    slack_requests_bot_scopes,
+    unsupported_release,
+)
 from wizard.render import (
     NEXT_STEPS_NAME,
     SLACK_EVENTS_MANIFEST_NAME,
@@ -98,6 +105,45 @@ def test_release_boundaries(
     assert shape.msteams_block == ("microsoft.com" if block == "slack.com" else "cloud")
     assert shape.slack_families == families
     assert shape.slack_events is events
+
+
+@pytest.mark.parametrize(
+    ("release", "manifest", "bot_without_bastion"),
+    [
+        ("8.2.9", False, False),  # classic oauth/authorize until 6358e9628
+        ("8.2.10", True, False),
+        ("13.0.3", True, False),
+        ("14.0.0", True, True),  # Slack v3, 54112f2cf: bot scopes at every sign-in
+        (None, True, True),
+    ],
+)
+def test_slack_oauth_boundaries(
+    release: str | None, manifest: bool, bot_without_bastion: bool
+) -> None:
+    parsed = parse_release(release) if release else None
+    assert slack_manifest_applies(parsed) is manifest
+    assert slack_requests_bot_scopes(parsed) is bot_without_bastion
+
+
+@pytest.mark.parametrize(
+    ("release", "slack", "msteams"),
+    [
+        ("1.21.9", False, False),
+        ("1.21.10", False, False),  # a configuration file, but not the keys
+        ("1.21.24", False, False),
+        ("1.21.25", True, False),  # 445692780: app ids and signing secrets
+        ("1.21.30", True, False),
+        ("1.21.31", True, True),  # 8f19818b9: botAppId, botAppPassword
+    ],
+)
+def test_the_oldest_releases_each_provider_can_be_served(
+    release: str, slack: bool, msteams: bool
+) -> None:
+    parsed = parse_release(release)
+    assert (unsupported_release(parsed, True, False) is None) is slack
+    assert (unsupported_release(parsed, False, True) is None) is msteams
+    assert (unsupported_release(parsed, True, True) is None) is (slack and msteams)
+    assert unsupported_release(parsed, False, False) is None
 
 
 def test_unknown_release_is_written_as_for_current_releases() -> None:
@@ -295,7 +341,11 @@ def test_a_release_that_cannot_load_the_keys_is_refused(
         render(full_answers(mode, release))
     assert caught.value.keys == ("codestream.release",)
     message = str(caught.value)
-    assert f"CodeStream API release {release} cannot load" in message
+    if parse_release(release) < (1, 21, 10):  # 9fe58c47a: the configuration file
+        assert f"CodeStream API release {release} has no configuration file" in message
+    else:
+        assert f"CodeStream API release {release} cannot load" in message
+        assert f"its configuration schema has from {minimum} on" in message
     assert f"upgrade CodeStream to {minimum} or later" in message
 
 
