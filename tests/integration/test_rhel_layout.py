@@ -323,8 +323,13 @@ async def test_apply_on_a_stopped_rhel_tree_starts_nginx(rhel: Rhel) -> None:
     pid_path = rhel.root / "run/nginx.pid"
     pid_path.write_text("")  # what a stopped, never-started nginx leaves behind
     installer = rhel.installer()
-    result = await installer.apply(installer.plan())
+    plan = await installer.make_plan()
+    assert plan.start is not None  # said before anything is written
+    assert plan.start.argv == (rhel.binary, "-c", f"{rhel.nginx_root}/nginx.conf", "-p",
+                               f"{rhel.nginx_root}/")  # fmt: skip
+    result = await installer.apply(plan)
     assert result.ok, result
+    assert (result.started, result.reloaded) == (True, False)
     assert master_state(pid_path).running
     await _until_listening(rhel.port)
     proof = await check_proxy(rhel.answers(), rhel.ctx())
