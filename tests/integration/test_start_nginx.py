@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 
 from tests.nginx_harness import masters_under, require_nginx
-from wizard.answers import load_answers
+from wizard.answers import load_answers, save_answers
 from wizard.apply_command import default_installer, run_apply
 from wizard.cli import main
 from wizard.demo.environment import DemoEnvironment, running_demo
@@ -150,6 +150,15 @@ def test_apply_starts_a_stopped_nginx_and_the_proxy_test_passes(
         False,
     )
     assert "install.will_start" not in {f["code"] for f in again["findings"]}
+    assert master_state(stopped.nginx.pid_file).pid == state.pid
+
+    # A changed server block on the running master: reloaded, not started.
+    answers = load_answers(stopped.answers)
+    answers.slack.events = not answers.slack.events
+    save_answers(answers, stopped.answers)
+    assert main(stopped.args("--yes", "--json")) == 0
+    changed = json.loads(capsys.readouterr().out)
+    assert (changed["changed"], changed["reloaded"], changed["started"]) == (True, True, False)
     assert master_state(stopped.nginx.pid_file).pid == state.pid
 
 

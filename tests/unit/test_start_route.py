@@ -44,7 +44,9 @@ RHEL_NGINX_V = (
 )
 
 
-def systemctl_show(exec_start_argv: str, unit_file_state: str = "disabled") -> str:
+def systemctl_show(
+    exec_start_argv: str, unit_file_state: str = "disabled", active: str = "inactive"
+) -> str:
     """``systemctl show nginx`` of an installed, stopped nginx unit (the lines that matter)."""
     return (
         "Type=forking\n"
@@ -68,7 +70,7 @@ def systemctl_show(exec_start_argv: str, unit_file_state: str = "disabled") -> s
         "Names=nginx.service\n"
         "Description=The nginx HTTP and reverse proxy server\n"
         "LoadState=loaded\n"
-        "ActiveState=inactive\n"
+        f"ActiveState={active}\n"
         "SubState=dead\n"
         "FragmentPath=/usr/lib/systemd/system/nginx.service\n"
         f"UnitFileState={unit_file_state}\n"
@@ -128,6 +130,16 @@ async def test_a_unit_that_runs_this_trees_config_starts_it_with_systemctl(
     assert start.pid_file == root / "nginx.pid"
     assert "does not exist" in start.why
     assert run.calls == ["/usr/sbin/nginx -V", "systemctl show nginx", "/usr/sbin/nginx -V"]
+
+
+async def test_a_unit_systemd_says_is_active_is_never_started_nor_stopped(
+    tmp_path: Path, booted: Path
+) -> None:
+    """No pid file names a master, yet systemd runs nginx (its unit's own PIDFile): no start."""
+    root = tree(tmp_path / "opt-nginx")
+    show = systemctl_show(f"/usr/sbin/nginx -c {root}/nginx.conf", "enabled", active="active")
+    run = Recorded({"systemctl show nginx": CommandResult(0, show)})
+    assert await plan_start("/usr/sbin/nginx", root, run=run, run_dir=booted) is None
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ Manager = Literal["systemd", "nginx", "command"]
 SYSTEMD_START = ("systemctl", "enable", "--now", "nginx")
 STOP_WAIT = 10.0
 """Seconds to wait for a master to exit after it was told to stop."""
+_UNIT_UP = ("active", "activating", "reloading", "deactivating")
 _CONF_PATH = re.compile(r"--conf-path=(\S+)")
 _EXEC_ARGV = re.compile(r"argv\[\]=(.*?) ; ")
 
@@ -194,6 +195,10 @@ async def plan_start(
     elif systemd:
         show = await run(["systemctl", "show", "nginx"], timeout)
         unit = parse_systemctl_show(show.output) if show.ok else {}
+    if unit is not None and unit.get("ActiveState") in _UNIT_UP:
+        # systemd says its nginx runs though no pid file names a master (a unit with
+        # another PIDFile, say): never start, and so never stop, what systemd runs.
+        return None
     if unit is not None:
         # "enabled" (or "enabled-runtime", "static", ...) stays as it was; only a
         # unit this run enabled is disabled again when the start is undone.
