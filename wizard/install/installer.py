@@ -658,7 +658,7 @@ class Installer:
         return written
 
     async def apply(self, plan: Plan) -> InstallResult:
-        """Back up, write, ``nginx -t``, reload and prove it; on any failure put everything back.
+        """Back up, write, ``nginx -t``, reload (or start) and prove it; on failure put all back.
 
         The caller holds the run lock (:class:`wizard.install.lock.RunLock`).
 
