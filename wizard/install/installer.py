@@ -892,7 +892,7 @@ class Installer:
                     "apply again.",
                 ),
                 code="install.start_failed",
-                notes=(stopped,),
+                notes=(stopped,) if stopped else (),
             )
         master = await wait_for_master(start.pid_file, self.prove_wait)
         if master.running and master.pid is not None:
@@ -912,7 +912,7 @@ class Installer:
                 "cannot read), fix the cause, then run apply again.",
             ),
             code="install.start_failed",
-            notes=(stopped,),
+            notes=(stopped,) if stopped else (),
         )
 
     def _failed(
@@ -1057,9 +1057,10 @@ class Installer:
                 continue
             manager = cast("Manager", record.manager)  # one of the three: load_journal checked
             start = StartPlan((), manager, "", snapshot.pid_file, record.enabled_before)
-            messages.append(
-                await stop_started(start, run=self.command_runner, timeout=self.command_timeout)
+            stopped = await stop_started(
+                start, run=self.command_runner, timeout=self.command_timeout
             )
+            messages.append(stopped or "No nginx master was left running by the interrupted run.")
         self.recovered_starts = []
         return messages
 

@@ -244,7 +244,8 @@ async def stop_started(
     """Stop the master a start left running (and disable a unit that was not enabled).
 
     Returns:
-        One sentence for people: what was stopped, or why it could not be.
+        One sentence for people: what was stopped, or why it could not be
+        (``""`` when no master was left running).
     """
     if start.manager == "systemd":
         commands = [["systemctl", "stop", "nginx"]]
@@ -262,7 +263,7 @@ async def stop_started(
         return f"The nginx this run had started was stopped again ({done})."
     state = await asyncio.to_thread(master_state, start.pid_file, proc)
     if not state.running or state.pid is None:
-        return "No nginx master was left running."
+        return ""
     pid = state.pid
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)  # fast shutdown: this master never served the old files
