@@ -1,9 +1,11 @@
-"""Screenshots of every step of the demo, taken from the real app at 80x24.
+"""Screenshots of every step of the demo, taken from the real app at 80x24 and 120x40.
 
 Drives ``codestream-bastion demo`` with Textual's Pilot (``App.run_test``) the
 way an admin would, keyboard only, and saves an SVG of each screen with
-``App.save_screenshot`` into ``screenshots/``. Where nginx is installed the
-Install and Test steps run for real (a demo nginx master on loopback).
+``App.save_screenshot`` into ``screenshots/`` (80x24: the one-line step
+indicator, F2 for the sidebar) and ``screenshots/120x40/`` (the sidebar).
+Where nginx is installed the Install and Test steps run for real (a demo
+nginx master on loopback).
 
 Usage: ``.venv/bin/python scripts/screenshots.py [--out screenshots]``
 """
@@ -21,10 +23,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from wizard.demo.environment import running_demo
-from wizard.tui.app import WizardApp, demo_session
+from wizard.tui.app import WizardApp, started_demo_session
 from wizard.tui.testing import press, settle
 
-SIZE = (80, 24)
+SIZES: tuple[tuple[int, int], ...] = ((80, 24), (120, 40))
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,6 +65,9 @@ async def tour(pilot: Pilot[Any], camera: Camera) -> None:
     camera.shoot("help")
     await press(pilot, "escape", "enter")
     camera.shoot("hostname")
+    await press(pilot, "f2")
+    camera.shoot("hostname-f2-steps")
+    await press(pilot, "f2")
     good = app.answers.bastion.hostname
     await paste(pilot, "#hostname Input", "bastion_1.demo.test")
     camera.shoot("hostname-syntax-error")
@@ -101,19 +106,23 @@ async def tour(pilot: Pilot[Any], camera: Camera) -> None:
         camera.shoot("test")
         await press(pilot, "enter")
     camera.shoot("done")
-    await press(pilot, "ctrl+c")
+    await press(pilot, "down", "c")
+    camera.shoot("done-copied")
+    await press(pilot, "p")
+    camera.shoot("done-plain")
+    await press(pilot, "escape", "ctrl+c")
     camera.shoot("quit")
     await press(pilot, "y")
 
 
-async def take(out: Path, demo_dir: Path) -> int:
-    """Run the demo in ``demo_dir`` and save the screenshots into ``out``."""
+async def take(out: Path, demo_dir: Path, size: tuple[int, int]) -> int:
+    """Run the demo in ``demo_dir`` and save the screenshots at ``size`` into ``out``."""
     with running_demo(demo_dir, timeout=3.0) as (env, answers_path):
-        session = demo_session(env, answers_path)
+        session = started_demo_session(env, answers_path)
         try:
             app = WizardApp(session)
             camera = Camera(app, out)
-            async with app.run_test(size=SIZE) as pilot:
+            async with app.run_test(size=size) as pilot:
                 await tour(pilot, camera)
         finally:
             if session.demo_nginx is not None:
@@ -128,18 +137,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = parser.parse_args()
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.svg"):
-        old.unlink()
-    # A fixed directory keeps the paths shown identical from one run to the next.
-    demo_dir = Path(tempfile.gettempdir()) / "codestream-bastion-screenshots"
-    shutil.rmtree(demo_dir, ignore_errors=True)
-    try:
-        count = asyncio.run(take(out, demo_dir))
-    finally:
+    for size in SIZES:
+        out: Path = args.out if size == SIZES[0] else args.out / f"{size[0]}x{size[1]}"
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("*.svg"):
+            old.unlink()
+        # A fixed directory keeps the paths shown identical from one run to the next.
+        demo_dir = Path(tempfile.gettempdir()) / "codestream-bastion-screenshots"
         shutil.rmtree(demo_dir, ignore_errors=True)
-    print(f"{count} screenshots in {out}")
+        try:
+            count = asyncio.run(take(out, demo_dir, size))
+        finally:
+            shutil.rmtree(demo_dir, ignore_errors=True)
+        print(f"{count} screenshots at {size[0]}x{size[1]} in {out}")
     return 0
 
 

@@ -35,7 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.render import find_nginx, parse_nginx_v
+from wizard.nginx import find_binary as find_nginx
+from wizard.nginx import parse_nginx_v
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0

@@ -47,7 +47,7 @@ def _lock_wait(text: str) -> float:
 
 
 def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """The options every command takes (design.md section 4)."""
+    """The options every command takes (README.md, "Headless commands")."""
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value

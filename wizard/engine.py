@@ -13,7 +13,20 @@ from collections.abc import Awaitable, Sequence
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.findings import Finding, fail, ok, warn
+from wizard.checks.listen import check_listen_port
+from wizard.checks.mode import check_mode
+from wizard.findings import Finding, apply_lab_mode, fail
+
+# check_mode and check_listen_port moved to wizard.checks; the TUI imports the
+# latter from here. TODO(issue 9): re-point after merge.
+__all__ = [
+    "AREA_ORDER",
+    "AREA_TITLES",
+    "check_listen_port",
+    "check_mode",
+    "run_checks",
+    "sort_findings",
+]
 
 # The order areas are reported in: the order an admin fixes things.
 AREA_ORDER: tuple[str, ...] = (
@@ -54,39 +67,6 @@ def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: rank.get(f.area, len(rank)))
 
 
-def check_mode(answers: Answers) -> list[Finding]:
-    """Explain what the chosen mode implies."""
-    if not answers.exposes_bastion:
-        return [
-            warn(
-                "mode.no_exposure",
-                "Slack without exposure: no bastion is needed, replies from Slack will not work",
-                "Sharing to Slack works, but buttons and replies inside Slack need Slack to "
-                "reach the API, which this mode does not allow "
-                "(interactiveComponentsEnabled is false).",
-                "Keep this mode if replies from Slack are not needed; otherwise choose "
-                "'slack' or 'slack+msteams' and set up the bastion.",
-            )
-        ]
-    return [ok("mode.ok", f"Mode {answers.mode}: endpoints " + ", ".join(answers.endpoints))]
-
-
-def check_listen_port(port: int, ctx: CheckContext) -> list[Finding]:
-    """Slack and the Bot Framework only call HTTPS on the standard port 443."""
-    if port == 443:
-        return [ok("listen.ok", "Listening on 443, the port Slack and Microsoft call")]
-    make = warn if ctx.lab else fail
-    return [
-        make(
-            "listen.not_443",
-            f"Listen port {port} is not 443",
-            "Slack request URLs and the Azure Bot messaging endpoint must be https:// URLs "
-            "on the default port; other ports are only fit for labs and demos.",
-            "Set [bastion] listen_port = 443 (or remove it), or forward 443 to this port.",
-        )
-    ]
-
-
 async def _guarded(name: str, work: Awaitable[list[Finding]]) -> list[Finding]:
     """Run one check; a bug in it becomes a finding instead of a traceback."""
     try:
@@ -114,13 +94,13 @@ async def run_checks(
         post_install: Also prove the installed proxy works (``proxy.*``).
 
     Returns:
-        The findings, ordered by area.
+        The findings, ordered by area, lab mode applied (``ctx.lab``).
     """
     from wizard.checks.secrets import check_secrets
 
     findings: list[Finding] = check_mode(answers) + check_secrets(answers.secret_sources)
     if not answers.exposes_bastion:
-        return findings
+        return apply_lab_mode(findings, ctx.lab)
     from wizard.checks.address import check_public_ip
     from wizard.checks.certificate import check_certificate
     from wizard.checks.dns import check_dns
@@ -132,9 +112,9 @@ async def run_checks(
     from wizard.checks.upstream import check_upstream
 
     bastion = answers.bastion
-    findings += check_hostname(bastion.hostname, lab=ctx.lab)
+    findings += check_hostname(bastion.hostname)
     findings += check_public_ip(bastion.public_ip, ctx)
-    findings += check_listen_port(bastion.listen_port, ctx)
+    findings += check_listen_port(bastion.listen_port)
     jobs: list[Awaitable[list[Finding]]] = [
         _guarded("dns", check_dns(bastion.hostname, bastion.public_ip, ctx)),
         _guarded(
@@ -153,4 +133,5 @@ async def run_checks(
         jobs.append(_guarded("proxy", check_proxy(answers, ctx)))
     for result in await asyncio.gather(*jobs):
         findings += result
-    return sort_findings(findings)
+    # Lab mode is judged here, once, for every check (wizard.findings.apply_lab_mode).
+    return sort_findings(apply_lab_mode(findings, ctx.lab))

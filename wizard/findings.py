@@ -49,7 +49,7 @@ class Finding:
         return self.code.split(".", 1)[0]
 
     def to_dict(self) -> dict[str, str]:
-        """The JSON shape of design.md section 4."""
+        """The JSON shape of ``check --json`` (README.md, "Headless commands")."""
         return {
             "code": self.code,
             "status": self.status,
@@ -77,6 +77,61 @@ def fail(code: str, title: str, detail: str, remedy: str) -> Finding:
 def skip(code: str, title: str, detail: str = "") -> Finding:
     """A check that could not run because an earlier one failed or it does not apply."""
     return Finding(code, "skip", title, detail)
+
+
+LAB_ACCEPTED: frozenset[str] = frozenset(
+    {
+        "hostname.reserved_tld",
+        "ip.not_public",
+        "listen.not_443",
+        "dns.not_public",
+        "firewall.blocked",
+    }
+)
+"""The codes lab mode (``--lab``, the demo) accepts: what only a lab may have.
+
+Checks report these as they would on a real bastion; :func:`apply_lab_mode`
+alone decides what lab mode makes of them.
+"""
+
+LAB_NOTE = "accepted in lab mode"
+"""The words every finding that lab mode relaxes carries in its title."""
+
+
+def apply_lab_mode(findings: Iterable[Finding], lab: bool) -> list[Finding]:
+    """The one lab-mode rule: what lab mode accepts is a warning that says so, never OK.
+
+    Outside lab mode the findings are returned unchanged. In lab mode a
+    ``warn`` or ``fail`` finding whose code is in :data:`LAB_ACCEPTED` becomes
+    a ``warn`` whose title ends in "(accepted in lab mode)", its remedy saying
+    what a real setup needs. Every other finding is unchanged: lab mode never
+    turns anything into ``ok``, and never relaxes a code it does not list.
+    Applying the rule twice changes nothing more.
+
+    Args:
+        findings: Findings as a real bastion would get them.
+        lab: Lab mode (``--lab``, the demo).
+    """
+    if not lab:
+        return list(findings)
+    return [_lab_accepted(finding) for finding in findings]
+
+
+def _lab_accepted(finding: Finding) -> Finding:
+    suffix = f" ({LAB_NOTE})"
+    if (
+        finding.code not in LAB_ACCEPTED
+        or finding.status not in ("warn", "fail")
+        or finding.title.endswith(suffix)
+    ):
+        return finding
+    return Finding(
+        finding.code,
+        "warn",
+        finding.title + suffix,
+        finding.detail,
+        "Fine for a lab or demo. For a real bastion: " + finding.remedy,
+    )
 
 
 def has_failure(findings: Iterable[Finding]) -> bool:

@@ -4,7 +4,7 @@ Formats (``check --format``):
 
 - ``text``: grouped by area; colour only on a terminal, never under
   ``NO_COLOR``, always under ``FORCE_COLOR``;
-- ``json``: the document of design.md section 4 (``--json`` is an alias);
+- ``json``: the document README.md describes under "Headless commands" (``--json`` is an alias);
 - ``prometheus``: the text exposition format, for node_exporter's textfile
   collector (metric names prefixed ``codestream_bastion_``);
 - ``nagios``: one status line with performance data, plus the Nagios/Icinga
@@ -40,7 +40,7 @@ def use_colour(stream: TextIO) -> bool:
 
 
 def findings_json(findings: Sequence[Finding]) -> str:
-    """The ``--json`` document of design.md section 4."""
+    """The ``--json`` document (README.md, "Headless commands")."""
     return json.dumps(
         {"ok": not has_failure(findings), "findings": [f.to_dict() for f in findings]},
         indent=2,

@@ -22,7 +22,6 @@ import secrets
 import stat
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import pytest
 
 from tests.integration.test_renew_hook import make_certbot_lineage
 from tests.nginx_harness import require_nginx
+from tests.offline_wheel import PTH_NAME, build_wheel, dependencies_dir
 from wizard.answers import load_answers
 from wizard.demo.environment import DemoEnvironment, running_demo
 from wizard.demo.nginx import DemoNginx
@@ -131,18 +131,6 @@ class Lab:
         )  # fmt: skip
 
 
-def _build_wheel(out: Path) -> Path:
-    """A wheel of this checkout, built without a package index."""
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "--no-index", "-w", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
-    (wheel,) = out.glob("codestream_bastion-*.whl")
-    return wheel
-
-
 def _venv_maker(work: Path) -> Path:
     """A ``python3`` for the role's ``python3 -m venv DIR`` whose venv sees this one's dependencies.
 
@@ -150,15 +138,7 @@ def _venv_maker(work: Path) -> Path:
     this venv's site-packages, this project (and pip, setuptools) excepted, so
     that ``pip install --no-index`` of the wheel finds every dependency met.
     """
-    deps = work / "deps"
-    deps.mkdir()
-    site_packages = Path(sysconfig.get_paths()["purelib"])
-    for entry in site_packages.iterdir():
-        project = entry.name.split("-")[0] in ("codestream_bastion", "pip", "setuptools")
-        own = project or entry.name.startswith(("__editable__", "_distutils_hack", "pkg_resources"))
-        if own or entry.suffix == ".pth":
-            continue
-        (deps / entry.name).symlink_to(entry)
+    deps = dependencies_dir(work)
     maker = work / "python3-with-test-dependencies"
     maker.write_text(
         textwrap.dedent(f"""\
@@ -167,7 +147,7 @@ def _venv_maker(work: Path) -> Path:
             [ "$1 $2" = "-m venv" ] || {{ echo "only -m venv DIR: $*" >&2; exit 2; }}
             "{sys.executable}" "$@"
             for site in "$3"/lib/python3*/site-packages; do
-                printf '%s\\n' "{deps}" > "$site/zz-test-dependencies.pth"
+                printf '%s\\n' "{deps}" > "$site/{PTH_NAME}"
             done
             """),
         encoding="utf-8",
@@ -288,7 +268,7 @@ def _write_inventory(lab: Lab, wheel: Path) -> None:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build_wheel(tmp_path_factory.mktemp("dist"))
+    return build_wheel(tmp_path_factory.mktemp("dist"), RUN_TIMEOUT)
 
 
 @pytest.fixture

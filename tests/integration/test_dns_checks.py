@@ -17,7 +17,7 @@ import pytest
 from wizard.checks.context import CheckContext
 from wizard.checks.dns import check_dns
 from wizard.demo.dns_server import DnsServer
-from wizard.findings import Finding
+from wizard.findings import Finding, apply_lab_mode
 
 PUBLIC_IP = "203.0.113.10"
 PUBLIC_V6 = "2001:db8::10"
@@ -254,7 +254,8 @@ async def test_public_dns_without_the_name_fails(local: DnsServer, public: DnsSe
 
 async def test_not_public_is_a_warning_in_lab_mode(local: DnsServer, public: DnsServer) -> None:
     public.clear(NAME)
-    findings = await check_dns(NAME, PUBLIC_IP, context(local, public, lab=True))
+    ctx = context(local, public, lab=True)
+    findings = apply_lab_mode(await check_dns(NAME, PUBLIC_IP, ctx), ctx.lab)
     assert statuses(findings)["dns.not_public"] == "warn"
 
 

@@ -16,8 +16,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from wizard.checks.resolve import Nameserver, lookup
 from wizard.demo.dns_server import DnsServer, ReceivedQuery
+from wizard.probes.dns import Nameserver, lookup
 
 ZONE = {
     "bastion.demo.test": [("A", "203.0.113.10"), ("AAAA", "2001:db8::10")],

@@ -247,6 +247,29 @@ def test_keep_alive_serves_several_requests_on_one_connection(api: FakeCodeStrea
             assert b"<pre>Cannot GET " + path + b"</pre>" in data
 
 
+def test_pipelined_requests_are_answered_in_order(api: FakeCodeStreamApi) -> None:
+    raw = raw_exchange(
+        api,
+        b"POST /no-auth/provider-action/slack HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+        b"GET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    first, second = raw.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 OK\r\n")
+    assert b"Connection: keep-alive" in first
+    assert second.startswith(b"404 Not Found\r\n")
+    assert b"<pre>Cannot GET /two</pre>" in second
+    assert [(r.method, r.path, r.body) for r in api.requests[-2:]] == [
+        ("POST", "/no-auth/provider-action/slack", b"{}"),
+        ("GET", "/two", b""),
+    ]
+
+
+def test_http_1_0_closes_unless_asked_to_keep_alive(api: FakeCodeStreamApi) -> None:
+    raw = raw_exchange(api, b"GET /old HTTP/1.0\r\nHost: x\r\n\r\n")
+    assert b"\r\nConnection: close\r\n" in raw
+    assert raw.startswith(b"HTTP/1.1 404 Not Found\r\n")
+
+
 # -- HTTPS -----------------------------------------------------------------------------
 
 

@@ -2,8 +2,8 @@
 
 A tree under a temporary directory (its own ``nginx.conf``, pid file, logs and
 temp paths; a loopback port): no master at first, then the start command
-:func:`wizard.nginx_master.start_argv` chooses, run for real, daemonises a
-master that :func:`wizard.nginx_master.master_state` sees through ``/proc``;
+:func:`wizard.nginx.master.start_argv` chooses, run for real, daemonises a
+master that :func:`wizard.nginx.master.master_state` sees through ``/proc``;
 a held port makes the start fail with nginx's own message. Whether systemd
 manages nginx is decided from ``systemctl show`` through an injected runner
 (this machine has no systemd as PID 1), and said so below.
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.nginx_harness import free_port, require_nginx
-from wizard.checks.nginx import CommandResult, run_command
-from wizard.nginx_master import (
+from wizard.nginx import CommandResult, run_command
+from wizard.nginx.master import (
     CompiledPaths,
     find_master,
     master_state,

@@ -11,7 +11,7 @@ in :func:`rhel_nginx_conf`.
 
 The check engine finds the conf.d layout, the Installer renders and writes the
 block into ``conf.d``, the tree's nginx master is started the host's way
-(:mod:`wizard.nginx_master`), reloaded by ``apply``, and the post-install
+(:mod:`wizard.nginx.master`), reloaded by ``apply``, and the post-install
 proxy test passes through it to the fake CodeStream API. On a stopped tree,
 ``apply`` starts nginx itself (:mod:`wizard.install.start`).
 """
@@ -34,7 +34,6 @@ import pytest
 from tests.nginx_harness import free_port, require_nginx
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import run_command
 from wizard.checks.proxy import check_proxy
 from wizard.demo.ca import TestCA, key_pem
 from wizard.demo.dns_server import DnsServer
@@ -43,7 +42,8 @@ from wizard.demo.nginx import _worker_user
 from wizard.engine import run_checks
 from wizard.fsutil import atomic_write
 from wizard.install import Installer
-from wizard.nginx_master import (
+from wizard.nginx import run_command
+from wizard.nginx.master import (
     compiled_paths,
     master_state,
     pid_file,

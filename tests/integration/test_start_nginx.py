@@ -46,7 +46,7 @@ from wizard.demo.environment import DemoEnvironment, running_demo
 from wizard.demo.nginx import DemoNginx
 from wizard.install.pipeline import run_pipeline
 from wizard.install.state import StateDir
-from wizard.nginx_master import master_state
+from wizard.nginx.master import master_state
 
 pytestmark = pytest.mark.nginx
 

@@ -17,22 +17,20 @@ import httpx
 import pytest
 
 from wizard.answers import CodeStreamAnswers
+from wizard.checks.api_url import api_url_error, parse_api_url, upstream_address_error
 from wizard.checks.context import CheckContext
-from wizard.checks.resolve import Nameserver
-from wizard.checks.upstream import (
+from wizard.checks.fingerprint import (
     PROBE_PATH,
-    api_url_error,
-    check_upstream,
     codestream_fingerprint_problems,
     is_codestream_not_found,
-    parse_api_url,
     release_in,
-    upstream_address_error,
 )
+from wizard.checks.upstream import check_upstream
 from wizard.demo.ca import TestCA
 from wizard.demo.dns_server import DnsServer
 from wizard.demo.fake_api import FakeCodeStreamApi, Persona
 from wizard.findings import Finding
+from wizard.probes.dns import Nameserver
 
 API_NAME = "codestream.demo.test"
 

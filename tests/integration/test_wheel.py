@@ -1,8 +1,10 @@
 """The wheel carries the templates and works from a fresh virtual environment.
 
-Builds the wheel from this checkout, installs it (with its dependencies from
-the package index) into a new venv, and renders the files there, far from the
-repository's ``templates/``.
+Builds the wheel from this checkout, installs it into a new venv and renders the
+files there, far from the repository's ``templates/``. No package index is
+reachable from a test: the venv sees this venv's dependencies through a ``.pth``
+file (tests/offline_wheel.py) and pip installs the wheel with ``--no-index``, so
+the project itself comes only from the wheel.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.offline_wheel import build_wheel, dependencies_dir, see_dependencies
 
 ANSWERS = """
 mode = "slack+msteams"
@@ -33,9 +35,7 @@ def _run(*argv: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
 
 
 def test_wheel_contains_templates_and_renders_from_a_fresh_venv(tmp_path: Path) -> None:
-    built = _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path, ROOT)
-    assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("codestream_bastion-*.whl")
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "wizard/templates/nginx-server.conf.j2" in names
     assert "wizard/templates/next-steps.md.j2" in names
@@ -45,7 +45,10 @@ def test_wheel_contains_templates_and_renders_from_a_fresh_venv(tmp_path: Path) 
 
     venv = tmp_path / "venv"
     assert _run(sys.executable, "-m", "venv", venv).returncode == 0
-    installed = _run(venv / "bin" / "pip", "install", "-q", "--disable-pip-version-check", wheel)
+    see_dependencies(venv, dependencies_dir(tmp_path))
+    installed = _run(
+        venv / "bin" / "pip", "install", "-q", "--disable-pip-version-check", "--no-index", wheel
+    )
     assert installed.returncode == 0, installed.stderr
     answers = tmp_path / "answers.toml"
     answers.write_text(ANSWERS, encoding="utf-8")

@@ -11,7 +11,7 @@ from tests.tui.conftest import Demo
 from tests.tui.test_flow import step
 from wizard.checks.nginx import find_binary
 from wizard.demo.nginx import DemoNginx
-from wizard.nginx_master import master_state
+from wizard.nginx.master import master_state
 from wizard.tui.screens.modals import ConfirmScreen
 from wizard.tui.testing import press, settle
 from wizard.tui.widgets.findings import LiveFindings

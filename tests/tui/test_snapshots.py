@@ -1,4 +1,4 @@
-"""Snapshots of the main screens at 80x24 (pytest-textual-snapshot).
+"""Snapshots of the main screens at 80x24, a few at 120x40 (pytest-textual-snapshot).
 
 Everything that varies between runs is pinned: the interface addresses, the
 listen port, the API URL where it shows, and the paths (relative to a working
@@ -103,3 +103,25 @@ def test_done(pinned: Demo, snap_compare: SnapCompare) -> None:
     app = app_for(pinned, no_exposure(pinned))
     run_before = keys("enter", "enter", "enter")
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_done_wide(pinned: Demo, snap_compare: SnapCompare) -> None:
+    app = app_for(pinned, no_exposure(pinned))
+    run_before = keys("enter", "enter", "enter")
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_done_copied(pinned: Demo, snap_compare: SnapCompare) -> None:
+    app = app_for(pinned, no_exposure(pinned))
+    run_before = keys("enter", "enter", "enter", "down", "c")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_done_plain(pinned: Demo, snap_compare: SnapCompare) -> None:
+    app = app_for(pinned, no_exposure(pinned))
+    run_before = keys("enter", "enter", "enter", "p")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_hostname_with_the_sidebar_at_80(pinned: Demo, snap_compare: SnapCompare) -> None:
+    assert snap_compare(app_for(pinned), terminal_size=SIZE, run_before=keys("enter", "f2"))

@@ -17,13 +17,10 @@ from cryptography.x509.oid import NameOID
 
 from tests.unit.conftest import HOST
 from wizard.checks import context
-from wizard.checks.certificate import (
-    MAX_FILE_BYTES,
-    check_certificate,
-    check_chain_order,
-    check_validity,
-)
+from wizard.checks.certificate import check_certificate, check_validity
+from wizard.checks.chain import check_chain_order
 from wizard.checks.context import CheckContext
+from wizard.checks.pem import MAX_FILE_BYTES
 from wizard.demo.ca import Issued, TestCA, cert_pem, generate_key, key_pem
 from wizard.findings import Finding
 

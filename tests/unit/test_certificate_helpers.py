@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.unit.conftest import HOST
-from wizard.checks.certificate import (
+from wizard.checks.cert_discovery import (
     CertificateSummary,
-    ascii_hostname,
     discover_certificates,
     find_matching_key,
-    san_matches,
     summarize_certificate,
 )
 from wizard.checks.context import CheckContext
+from wizard.checks.x509_facts import ascii_hostname, san_matches
 from wizard.demo.ca import Issued, TestCA, cert_pem, key_pem
 
 

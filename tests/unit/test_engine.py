@@ -6,8 +6,10 @@ import pytest
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.engine import check_listen_port, check_mode, run_checks, sort_findings
-from wizard.findings import Finding, fail, ok
+from wizard.checks.listen import check_listen_port
+from wizard.checks.mode import check_mode
+from wizard.engine import run_checks, sort_findings
+from wizard.findings import Finding, apply_lab_mode, fail, ok
 
 
 def test_mode_findings() -> None:
@@ -22,7 +24,7 @@ def test_mode_findings() -> None:
     ("port", "lab", "status"), [(443, False, "ok"), (8443, False, "fail"), (8443, True, "warn")]
 )
 def test_listen_port(port: int, lab: bool, status: str) -> None:
-    (finding,) = check_listen_port(port, CheckContext(lab=lab))
+    (finding,) = apply_lab_mode(check_listen_port(port), lab)
     assert finding.status == status
     assert finding.code == ("listen.ok" if port == 443 else "listen.not_443")
 

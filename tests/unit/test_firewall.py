@@ -27,7 +27,8 @@ from wizard.checks.firewall import (
     decide_nftables,
     decide_ufw,
 )
-from wizard.checks.nginx import CommandResult, run_command
+from wizard.findings import apply_lab_mode
+from wizard.nginx import CommandResult, run_command
 
 CTX = CheckContext(timeout=20.0)
 IN_CI = bool(os.environ.get("CI"))
@@ -116,7 +117,7 @@ async def test_real_ufw_deny_rule_and_source_restricted_allow(tmp_path: Path) ->
     assert some.code == "firewall.restricted"
     assert "10.0.0.0/8" in some.detail
     lab = CheckContext(timeout=20.0, lab=True)
-    [relaxed] = await check_firewall(8443, lab, runner)
+    [relaxed] = apply_lab_mode(await check_firewall(8443, lab, runner), lab.lab)
     assert (relaxed.code, relaxed.status) == ("firewall.blocked", "warn")
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.checks.nginx import server_error_log
 from wizard.checks.proxy import explain_gateway_errors
+from wizard.nginx import server_error_log
 
 PREFIX = "2026/12/01 10:00:00 [{level}] 4242#4242: *7 "
 CONTEXT = (

@@ -14,23 +14,20 @@ import pytest
 
 from tests.nginx_harness import nginx_unescape, parse_server_blocks
 from wizard.answers import Answers
+from wizard.nginx import NginxFeatures, detect_nginx_features, parse_nginx_v
+from wizard.nginx.binary import ECDH_CURVES_NIST, ECDH_CURVES_X25519
 from wizard.render import (
-    ECDH_CURVES_NIST,
-    ECDH_CURVES_X25519,
     MOZILLA_INTERMEDIATE_CIPHERS,
     NEXT_STEPS_NAME,
     SERVER_CONF_NAME,
     SLACK_EVENTS_MANIFEST_NAME,
     SLACK_MANIFEST_NAME,
-    NginxFeatures,
     NginxQuoteError,
     RenderedFile,
     RenderError,
-    detect_nginx_features,
     make_environment,
     nginx_int,
     nginx_quote,
-    parse_nginx_v,
     render_all,
     run_render,
     validate_for_render,

@@ -20,7 +20,6 @@ import pytest
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import CommandResult
 from wizard.checks.selinux import (
     SelinuxHost,
     check_selinux,
@@ -30,6 +29,7 @@ from wizard.checks.selinux import (
 )
 from wizard.engine import AREA_ORDER, run_checks
 from wizard.findings import Finding
+from wizard.nginx import CommandResult
 
 CERT = "/etc/pki/tls/certs/bastion.example.com.crt"
 KEY = "/etc/pki/tls/private/bastion.example.com.key"
@@ -56,7 +56,7 @@ class Recorded:
     """A command runner that replays recorded outputs and remembers what was asked.
 
     A command with no recording behaves like a tool that is not installed
-    (exactly what :func:`wizard.checks.nginx.run_command` returns then).
+    (exactly what :func:`wizard.nginx.run_command` returns then).
     """
 
     def __init__(self, outputs: dict[str, str | tuple[int, str]]) -> None:

@@ -22,7 +22,6 @@ import pytest
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import CommandResult
 from wizard.install import Installer
 from wizard.install.start import (
     SYSTEMD_START,
@@ -33,6 +32,7 @@ from wizard.install.start import (
     unit_argv,
     unit_config_path,
 )
+from wizard.nginx.command import CommandResult
 from wizard.render import NginxFeatures
 
 RHEL_NGINX_V = (

@@ -229,18 +229,11 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _not_public_finding(text: str, reason: str, lab: bool) -> Finding:
+def _not_public_finding(text: str, reason: str) -> Finding:
     title = f"{text} is not a public address"
     detail = (
         f"{text} is {reason}. Slack and Microsoft connect from the internet and cannot reach it."
     )
-    if lab:
-        return warn(
-            "ip.not_public",
-            title,
-            detail + " Accepted in lab mode.",
-            "Fine for a lab or demo; enter the bastion's public address for a real setup.",
-        )
     return fail(
         "ip.not_public",
         title,
@@ -274,13 +267,13 @@ def check_public_ip(text: str, ctx: CheckContext) -> list[Finding]:
 
     Args:
         text: The address as typed.
-        ctx: Supplies ``lab`` (non-public becomes a warning) and
-            ``interface_addresses`` (``None``: discover this host's).
+        ctx: Supplies ``interface_addresses`` (``None``: discover this host's).
 
     Returns:
         One ``ip.empty``, ``ip.invalid`` or ``ip.unspecified`` failure; or
-        ``ip.not_public`` (``fail``, ``warn`` in lab mode); or ``ip.ok``; then,
-        unless failed, ``ip.on_interface`` or ``ip.not_on_interface``.
+        ``ip.not_public`` (``fail``; lab mode's relaxation is applied by the
+        caller, :func:`wizard.findings.apply_lab_mode`) or ``ip.ok``; then
+        ``ip.on_interface`` or ``ip.not_on_interface``.
     """
     problem = ip_syntax_error(text)
     if problem is not None:
@@ -307,10 +300,7 @@ def check_public_ip(text: str, ctx: CheckContext) -> list[Finding]:
         ]
     reason = not_public_reason(ip)
     if reason is not None:
-        finding = _not_public_finding(text, reason, ctx.lab)
-        if finding.status == "fail":
-            return [finding]
-        findings = [finding]
+        findings = [_not_public_finding(text, reason)]
     else:
         kind = "IPv4" if effective.version == 4 else "IPv6"
         findings = [ok("ip.ok", f"{text} is a public {kind} address")]

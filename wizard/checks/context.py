@@ -8,12 +8,13 @@ point them at loopback servers and the real run at the host's own.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.checks.resolve import Nameserver, parse_nameserver, system_nameservers
+from wizard.constants import SYSTEM_NGINX_ROOT
+from wizard.probes.dns import Nameserver, parse_nameserver, system_nameservers
 
 if TYPE_CHECKING:
     from wizard.checks.selinux import SelinuxHost
@@ -61,7 +62,7 @@ class CheckContext:
     transport: Any = None
     interface_addresses: tuple[str, ...] | None = None
     now: datetime | None = None
-    nginx_root: Path = field(default_factory=lambda: Path("/etc/nginx"))
+    nginx_root: Path = SYSTEM_NGINX_ROOT
     nginx_binary: str = "nginx"
     selinux_host: SelinuxHost | None = None
 
@@ -106,5 +107,5 @@ def build_context(
         ca_bundle=Path(ca_bundle) if ca_bundle else None,
         timeout=timeout,
         lab=lab,
-        nginx_root=Path(nginx_root) if nginx_root else Path("/etc/nginx"),
+        nginx_root=Path(nginx_root) if nginx_root else SYSTEM_NGINX_ROOT,
     )

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from wizard.checks.address import IPAddress, effective_address, host_addresses, ip_syntax_error
 from wizard.checks.context import CheckContext
 from wizard.checks.hostname import hostname_syntax_error, to_ascii_hostname
-from wizard.checks.resolve import DnsAnswer, LookupStatus, Nameserver, lookup
 from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.probes.dns import DnsAnswer, LookupStatus, Nameserver, lookup
 
 RDTYPES: tuple[str, str] = ("A", "AAAA")
 # Which of a name's two lookups (A, AAAA) speaks for both: the most telling first.
@@ -230,20 +230,13 @@ def _local_findings(name: str, local: _Resolution, ctx: CheckContext) -> list[Fi
 # -- the public resolvers ------------------------------------------------------
 
 
-def _not_public(name: str, public: list[_Resolution], lab: bool) -> Finding:
+def _not_public(name: str, public: list[_Resolution]) -> Finding:
     title = f"{name} does not resolve through public DNS"
     detail = (
         "Slack and Microsoft resolve the name through public DNS, which said: "
         + "; ".join(r.summary() for r in public)
         + "."
     )
-    if lab:
-        return warn(
-            "dns.not_public",
-            title,
-            detail + " Accepted in lab mode.",
-            "Fine for a lab; publish the name in public DNS for a real setup.",
-        )
     return fail(
         "dns.not_public",
         title,
@@ -279,7 +272,7 @@ def _public_findings(
             "; ".join(r.summary() for r in public) + ".",
         )
         if resolved
-        else _not_public(name, public, ctx.lab)
+        else _not_public(name, public)
     ]
     if len({r.addresses for r in answered}) > 1:
         findings.append(
@@ -406,11 +399,11 @@ async def check_dns(hostname: str, public_ip: str, ctx: CheckContext) -> list[Fi
         hostname: The bastion's name as typed (Unicode allowed).
         public_ip: The address chosen for the bastion (compared with the records
             when it is a valid IP address).
-        ctx: Supplies the local and public resolvers, the timeout, lab mode and
+        ctx: Supplies the local and public resolvers, the timeout and
             this host's interface addresses.
 
     Returns:
-        Findings with ``dns.*`` codes; see the module and design.md section 3.
+        Findings with ``dns.*`` codes; see the module and README.md, "Check codes".
         Never raises for DNS trouble: every failure is a finding.
     """
     problem = hostname_syntax_error(hostname)

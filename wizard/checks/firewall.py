@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import CommandResult, run_command
 from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.nginx.command import CommandResult, run_command
 
 Runner = Callable[[Sequence[str], float], Awaitable[CommandResult]]
-"""Runs ``argv`` with a timeout, like :func:`wizard.checks.nginx.run_command`."""
+"""Runs ``argv`` with a timeout, like :func:`wizard.nginx.run_command`."""
 
 Verdict = Literal["allowed", "blocked", "restricted"]
 
@@ -467,7 +467,7 @@ def decide_nftables(output: str, port: int) -> Decision | None:
 # -- the check ------------------------------------------------------------------------------
 
 
-def _decision_finding(tool: str, port: int, decision: Decision, lab: bool) -> Finding:
+def _decision_finding(tool: str, port: int, decision: Decision) -> Finding:
     if decision.verdict == "allowed":
         return ok(
             "firewall.open",
@@ -483,8 +483,7 @@ def _decision_finding(tool: str, port: int, decision: Decision, lab: bool) -> Fi
             "without notice.",
             f"Allow inbound TCP to port {port} from anywhere: {decision.remedy}",
         )
-    make = warn if lab else fail
-    return make(
+    return fail(
         "firewall.blocked",
         f"{tool} blocks inbound TCP to port {port}",
         f"Decided by {decision.because}: Slack and Microsoft cannot reach nginx.",
@@ -505,7 +504,8 @@ async def check_firewall(
 
     Args:
         port: The listen port.
-        ctx: Gives the timeout and ``lab`` (a blocked port warns instead of failing).
+        ctx: Gives the timeout (lab mode's relaxation of a blocked port is applied
+            by the caller, :func:`wizard.findings.apply_lab_mode`).
         runner: Runs the firewall tools (tests inject recorded output).
 
     Returns:
@@ -527,7 +527,7 @@ async def check_firewall(
             problems.append(f"{tool}: {exc}")
             continue
         if decision is not None:
-            return [_decision_finding(tool, port, decision, ctx.lab)]
+            return [_decision_finding(tool, port, decision)]
     if problems:
         return [
             skip(

@@ -19,6 +19,7 @@ import re
 import unicodedata
 
 from wizard.findings import Finding, fail, ok, warn
+from wizard.hostnames import label_to_ascii, label_to_unicode, uts46_map
 
 MAX_LABEL = 63
 MAX_NAME = 253
@@ -114,38 +115,19 @@ def _reject_characters(text: str) -> None:
 def _unicode_form(text: str) -> str:
     """The name mapped per UTS #46 (lower case, full-width dots to '.'), final dot removed."""
     try:
-        import idna
-    except ImportError:  # pragma: no cover - idna comes with httpx
-        mapped = unicodedata.normalize("NFKC", text).casefold()
-        mapped = re.sub("[\u3002\uff0e\uff61]", ".", mapped)
-    else:
-        try:
-            mapped = idna.uts46_remap(text, std3_rules=True, transitional=False)
-        except idna.IDNAError as exc:
-            raise _Problem(
-                "hostname.invalid", f"it cannot be used as a host name ({exc})", _RETYPE
-            ) from None
+        mapped = uts46_map(text)
+    except ValueError as exc:
+        raise _Problem(
+            "hostname.invalid", f"it cannot be used as a host name ({exc})", _RETYPE
+        ) from None
     return mapped[:-1] if mapped.endswith(".") else mapped
 
 
 def _label_to_ascii(label: str) -> str:
     """One label in ASCII: punycode (``xn--``) for non-ASCII labels."""
-    if label.isascii():
-        return label
     try:
-        import idna
-    except ImportError:  # pragma: no cover - idna comes with httpx
-        try:
-            return label.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise _Problem(
-                "hostname.invalid",
-                f"label {label!r} cannot be converted to punycode ({exc})",
-                _RETYPE,
-            ) from None
-    try:
-        return idna.alabel(label).decode("ascii")
-    except idna.IDNAError as exc:
+        return label_to_ascii(label)
+    except ValueError as exc:
         raise _Problem(
             "hostname.invalid",
             f"label {label!r} is not a valid internationalized name under IDNA 2008 ({exc})",
@@ -155,13 +137,9 @@ def _label_to_ascii(label: str) -> str:
 
 def _label_to_unicode(label: str) -> str:
     """One label for display: ``xn--`` labels decoded (refused when not valid punycode)."""
-    if not label.startswith("xn--"):
-        return label
     try:
-        import idna
-
-        return idna.ulabel(label)
-    except (ImportError, UnicodeError) as exc:
+        return label_to_unicode(label)
+    except ValueError as exc:
         raise _Problem(
             "hostname.invalid",
             f"label {label!r} starts with 'xn--' but is not valid punycode ({exc})",
@@ -357,7 +335,7 @@ def _reserved_suffix(ascii_name: str) -> tuple[str, str] | None:
     return None
 
 
-def _reserved_findings(ascii_name: str, lab: bool) -> list[Finding]:
+def _reserved_findings(ascii_name: str) -> list[Finding]:
     reserved = _reserved_suffix(ascii_name)
     if reserved is None:
         return []
@@ -367,8 +345,6 @@ def _reserved_findings(ascii_name: str, lab: bool) -> list[Finding]:
         f".{suffix} is {why}. Public resolvers, and so Slack and Microsoft, can never "
         "look this name up."
     )
-    if lab:
-        return [ok("hostname.reserved_tld", title, detail + " Accepted in lab mode.")]
     return [
         warn(
             "hostname.reserved_tld",
@@ -389,13 +365,14 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def check_hostname(hostname: str, *, lab: bool = False) -> list[Finding]:
+def check_hostname(hostname: str) -> list[Finding]:
     """Check the bastion's host name offline.
+
+    A reserved top-level domain warns; lab mode's relaxation is applied by the
+    caller (:func:`wizard.findings.apply_lab_mode`).
 
     Args:
         hostname: The name as typed (Unicode allowed; one final dot allowed).
-        lab: Accept names under reserved top-level domains (``.test`` ...)
-            with a note instead of a warning.
 
     Returns:
         ``hostname.empty``/``invalid``/``label_too_long``/``too_long``/
@@ -415,5 +392,5 @@ def check_hostname(hostname: str, *, lab: bool = False) -> list[Finding]:
         return [fail(problem.code, title, detail, _sentence(problem.fix))]
     findings = [ok("hostname.ok", f"{ascii_name} is a valid fully qualified host name")]
     findings += _idn_findings(hostname, ascii_name, unicode_name)
-    findings += _reserved_findings(ascii_name, lab)
+    findings += _reserved_findings(ascii_name)
     return findings

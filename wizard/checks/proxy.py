@@ -28,243 +28,26 @@ trusted, its name not resolved, the connection refused, an SELinux denial
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
+from wizard.constants import ALL_ENDPOINTS
 from wizard.findings import Finding, fail, ok, skip, warn
-
-ALL_ENDPOINTS: tuple[str, ...] = (
-    "/no-auth/provider-action/slack",
-    "/no-auth/provider-action/slack-events",
-    "/no-auth/provider-action/msteams",
+from wizard.probes.dns import resolve_addresses
+from wizard.probes.http import HttpResponse, https_request
+from wizard.probes.tls import (
+    ProbeError,
+    describe_certificate,
+    peer_certificate,
+    unverified_context,
+    verifying_context,
 )
-MAX_RESPONSE = 256 * 1024
-USER_AGENT = "codestream-bastion (post-install check)"
-
-
-class ProbeError(Exception):
-    """A request that got no HTTP answer: refused, reset, timed out, TLS failed."""
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    """An HTTP response read off the wire.
-
-    Attributes:
-        status: The status code.
-        reason: The reason phrase.
-        headers: ``(name, value)`` pairs in the order received.
-        body: The body (de-chunked), at most :data:`MAX_RESPONSE` bytes.
-    """
-
-    status: int
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name`` (case-insensitive)."""
-        wanted = name.lower()
-        return next((v for k, v in self.headers if k.lower() == wanted), None)
-
-    @property
-    def text(self) -> str:
-        """The body as text (undecodable bytes replaced)."""
-        return self.body.decode("utf-8", errors="replace")
-
-    def describe(self) -> str:
-        """A short line for findings: status, server, start of the body."""
-        server = self.header("Server")
-        snippet = " ".join(self.text.split())[:120]
-        via = f", Server: {server}" if server else ""
-        return f"HTTP {self.status} {self.reason}{via}: {snippet!r}"
-
-
-def _dechunk(data: bytes) -> bytes:
-    out = bytearray()
-    while data:
-        line, sep, rest = data.partition(b"\r\n")
-        if not sep:
-            break
-        try:
-            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-        except ValueError:
-            break
-        if size == 0:
-            break
-        out += rest[:size]
-        data = rest[size + 2 :]
-    return bytes(out)
-
-
-def parse_response(raw: bytes) -> HttpResponse:
-    """Parse a whole HTTP/1.x response (read until the server closed).
-
-    Raises:
-        ProbeError: When ``raw`` is not an HTTP response.
-    """
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise ProbeError(f"the answer is not HTTP: {raw[:60]!r}")
-    headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if colon:
-            headers.append((name.strip(), value.strip()))
-    response = HttpResponse(int(parts[1]), parts[2] if len(parts) > 2 else "", tuple(headers), body)
-    if "chunked" in (response.header("Transfer-Encoding") or "").lower():
-        return HttpResponse(response.status, response.reason, response.headers, _dechunk(body))
-    length = response.header("Content-Length")
-    if length is not None and length.isdigit():
-        return HttpResponse(response.status, response.reason, response.headers, body[: int(length)])
-    return response
-
-
-def _describe_error(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verification failed: {exc.verify_message or exc.reason}"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS handshake failed: {exc.reason or exc}"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (nothing listens there)"
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset by the server"
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc) or exc.__class__.__name__
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(writer.wait_closed(), 1.0)
-
-
-async def https_request(
-    address: str,
-    port: int,
-    server_name: str,
-    method: str,
-    target: str,
-    context: ssl.SSLContext,
-    timeout: float,
-    *,
-    host_header: str | None = None,
-) -> tuple[HttpResponse, bytes | None]:
-    """One HTTP/1.1 request over TLS, the request target sent verbatim.
-
-    Args:
-        address: The IP address to connect to.
-        port: The TCP port.
-        server_name: SNI (and, unless ``host_header`` is given, the Host header).
-        method: E.g. ``GET``.
-        target: The request target exactly as it goes on the wire.
-        context: The TLS client context (verifying, or not).
-        timeout: Bound on the whole exchange, in seconds.
-        host_header: The ``Host`` header value.
-
-    Returns:
-        The response and the DER of the certificate the server presented.
-
-    Raises:
-        ProbeError: With a sentence saying what went wrong.
-    """
-
-    async def exchange() -> tuple[HttpResponse, bytes | None]:
-        reader, writer = await asyncio.open_connection(
-            address,
-            port,
-            ssl=context,
-            server_hostname=server_name,
-            ssl_handshake_timeout=timeout,
-        )
-        try:
-            tls = writer.get_extra_info("ssl_object")
-            der = tls.getpeercert(binary_form=True) if tls is not None else None
-            host = host_header or (server_name if port == 443 else f"{server_name}:{port}")
-            request = (
-                f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
-                "Accept: */*\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(request.encode("latin-1"))
-            await writer.drain()
-            raw = bytearray()
-            while len(raw) < MAX_RESPONSE:
-                try:
-                    chunk = await reader.read(65536)
-                except (ssl.SSLError, ConnectionResetError):
-                    if raw:
-                        break  # closed without close_notify after a full answer
-                    raise
-                if not chunk:
-                    break
-                raw += chunk
-            return parse_response(bytes(raw)), der
-        finally:
-            await _close(writer)
-
-    try:
-        return await asyncio.wait_for(exchange(), timeout)
-    except ProbeError:
-        raise
-    except (OSError, ssl.SSLError, TimeoutError, EOFError, asyncio.IncompleteReadError) as exc:
-        raise ProbeError(_describe_error(exc)) from exc
-
-
-async def peer_certificate(
-    address: str, port: int, server_name: str, context: ssl.SSLContext, timeout: float
-) -> bytes:
-    """The DER of the certificate the server presents for ``server_name``.
-
-    Raises:
-        ProbeError: When no TLS session could be set up (the message says why).
-    """
-
-    async def handshake() -> bytes:
-        _reader, writer = await asyncio.open_connection(
-            address, port, ssl=context, server_hostname=server_name, ssl_handshake_timeout=timeout
-        )
-        try:
-            tls = writer.get_extra_info("ssl_object")
-            der = tls.getpeercert(binary_form=True) if tls is not None else None
-            if not der:
-                raise ProbeError("the server presented no certificate")
-            return bytes(der)
-        finally:
-            await _close(writer)
-
-    try:
-        return await asyncio.wait_for(handshake(), timeout)
-    except ProbeError:
-        raise
-    except (OSError, ssl.SSLError, TimeoutError, EOFError) as exc:
-        raise ProbeError(_describe_error(exc)) from exc
-
-
-def unverified_context() -> ssl.SSLContext:
-    """A TLS client context that accepts any certificate (to see which one is served)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def verifying_context(trust_bundle: Path | None) -> ssl.SSLContext:
-    """A TLS client context that verifies the chain against ``trust_bundle`` and the name."""
-    if trust_bundle is not None:
-        return ssl.create_default_context(cafile=str(trust_bundle))
-    return ssl.create_default_context()
 
 
 def chosen_leaf(path: str) -> bytes | None:
@@ -283,35 +66,16 @@ def chosen_leaf(path: str) -> bytes | None:
     return certs[0].public_bytes(Encoding.DER) if certs else None
 
 
-def describe_certificate(der: bytes) -> str:
-    """Subject, SAN and issuer of a DER certificate, for people."""
-    from cryptography import x509
-
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError:
-        return "an unparsable certificate"
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = ", ".join(str(n) for n in san.get_values_for_type(x509.DNSName)) or "none"
-    except x509.ExtensionNotFound:
-        names = "none"
-    return (
-        f"subject {cert.subject.rfc4514_string() or '(empty)'}, names {names}, issued by "
-        f"{cert.issuer.rfc4514_string() or '(empty)'}, serial {cert.serial_number:x}"
-    )
-
-
 def is_api_answer(response: HttpResponse, method: str, path: str) -> bool:
     """Whether ``response`` is the CodeStream API's Express 404 for ``method path``."""
-    from wizard.checks.upstream import is_codestream_not_found
+    from wizard.checks.fingerprint import is_codestream_not_found
 
     return is_codestream_not_found(response.status, response.headers, response.body, method, path)
 
 
 def api_answer_problems(response: HttpResponse, method: str, path: str) -> list[str]:
     """How ``response`` differs from the API's Express 404 for ``method path``."""
-    from wizard.checks.upstream import codestream_fingerprint_problems
+    from wizard.checks.fingerprint import codestream_fingerprint_problems
 
     return codestream_fingerprint_problems(
         response.status, response.headers, response.body, method, path
@@ -334,16 +98,10 @@ def looks_like_api(response: HttpResponse) -> bool:
 
 
 async def _resolve(hostname: str, ctx: CheckContext) -> tuple[str | None, str]:
-    """The first address of ``hostname`` (A, then AAAA), or ``None`` and why."""
-    from wizard.checks.resolve import lookup
-
-    answers = await asyncio.gather(
-        lookup(hostname, "A", ctx.nameservers, ctx.timeout),
-        lookup(hostname, "AAAA", ctx.nameservers, ctx.timeout),
-    )
-    for answer in answers:
-        if answer.status == "ok" and answer.records:
-            return answer.records[0], ""
+    """The first address of ``hostname`` (IPv4 first), or ``None`` and why."""
+    addresses, answers = await resolve_addresses(hostname, ctx.nameservers, ctx.timeout)
+    if addresses:
+        return addresses[0], ""
     return None, "; ".join(a.detail for a in answers if a.detail) or "no address"
 
 
@@ -394,91 +152,99 @@ async def _run_probe(
     return probe, response, ""
 
 
-def _judge(
-    results: Sequence[tuple[_Probe, HttpResponse | None, str]], answers: Answers, where: str
-) -> list[Finding]:
-    findings: list[Finding] = []
-    exposed: list[str] = []
-    hidden_exposed: list[str] = []
-    closed = 0
-    endpoint_ok: dict[str, list[str]] = {}
-    endpoint_bad: dict[str, list[str]] = {}
+@dataclass
+class _Sweep:
+    """The sweep's results, sorted by what they show."""
+
+    endpoint_ok: dict[str, list[str]] = field(default_factory=dict)
+    endpoint_bad: dict[str, list[str]] = field(default_factory=dict)
+    exposed: list[str] = field(default_factory=list)
+    hidden_exposed: list[str] = field(default_factory=list)
+    closed: int = 0
+
+
+def _tally(results: Sequence[tuple[_Probe, HttpResponse | None, str]]) -> _Sweep:
+    sweep = _Sweep()
     for probe, response, error in results:
         if probe.expect == "api":
             if response is not None and is_api_answer(response, "GET", probe.path):
-                endpoint_ok.setdefault(probe.endpoint, []).append(probe.path)
+                sweep.endpoint_ok.setdefault(probe.endpoint, []).append(probe.path)
             elif response is not None:
                 why = ", ".join(api_answer_problems(response, "GET", probe.path))
-                endpoint_bad.setdefault(probe.endpoint, []).append(
+                sweep.endpoint_bad.setdefault(probe.endpoint, []).append(
                     f"GET {probe.path}: {response.describe()} ({why})"
                 )
             else:
-                endpoint_bad.setdefault(probe.endpoint, []).append(f"GET {probe.path}: {error}")
-            continue
-        if response is None:
-            closed += 1  # no answer at all still exposes nothing
-            continue
-        if probe.expect == "hidden":
+                sweep.endpoint_bad.setdefault(probe.endpoint, []).append(
+                    f"GET {probe.path}: {error}"
+                )
+        elif response is None:
+            sweep.closed += 1  # no answer at all still exposes nothing
+        elif probe.expect == "hidden":
             if looks_like_api(response):
-                hidden_exposed.append(probe.path)
+                sweep.hidden_exposed.append(probe.path)
             else:
-                closed += 1
-            continue
-        if looks_like_api(response) or response.status != 404:
-            exposed.append(f"GET {probe.path}: {response.describe()}")
+                sweep.closed += 1
+        elif looks_like_api(response) or response.status != 404:
+            sweep.exposed.append(f"GET {probe.path}: {response.describe()}")
         else:
-            closed += 1
-    for endpoint in answers.endpoints:
-        if endpoint in endpoint_bad:
-            findings.append(
-                fail(
-                    "proxy.endpoint_not_api",
-                    f"{endpoint} does not reach the CodeStream API through the bastion",
-                    f"Through {where}: " + "; ".join(endpoint_bad[endpoint]) + ". The API "
-                    "answers a GET there with Express's 'Cannot GET' page; this is something "
-                    "else.",
-                    "Check the nginx error log of the bastion (codestream-bastion.error.log) "
-                    "and run 'codestream-bastion check' for the upstream.* findings; then make "
-                    "sure the installed server block is the generated one and nginx was "
-                    "reloaded.",
-                )
-            )
-        else:
-            findings.append(
-                ok(
-                    "proxy.endpoint",
-                    f"{endpoint} reaches the CodeStream API",
-                    f"GET {' and GET '.join(endpoint_ok.get(endpoint, []))} through {where} "
-                    "got the API's 'Cannot GET' page.",
-                )
-            )
-    if exposed:
+            sweep.closed += 1
+    return sweep
+
+
+def _endpoint_finding(endpoint: str, sweep: _Sweep, where: str) -> Finding:
+    if endpoint in sweep.endpoint_bad:
+        return fail(
+            "proxy.endpoint_not_api",
+            f"{endpoint} does not reach the CodeStream API through the bastion",
+            f"Through {where}: " + "; ".join(sweep.endpoint_bad[endpoint]) + ". The API "
+            "answers a GET there with Express's 'Cannot GET' page; this is something "
+            "else.",
+            "Check the nginx error log of the bastion (codestream-bastion.error.log) "
+            "and run 'codestream-bastion check' for the upstream.* findings; then make "
+            "sure the installed server block is the generated one and nginx was "
+            "reloaded.",
+        )
+    return ok(
+        "proxy.endpoint",
+        f"{endpoint} reaches the CodeStream API",
+        f"GET {' and GET '.join(sweep.endpoint_ok.get(endpoint, []))} through {where} "
+        "got the API's 'Cannot GET' page.",
+    )
+
+
+def _judge(
+    results: Sequence[tuple[_Probe, HttpResponse | None, str]], answers: Answers, where: str
+) -> list[Finding]:
+    sweep = _tally(results)
+    findings = [_endpoint_finding(endpoint, sweep, where) for endpoint in answers.endpoints]
+    if sweep.exposed:
         findings.append(
             fail(
                 "proxy.exposes_other_paths",
                 "The bastion answers paths other than the bot endpoints",
-                "Expected nginx's 404 for every other path; got: " + "; ".join(exposed) + ".",
+                "Expected nginx's 404 for every other path; got: " + "; ".join(sweep.exposed) + ".",
                 "Install the generated server block unchanged (exact 'location =' blocks and "
                 "'location / { return 404; }'), remove other locations, then reload nginx.",
             )
         )
-    if hidden_exposed:
+    if sweep.hidden_exposed:
         findings.append(
             fail(
                 "proxy.not_chosen_exposed",
                 "Endpoints that were not chosen are exposed",
                 "These reach the API although the mode is "
-                f"{answers.mode!r}: {', '.join(hidden_exposed)}.",
+                f"{answers.mode!r}: {', '.join(sweep.hidden_exposed)}.",
                 "Install the server block generated for this mode (re-run apply), or choose the "
                 "mode that needs them.",
             )
         )
-    if not exposed and not hidden_exposed and not endpoint_bad:
+    if not sweep.exposed and not sweep.hidden_exposed and not sweep.endpoint_bad:
         findings.append(
             ok(
                 "proxy.ok",
                 "The bastion exposes exactly the chosen endpoints",
-                f"{closed} other paths, the endpoints of other providers included, got "
+                f"{sweep.closed} other paths, the endpoints of other providers included, got "
                 "nginx's 404 and never reached the API.",
             )
         )
@@ -620,7 +386,7 @@ class ErrorLogMark:
     @classmethod
     def start(cls, ctx: CheckContext, hostname: str, port: int) -> ErrorLogMark:
         """Find the server block's error log in ``ctx.nginx_root`` and note its size."""
-        from wizard.checks.nginx import server_error_log
+        from wizard.nginx.servers import server_error_log
 
         path, why = server_error_log(ctx.nginx_root, hostname, port)
         if path is None:
@@ -681,6 +447,60 @@ def _gateway_findings(
     ]
 
 
+def _certificate_findings(
+    certificate: str,
+    where: str,
+    name: str,
+    presented: bytes,
+    trusted: bytes | BaseException,
+    ctx: CheckContext,
+) -> list[Finding]:
+    """Is the certificate nginx presents the chosen one, and is it trusted for the name?"""
+    findings: list[Finding] = []
+    expected = chosen_leaf(certificate)
+    if expected is not None and presented != expected:
+        findings.append(
+            fail(
+                "proxy.certificate_mismatch",
+                "nginx presents another certificate than the chosen one",
+                f"{where} presented {describe_certificate(presented)}; the chosen "
+                f"certificate ({certificate}) is {describe_certificate(expected)}.",
+                "Another server block (or an old configuration) answers for this name: "
+                "install the generated server block, remove conflicting ones, and reload "
+                "nginx ('nginx -t && systemctl reload nginx').",
+            )
+        )
+    if isinstance(trusted, BaseException):
+        findings.append(
+            fail(
+                "proxy.untrusted",
+                f"The certificate served for {name} is not trusted",
+                f"Verifying {where} against {ctx.trust_bundle() or 'the system trust store'}: "
+                f"{trusted}. Slack and Microsoft would refuse to connect.",
+                "Serve a certificate from a public CA that names the bastion, with its "
+                "intermediates (the full chain, leaf first); see the cert.* findings.",
+            )
+        )
+    elif expected is not None and presented == expected:
+        findings.append(
+            ok(
+                "proxy.certificate",
+                "nginx presents the chosen certificate, and it is trusted",
+                f"{where}: {describe_certificate(presented)}.",
+            )
+        )
+    elif expected is None:
+        findings.append(
+            ok(
+                "proxy.certificate",
+                "The certificate served is trusted",
+                f"{where}: {describe_certificate(presented)} (the chosen certificate file "
+                "could not be read to compare; see the cert.* findings).",
+            )
+        )
+    return findings
+
+
 async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
     """Prove the installed bastion end to end (``proxy.*`` findings).
 
@@ -737,48 +557,7 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
                 "no firewall blocks the port.",
             )
         ]
-    findings: list[Finding] = []
-    expected = chosen_leaf(bastion.certificate)
-    if expected is not None and presented != expected:
-        findings.append(
-            fail(
-                "proxy.certificate_mismatch",
-                "nginx presents another certificate than the chosen one",
-                f"{where} presented {describe_certificate(presented)}; the chosen "
-                f"certificate ({bastion.certificate}) is {describe_certificate(expected)}.",
-                "Another server block (or an old configuration) answers for this name: "
-                "install the generated server block, remove conflicting ones, and reload "
-                "nginx ('nginx -t && systemctl reload nginx').",
-            )
-        )
-    if isinstance(trusted, BaseException):
-        findings.append(
-            fail(
-                "proxy.untrusted",
-                f"The certificate served for {name} is not trusted",
-                f"Verifying {where} against {ctx.trust_bundle() or 'the system trust store'}: "
-                f"{trusted}. Slack and Microsoft would refuse to connect.",
-                "Serve a certificate from a public CA that names the bastion, with its "
-                "intermediates (the full chain, leaf first); see the cert.* findings.",
-            )
-        )
-    elif expected is not None and presented == expected:
-        findings.append(
-            ok(
-                "proxy.certificate",
-                "nginx presents the chosen certificate, and it is trusted",
-                f"{where}: {describe_certificate(presented)}.",
-            )
-        )
-    elif expected is None:
-        findings.append(
-            ok(
-                "proxy.certificate",
-                "The certificate served is trusted",
-                f"{where}: {describe_certificate(presented)} (the chosen certificate file "
-                "could not be read to compare; see the cert.* findings).",
-            )
-        )
+    findings = _certificate_findings(bastion.certificate, where, name, presented, trusted, ctx)
     context = loose if isinstance(trusted, BaseException) else strict
     results = await asyncio.gather(
         *(_run_probe(p, address, port, name, context, ctx.timeout) for p in _probes(answers))

@@ -37,11 +37,11 @@ from pathlib import Path
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import CommandResult, run_command
 from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.nginx.command import CommandResult, run_command
 
 CommandRunner = Callable[[Sequence[str], float], Awaitable[CommandResult]]
-"""Runs ``argv`` with a timeout (:func:`wizard.checks.nginx.run_command`'s shape)."""
+"""Runs ``argv`` with a timeout (:func:`wizard.nginx.run_command`'s shape)."""
 
 COMMAND_TIMEOUT = 30.0
 """``semanage port -l`` loads the whole policy: seconds, not milliseconds."""
@@ -198,7 +198,7 @@ def _tool_missing(tool: str, package: str, what: str) -> Finding:
 async def _network_findings(
     answers: Answers, host: SelinuxHost, ports: dict[int, dict[str, bool]] | None, timeout: float
 ) -> list[Finding]:
-    from wizard.checks.upstream import parse_api_url
+    from wizard.checks.api_url import parse_api_url
 
     try:
         target = parse_api_url(answers.codestream.api_url)

@@ -29,6 +29,32 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def _validity(
+    valid_from: dt.datetime | None, valid_days: int, *, expired: bool, not_yet_valid: bool
+) -> tuple[dt.datetime, dt.datetime]:
+    """Start and end of a leaf's validity (default: from an hour ago, for ``valid_days``)."""
+    now = _now()
+    start = valid_from or now - dt.timedelta(hours=1)
+    if expired:
+        start = now - dt.timedelta(days=valid_days + 1)
+    if not_yet_valid:
+        start = now + dt.timedelta(days=1)
+    return start, start + dt.timedelta(days=valid_days)
+
+
+def _general_names(names: Sequence[str]) -> list[x509.GeneralName]:
+    """SAN entries: IP addresses as ``IPAddress``, anything else as ``DNSName``."""
+    from cryptography import x509
+
+    alt: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            alt.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alt.append(x509.DNSName(name))
+    return alt
+
+
 def generate_key(kind: KeyKind = "ec256") -> CertificateIssuerPrivateKeyTypes:
     """A fresh private key of the given kind."""
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -235,6 +261,36 @@ class TestCA:
         atomic_write(path, self.root_pem())
         return path
 
+    def _signer(
+        self,
+        subject: x509.Name,
+        key: CertificateIssuerPrivateKeyTypes,
+        signature_hash: HashKind,
+        *,
+        self_signed: bool,
+    ) -> tuple[
+        x509.Name,
+        CertificateIssuerPrivateKeyTypes,
+        CertificateIssuerPrivateKeyTypes,
+        tuple[x509.Certificate, ...],
+    ]:
+        """(issuer name, issuer key, leaf key, intermediates) for a new leaf.
+
+        SHA-1/MD5 signatures need an RSA signer: a self-signed leaf gets an RSA
+        key, a CA-issued one a one-off RSA intermediate.
+        """
+        if self_signed:
+            if signature_hash != "sha256":
+                key = generate_key("rsa2048")
+            return subject, key, key, ()
+        if signature_hash != "sha256":
+            rsa_key = generate_key("rsa2048")
+            legacy = self._make_ca("Legacy RSA Intermediate", rsa_key, self.root, self.root_key)
+            return legacy.subject, rsa_key, key, (legacy,)
+        issuer_cert, issuer_key = self.issuer
+        intermediates = (self.intermediate,) if self.intermediate is not None else ()
+        return issuer_cert.subject, issuer_key, key, intermediates
+
     def issue(
         self,
         names: Sequence[str],
@@ -270,43 +326,13 @@ class TestCA:
         from cryptography.hazmat.primitives import hashes
         from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-        now = _now()
-        start = valid_from or now - dt.timedelta(hours=1)
-        if expired:
-            start = now - dt.timedelta(days=valid_days + 1)
-        if not_yet_valid:
-            start = now + dt.timedelta(days=1)
-        end = start + dt.timedelta(days=valid_days)
+        start, end = _validity(valid_from, valid_days, expired=expired, not_yet_valid=not_yet_valid)
         key = generate_key(key_kind)
         cn = common_name if common_name is not None else (names[0] if names else "unnamed")
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-        issuer_cert, issuer_key = self.issuer
-        intermediates: tuple[x509.Certificate, ...] = (
-            (self.intermediate,) if self.intermediate is not None else ()
+        issuer_name, issuer_key, key, intermediates = self._signer(
+            subject, key, signature_hash, self_signed=self_signed
         )
-        if signature_hash != "sha256" and not self_signed:
-            # SHA-1/MD5 signatures need an RSA issuer: make a one-off RSA intermediate.
-            rsa_key = generate_key("rsa2048")
-            issuer_cert = self._make_ca(
-                "Legacy RSA Intermediate", rsa_key, self.root, self.root_key
-            )
-            issuer_key = rsa_key
-            intermediates = (issuer_cert,)
-        if self_signed:
-            issuer_name = subject
-            issuer_key = key
-            intermediates = ()
-            if signature_hash != "sha256":
-                key = generate_key("rsa2048")
-                issuer_key = key
-        else:
-            issuer_name = issuer_cert.subject
-        alt: list[x509.GeneralName] = []
-        for name in names:
-            try:
-                alt.append(x509.IPAddress(ipaddress.ip_address(name)))
-            except ValueError:
-                alt.append(x509.DNSName(name))
         eku = (
             [ExtendedKeyUsageOID.SERVER_AUTH] if server_auth else [ExtendedKeyUsageOID.CLIENT_AUTH]
         )
@@ -321,16 +347,17 @@ class TestCA:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
             .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                critical=False,
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
             )
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
                 critical=False,
             )
         )
-        if with_san and alt:
-            builder = builder.add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        if with_san and names:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(_general_names(names)), critical=False
+            )
         cert = builder.sign(issuer_key, hashes.SHA256())
         if signature_hash != "sha256":
             cert = _resign_with_weak_hash(cert, issuer_key, signature_hash)

@@ -39,8 +39,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from wizard.checks.resolve import Nameserver
 from wizard.demo.service import Service
+from wizard.probes.dns import Nameserver
 
 Zone = Mapping[str, list[tuple[str, str]]]
 """Names to their records, each a ``(rdtype, text)`` pair in zone-file syntax."""
@@ -232,7 +232,7 @@ class DnsServer(Service):
 
     @property
     def nameserver(self) -> Nameserver:
-        """The server as a :class:`~wizard.checks.resolve.Nameserver` for a check context."""
+        """The server as a :class:`~wizard.probes.dns.Nameserver` for a check context."""
         return Nameserver(self._host, self.port)
 
     def start(self) -> DnsServer:
@@ -307,6 +307,13 @@ class DnsServer(Service):
         for writer in list(self._writers):
             writer.transport.abort()  # the handler's read ends, the handler returns
         await asyncio.gather(*self._tasks, *self._handlers, return_exceptions=True)
+        # A connection accepted in the last moment has a handler task that has not
+        # run yet (so it is in neither set): end every other task of this private
+        # loop too, as asyncio.run does, so none is destroyed while pending.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` as a task of the server's loop, cancelled at stop."""

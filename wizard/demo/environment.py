@@ -7,6 +7,13 @@ the wizard to find and reject, the API's private CA) and an answers file.
 "local" resolver that knows the internal API name, a "public" resolver that
 only knows the bastion's name (split horizon, as in real companies), and the
 fake CodeStream API over HTTPS. Nothing listens beyond 127.0.0.1.
+
+The demo wizard paints first and builds all that afterwards:
+:func:`demo_answers` writes the answers without starting anything (they only
+name paths and ports), and :class:`DemoLauncher` makes the certificates and
+starts the servers and the demo's nginx in a worker thread while the admin
+reads the Welcome screen. What the demo prints at the end is decided after
+its directory is gone, so it says what is really left (:func:`demo_farewell`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +38,7 @@ from wizard.fsutil import atomic_write
 if TYPE_CHECKING:
     from wizard.demo.dns_server import DnsServer
     from wizard.demo.fake_api import FakeCodeStreamApi
+    from wizard.demo.nginx import DemoNginx
 
 DEMO_HOSTNAME = "bastion.demo.test"
 DEMO_API_HOST = "codestream.demo.test"
@@ -177,6 +186,134 @@ class DemoEnvironment(Service):
         )
 
 
+class DemoLauncher:
+    """Builds and starts the demo environment and its nginx, off the event loop.
+
+    :meth:`start` blocks (certificates, servers, an nginx master): the wizard
+    runs it in a worker thread after its first paint. :meth:`stop` may come
+    at any time, even while :meth:`start` is still running (the admin left
+    at once, or the SSH session dropped): it waits for the start to end, then
+    stops everything, so nothing is left running.
+
+    Args:
+        files: The demo directory (its answers already written, see :func:`demo_answers`).
+        timeout: Per-operation timeout for the checks.
+        api_port: The port the answers expect the fake API on.
+    """
+
+    def __init__(self, files: DemoFiles, *, timeout: float, api_port: int) -> None:
+        self.files = files
+        self.timeout = timeout
+        self.api_port = api_port
+        self.env: DemoEnvironment | None = None
+        self.nginx: DemoNginx | None = None
+        self.nginx_usable = True
+        """Until :meth:`start` knows better: nginx is found and started there."""
+        self.nginx_note = ""
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._done = threading.Event()
+        self._done.set()
+
+    def placeholder_context(self) -> CheckContext:
+        """The context before the servers run: lab mode and the demo's paths, no resolvers."""
+        return CheckContext(
+            ca_bundle=self.files.trust_bundle,
+            timeout=self.timeout,
+            lab=True,
+            nginx_root=self.files.nginx_root,
+        )
+
+    def start(self) -> CheckContext:
+        """Make the files, start the servers and nginx; the checks' context.
+
+        A failing nginx is not fatal: :attr:`nginx` becomes ``None`` and
+        :attr:`nginx_note` says why (Install and Test are then skipped).
+
+        Raises:
+            RuntimeError: When the launcher was stopped first.
+            OSError: When the servers cannot start (the message says why).
+        """
+        from wizard.demo.nginx import DemoNginx, DemoNginxError, nginx_missing_note
+
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the demo was left before its environment started")
+            self._done.clear()
+        try:
+            self.env = DemoEnvironment(self.files, timeout=self.timeout, api_port=self.api_port)
+            self.env.start()
+            ctx = self.env.context()
+            nginx = DemoNginx.find(ctx.nginx_root, ctx.nginx_binary)
+            if nginx is None:
+                self.nginx_note = nginx_missing_note()
+            else:
+                try:
+                    nginx.start()
+                    self.nginx = nginx
+                except DemoNginxError as exc:
+                    nginx.stop()
+                    self.nginx_note = f"{exc}. Install and Test are skipped."
+            self.nginx_usable = self.nginx is not None
+            return ctx
+        finally:
+            self._done.set()
+
+    def stop(self) -> None:
+        """Stop nginx and the servers (after a running :meth:`start` ends); never raises."""
+        with self._lock:
+            self._stopped = True
+        self._done.wait(timeout=120)
+        if self.nginx is not None:
+            self.nginx.stop()
+        if self.env is not None:
+            self.env.stop()
+
+
+def demo_answers(files: DemoFiles) -> tuple[Path, int]:
+    """The demo answers (written when missing) and the fake API's port; nothing is started.
+
+    Returns:
+        The answers file and the port its API URL names (0: any free one).
+    """
+    if files.answers.exists():
+        return files.answers, _api_port_from(files.answers)
+    api_port = free_port()
+    save_answers(files.default_answers(api_port, free_port()), files.answers)
+    return files.answers, api_port
+
+
+def demo_farewell(*, kept: Path | None, removed: Path, finished: bool, stopped_at: str) -> str:
+    """The demo's last words, from what is on disk after it cleaned up.
+
+    Args:
+        kept: ``--dir``: the directory the files stay in; ``None`` for a temporary one.
+        removed: The temporary directory that was to be removed.
+        finished: The wizard was completed.
+        stopped_at: The title of the step it was left at.
+    """
+    where = "finished" if finished else f"left at '{stopped_at}'"
+    if kept is not None:
+        then = (
+            "the answers and generated files are there"
+            if finished
+            else "run it again with the same --dir to resume"
+        )
+        return (
+            f"codestream-bastion demo: {where}. Its servers and nginx are stopped; its files "
+            f"are kept in {kept} ({then}: codestream-bastion demo --dir {kept})."
+        )
+    if removed.exists():
+        return (
+            f"codestream-bastion demo: {where}. Its servers and nginx are stopped, but its "
+            f"directory {removed} could not be removed entirely: delete it by hand."
+        )
+    return (
+        f"codestream-bastion demo: {where}. Its servers and nginx are stopped and its "
+        f"temporary files removed (keep them next time with --dir DIR)."
+    )
+
+
 def _api_port_from(answers_path: Path) -> int:
     """The port the (possibly edited) demo answers expect the fake API on."""
     try:
@@ -219,6 +356,23 @@ def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout
     Returns:
         The exit status (0 when no check failed).
     """
+    if not check_only:
+        from wizard.tui.app import run_demo_wizard
+
+        with demo_directory(directory) as files:
+            answers_path, api_port = demo_answers(files)
+            launcher = DemoLauncher(files, timeout=timeout, api_port=api_port)
+            outcome = run_demo_wizard(launcher, answers_path, kept=directory is not None)
+        # Said after the directory is gone (or kept), so it matches what is on disk.
+        print(
+            demo_farewell(
+                kept=files.root if directory is not None else None,
+                removed=files.root,
+                finished=outcome.finished,
+                stopped_at=outcome.step_title,
+            )
+        )
+        return outcome.code
     import asyncio
 
     from wizard.engine import run_checks
@@ -226,10 +380,6 @@ def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout
     from wizard.report import print_findings
 
     with running_demo(directory, timeout) as (env, answers_path):
-        if not check_only:
-            from wizard.tui.app import run_demo_wizard
-
-            return run_demo_wizard(env, answers_path)
         answers = load_answers(answers_path)
         findings = asyncio.run(run_checks(answers, env.context()))
         print_findings(findings, sys.stdout, as_json=as_json)

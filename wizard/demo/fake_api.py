@@ -4,9 +4,12 @@
 certificate and key) on ``127.0.0.1``, run by an asyncio loop in its own daemon
 thread, so synchronous tests, asynchronous tests and the demo can all use it.
 Every connection is its own task: a slow or hung client never holds up others,
-and :meth:`FakeCodeStreamApi.stop` cancels them all.
+and :meth:`FakeCodeStreamApi.stop` cancels them all. Requests are parsed by
+h11 (the sans-IO HTTP/1.1 parser httpx uses); answers are written by hand,
+byte for byte as Node and Express write them.
 
-What it says, byte for byte where it matters (design.md section 2):
+What it says, byte for byte where it matters (Express 4's ``finalhandler`` and
+``encodeurl``, which CodeStream's API server runs on):
 
 - ``POST`` to a bot endpoint (``/no-auth/provider-action/slack``,
   ``.../slack-events``, ``.../msteams``; Express routing is case-insensitive and
@@ -39,11 +42,12 @@ import socket
 import ssl
 import struct
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from wizard.constants import ALL_ENDPOINTS
 from wizard.demo.service import Service
 
 Persona = Literal["codestream", "other", "welcome", "reset", "garbage", "hang"]
@@ -61,11 +65,7 @@ DEFAULT_API_VERSION = "15.6.1"
 """The release the fake API reports by default (the newest ``api-*`` tag of the sources)."""
 
 PERSONAS: tuple[Persona, ...] = ("codestream", "other", "welcome", "reset", "garbage", "hang")
-BOT_ENDPOINTS: tuple[str, ...] = (
-    "/no-auth/provider-action/slack",
-    "/no-auth/provider-action/slack-events",
-    "/no-auth/provider-action/msteams",
-)
+BOT_ENDPOINTS: tuple[str, ...] = ALL_ENDPOINTS
 GARBAGE: bytes = b"SSH-2.0-OpenSSH_9.6p1\r\n\x00\x00\x01\x14\x0a\x14\xde\xad\xbe\xef"
 """What the ``garbage`` persona answers: an SSH banner, then binary."""
 
@@ -280,7 +280,7 @@ def _nginx_page(status: int, reason: str, page: str, method: str) -> _Response:
     )
 
 
-# -- HTTP/1.1 parsing ----------------------------------------------------------
+# -- HTTP/1.1 requests, parsed by h11 ----------------------------------------------------------
 
 
 def _keep_alive(request: RecordedRequest, version: str) -> bool:
@@ -291,75 +291,62 @@ def _keep_alive(request: RecordedRequest, version: str) -> bool:
     return "close" not in connection
 
 
-def _parse_head(head: bytes) -> tuple[RecordedRequest, str]:
-    """Parse the request line and headers (latin-1, as Node reads them).
+async def _read_request(
+    reader: asyncio.StreamReader, buffered: bytes
+) -> tuple[RecordedRequest, str, bytes] | None:
+    """The next request on the connection, its HTTP version and the bytes read past it.
 
-    Returns:
-        The request without its body, and the HTTP version.
+    h11 parses (request line, headers, ``Content-Length`` or chunked bodies,
+    trailers); a fresh parser per request lets the answer and the keep-alive
+    decision follow Node's rules rather than h11's. Like Node's parser, a first
+    byte that cannot start a method (a TLS ClientHello's 0x16, say) is refused
+    at once, without waiting for a head. ``None`` when the peer closed between
+    requests.
+
+    Raises:
+        _BadRequest: For anything h11 refuses, or a body over the size limit.
     """
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not _TOKEN.match(parts[0]) or parts[2] not in ("HTTP/1.0", "HTTP/1.1"):
-        raise _BadRequest(f"bad request line {lines[0]!r:.80}")
-    headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not _TOKEN.match(name):
-            raise _BadRequest(f"bad header line {line!r:.80}")
-        headers.append((name, value.strip(" \t")))
-    return RecordedRequest(parts[0], parts[1], tuple(headers), b""), parts[2]
+    import h11
 
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    data = buffered.lstrip(b"\r\n")
+    while not data:
+        chunk = await reader.read(65536)
+        if not chunk:
+            return None
+        data = chunk.lstrip(b"\r\n")
+    if not _TOKEN.match(data[:1].decode("latin-1")):
+        raise _BadRequest("not an HTTP request")
+    parser = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEAD)
+    parser.receive_data(data)
+    head: h11.Request | None = None
     body = bytearray()
     while True:
-        size_line = await reader.readuntil(b"\r\n")
         try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise _BadRequest("bad chunk size") from None
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass  # trailers
-            return bytes(body)
-        if len(body) + size > _MAX_BODY:
-            raise _BadRequest("body too large")
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
-
-
-async def _read_body(reader: asyncio.StreamReader, request: RecordedRequest) -> bytes:
-    """The body announced by ``Transfer-Encoding: chunked`` or ``Content-Length``."""
-    if "chunked" in (request.header("Transfer-Encoding") or "").lower():
-        return await _read_chunked(reader)
-    length_text = request.header("Content-Length") or "0"
-    if not length_text.isdigit() or int(length_text) > _MAX_BODY:
-        raise _BadRequest(f"bad Content-Length {length_text!r:.40}")
-    return await reader.readexactly(int(length_text))
-
-
-async def _read_request(reader: asyncio.StreamReader) -> tuple[RecordedRequest, str] | None:
-    """The next request on the connection and its HTTP version; ``None`` at its end.
-
-    Like Node's parser, a first byte that cannot start a method (a TLS
-    ClientHello's 0x16, say) is refused at once, without waiting for a head.
-    """
-    try:
-        first = await reader.readexactly(1)
-    except asyncio.IncompleteReadError:
-        return None
-    if not _TOKEN.match(first.decode("latin-1")) and first not in (b"\r", b"\n"):
-        raise _BadRequest("not an HTTP request")
-    try:
-        head = first + await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        raise _BadRequest("connection closed inside the request head") from None
-    except asyncio.LimitOverrunError:
-        raise _BadRequest("request head too large") from None
-    request, version = _parse_head(head[:-4].lstrip(b"\r\n"))
-    return replace(request, body=await _read_body(reader, request)), version
+            event = parser.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise _BadRequest(str(exc)) from None
+        if event is h11.NEED_DATA:
+            chunk = await reader.read(65536)
+            if not chunk:
+                raise _BadRequest("connection closed inside the request")
+            parser.receive_data(chunk)
+        elif isinstance(event, h11.Request):
+            head = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+            if len(body) > _MAX_BODY:
+                raise _BadRequest("body too large")
+        elif isinstance(event, h11.EndOfMessage) and head is not None:
+            break
+        else:
+            raise _BadRequest(f"unexpected {type(event).__name__}")
+    request = RecordedRequest(
+        head.method.decode("latin-1"),
+        head.target.decode("latin-1"),
+        tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers.raw_items()),
+        bytes(body),
+    )
+    return request, f"HTTP/{head.http_version.decode('ascii')}", parser.trailing_data[0]
 
 
 _BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
@@ -523,8 +510,9 @@ class FakeCodeStreamApi(Service):
         try:
             if self._tls is not None:
                 await writer.start_tls(self._tls, ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT)
-            while await self._serve_one(reader, writer, sock):
-                pass
+            buffered: bytes | None = b""
+            while buffered is not None:
+                buffered = await self._serve_one(reader, writer, sock, buffered)
             await _close(writer)
         except _BadRequest:
             writer.write(_BAD_REQUEST)
@@ -536,13 +524,22 @@ class FakeCodeStreamApi(Service):
             raise
 
     async def _serve_one(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sock: Any
-    ) -> bool:
-        """Read and answer one request; return whether to keep the connection."""
-        received = await _read_request(reader)
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        sock: Any,
+        buffered: bytes,
+    ) -> bytes | None:
+        """Read and answer one request.
+
+        Returns:
+            The bytes already read of the next request when the connection stays
+            open (keep-alive), else ``None``.
+        """
+        received = await _read_request(reader, buffered)
         if received is None:
-            return False
-        request, version = received
+            return None
+        request, version, rest = received
         with self._lock:
             self._requests.append(request)
         if self.delay > 0:
@@ -553,15 +550,15 @@ class FakeCodeStreamApi(Service):
         if persona == "reset":
             _reset(sock)
             writer.transport.abort()
-            return False
+            return None
         if persona == "garbage":
             writer.write(GARBAGE)
             await writer.drain()
-            return False
+            return None
         keep_alive = _keep_alive(request, version)
         writer.write(self._respond(persona, request).wire(keep_alive=keep_alive))
         await writer.drain()
-        return keep_alive
+        return rest if keep_alive else None
 
     def _respond(self, persona: Persona, request: RecordedRequest) -> _Response:
         """The HTTP answer of an answering persona."""

@@ -96,7 +96,7 @@ class DemoNginx:
     @classmethod
     def find(cls, root: Path, binary: str = "nginx") -> DemoNginx | None:
         """A demo nginx when an nginx executable is installed, else ``None``."""
-        from wizard.checks.nginx import find_binary
+        from wizard.nginx.binary import find_binary
 
         found = find_binary(binary)
         return None if found is None else cls(root, found)
@@ -141,10 +141,19 @@ class DemoNginx:
         return self._argv("-s", "reload")
 
     def prepare(self) -> None:
-        """Lay out the tree: ``nginx.conf`` (unless present), ``conf.d``, logs, temp."""
+        """Lay out the tree: ``nginx.conf`` (unless present), ``conf.d``, logs, temp.
+
+        A present ``nginx.conf`` that does not name this root (a ``--dir`` that
+        was moved or copied) is written again: its master would write its pid
+        elsewhere, and could then be neither found nor stopped.
+        """
         for directory in (self.root, self.root / "conf.d", self.log_dir, self.root / "temp"):
             directory.mkdir(parents=True, exist_ok=True)
-        if not self.config.exists():
+        try:
+            current = self.config.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            current = ""
+        if str(self.pid_file) not in current:
             self.config.write_text(demo_nginx_conf(self.root), encoding="utf-8")
 
     def pid(self) -> int | None:

@@ -100,8 +100,8 @@ from wizard.install.start import (
     stop_started,
 )
 from wizard.install.state import StateDir
-from wizard.nginx_master import SYSTEMD_RUN_DIR as _SYSTEMD_RUN_DIR
-from wizard.nginx_master import CommandRunner, wait_for_master
+from wizard.nginx.master import SYSTEMD_RUN_DIR as _SYSTEMD_RUN_DIR
+from wizard.nginx.master import CommandRunner, wait_for_master
 
 if TYPE_CHECKING:
     from wizard.render import NginxFeatures

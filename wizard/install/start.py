@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from wizard.checks.nginx import COMMAND_TIMEOUT, config_test_message, nginx_argv, run_command
-from wizard.nginx_master import (
+from wizard.nginx.command import COMMAND_TIMEOUT, config_test_message, nginx_argv, run_command
+from wizard.nginx.master import (
     PROC,
     SYSTEMD_RUN_DIR,
     CommandRunner,

@@ -7,6 +7,11 @@ step, offers to resume at start, asks before leaving, and keeps the first
 paint cheap: only the Welcome screen is imported up front, and the check
 modules with their heavy libraries load in a thread while the admin reads it.
 
+The demo paints just as early: its environment (certificates, DNS servers,
+the fake API, nginx) is built in a worker after the first paint, and the
+first step that needs it waits for it, saying so. A resumed step paints at
+once; its live checks wait for the imports (:class:`LiveFindings`).
+
 Entry points: :func:`run_wizard` (``codestream-bastion``) and
 :func:`run_demo_wizard` (``codestream-bastion demo``).
 """
@@ -19,6 +24,7 @@ import importlib
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, ClassVar
@@ -43,7 +49,7 @@ from wizard.tui.steps import (
 
 if TYPE_CHECKING:
     from wizard.checks.context import CheckContext
-    from wizard.demo.environment import DemoEnvironment
+    from wizard.demo.environment import DemoEnvironment, DemoLauncher
     from wizard.tui.outputs import OutputPlan
 
 OUTPUT_DIR_NAME = "codestream-bastion"
@@ -60,6 +66,13 @@ PRELOAD: tuple[str, ...] = (
     "wizard.checks.upstream",
     "wizard.checks.nginx",
     "wizard.checks.proxy",
+    "wizard.checks.firewall",
+    "wizard.checks.selinux",
+    "wizard.checks.renewal",
+    "wizard.checks.secrets",
+    "wizard.provider_files",
+    "wizard.tui.paste",
+    "wizard.tui.widgets.values",
     "wizard.engine",
     "wizard.render",
     "wizard.install",
@@ -122,8 +135,13 @@ class WizardApp(App[int]):
         self.finished = False
         self.output_plan: OutputPlan | None = None
         self.installed = False
+        self.release: str | None = None
+        """The CodeStream release the live probe found (``X-CS-API-Version``)."""
+        self.sidebar_swapped = False
+        """F2 was pressed: the step line on wide terminals, the sidebar on narrow ones."""
         self._saved: SavedState | None = None
         self._preload: Worker[None] | None = None
+        self._environment: Worker[None] | None = None
 
     # -- state ---------------------------------------------------------------------
 
@@ -166,8 +184,14 @@ class WizardApp(App[int]):
     # -- start-up ------------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        """Show Welcome and offer to resume (Welcome starts :meth:`start_preload`)."""
+        """Show Welcome, then offer to resume (Welcome starts :meth:`start_preload`)."""
         await self.show_step("welcome")
+        # Asked once Welcome is painted: reading the state and building the
+        # question would otherwise delay the first frame.
+        self.call_after_refresh(self._offer_resume)
+
+    def _offer_resume(self) -> None:
+        """Ask whether to resume at the step a saved state stopped at, if any."""
         saved = self.session.state.load()
         if saved is not None and saved.step in STEP_IDS and saved.step != "welcome":
             from wizard.tui.screens.modals import ConfirmScreen
@@ -210,11 +234,13 @@ class WizardApp(App[int]):
         await self.show_step(target)
 
     def start_preload(self) -> None:
-        """Start importing the check modules in a thread (once).
+        """Start the demo's environment and the imports of the check modules, in threads (once).
 
-        Called once the first screen is painted, so the import does not compete
-        with the first paint; and by :meth:`preloaded` in any case.
+        Called once the first screen is painted, so neither competes with the
+        first paint; and by :meth:`preloaded` and :meth:`environment_ready` in
+        any case.
         """
+        self.start_environment()
         if self._preload is None:
             self._preload = self.run_worker(
                 preload_modules, name="preload", thread=True, exit_on_error=False
@@ -227,6 +253,60 @@ class WizardApp(App[int]):
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await self._preload.wait()
 
+    def start_environment(self) -> None:
+        """Start building the demo's environment in a thread (once; nothing outside the demo)."""
+        launcher = self.session.launcher
+        if launcher is None or self._environment is not None:
+            return
+
+        def launch() -> None:
+            context = launcher.start()
+            session = self.session
+            session.context = context
+            session.demo_nginx = launcher.nginx
+            session.nginx_usable = launcher.nginx_usable
+            session.nginx_note = launcher.nginx_note
+            with contextlib.suppress(RuntimeError):  # the app already left
+                self.call_from_thread(self._environment_started)
+
+        self._environment = self.run_worker(
+            launch, name="demo environment", thread=True, exit_on_error=False
+        )
+
+    def _environment_started(self) -> None:
+        """Show what the demo's environment found out (no nginx: Install and Test skipped)."""
+        screen = self.screen
+        if isinstance(screen, StepScreen):
+            screen.refresh_sidebar()
+        if self.session.nginx_note:
+            self.notify(self.session.nginx_note, severity="warning", timeout=12)
+
+    async def environment_ready(self) -> bool:
+        """Wait for the demo's environment, saying so; ``False`` when it could not start."""
+        if self.session.launcher is None:
+            return True
+        self.start_environment()
+        worker = self._environment
+        assert worker is not None
+        screen = self.screen if isinstance(self.screen, StepScreen) else None
+        if not worker.is_finished and screen is not None:
+            screen.say("Starting the demo environment (certificates, DNS, the API, nginx) ...")
+        try:
+            await worker.wait()
+        except (WorkerCancelled, WorkerFailed) as exc:
+            cause = getattr(exc, "error", exc)
+            if screen is not None:
+                screen.say(
+                    f"The demo environment could not start: {cause}. Leave (Ctrl+Q) and run "
+                    "the demo again.",
+                    problem=True,
+                )
+            return False
+        if screen is not None:
+            screen.say()
+            screen.refresh_sidebar()  # nginx may have turned out unusable: Install skipped
+        return True
+
     # -- navigation ----------------------------------------------------------------
 
     async def show_step(self, step: str) -> None:
@@ -235,8 +315,8 @@ class WizardApp(App[int]):
         The switch is not awaited: this runs in a handler of the screen being
         replaced, which must be free to process its own removal.
         """
-        if step != "welcome":
-            await self.preloaded()
+        if step != "welcome" and not await self.environment_ready():
+            return
         screen = screen_class(step)()
         self.current_step = step
         if isinstance(self.screen, StepScreen):
@@ -276,20 +356,31 @@ class WizardApp(App[int]):
             self.screen.store(self.answers)
             if self.current_step != "done":
                 self.save_state(self.current_step)
-        demo = (
-            "\nThe demo's servers and nginx are stopped and its temporary files removed."
-            if self.session.demo
-            else ""
-        )
-        message = (
-            f"Your answers so far are saved in {self.session.state.path}.\n"
-            "Run the same command again to resume at this step." + demo
-            if self.current_step != "done"
-            else "Everything is saved."
-        )
+        message = self.leaving_message()
         self.push_screen(
             QuitScreen("Leave the wizard?", message, yes="Leave (y)", no="Stay (n)"),
             self._quit_answered,
+        )
+
+    def leaving_message(self) -> str:
+        """What leaving now keeps, and how to come back (true for the demo's temporary files)."""
+        session = self.session
+        if session.demo and session.demo_kept is None:
+            return (
+                "The demo's servers and nginx stop and its temporary files, answers "
+                "included, are removed: nothing to resume. To keep them, run "
+                "'codestream-bastion demo --dir DIR'."
+            )
+        if self.current_step == "done":
+            return "Everything is saved."
+        again = (
+            f"codestream-bastion demo --dir {session.demo_kept}"
+            if session.demo_kept is not None
+            else "the same command"
+        )
+        return (
+            f"Your answers so far are saved in {session.state.path}.\n"
+            f"Run {again} again to resume at this step."
         )
 
     def _quit_answered(self, leave: bool | None) -> None:
@@ -298,13 +389,24 @@ class WizardApp(App[int]):
 
 
 def _farewell(app: WizardApp) -> None:
-    """Tell the admin where things are, after the screen is gone."""
+    """Tell the admin where things are, after the screen is gone (not for the demo).
+
+    When the wizard was completed, the next steps follow, every value whole on
+    its own line: the terminal's scrollback then has them for a copy and
+    paste, with or without OSC 52.
+    """
+    session = app.session
     if app.finished:
-        print(f"codestream-bastion: answers saved in {app.session.answers_path}")
+        from wizard.tui.paste import next_steps, plain_text
+
+        print(f"codestream-bastion: answers saved in {session.answers_path}")
+        print(f"Next steps (also in {session.output_dir / 'next-steps.md'}):\n")
+        lines = next_steps(app.answers, session.output_dir, session.answers_path)
+        print(plain_text(lines, indent="# "), end="")
     elif app.current_step != "welcome":
         print(
             f"codestream-bastion: stopped at '{STEP_BY_ID[app.current_step].title}'. "
-            f"Your answers are saved in {app.session.state.path}; run again to resume."
+            f"Your answers are saved in {session.state.path}; run again to resume."
         )
 
 
@@ -355,21 +457,49 @@ def run_wizard(ctx: CheckContext, answers_path: Path | None = None) -> int:
     return 1 if code is None else code
 
 
-def demo_session(env: DemoEnvironment, answers_path: Path) -> WizardSession:
-    """The session of ``codestream-bastion demo``, with the demo's nginx started.
+def demo_session(
+    launcher: DemoLauncher, answers_path: Path, *, kept: bool = False
+) -> WizardSession:
+    """The session of ``codestream-bastion demo``; its environment is not started yet.
 
-    Where nginx is installed, a master runs under the demo's nginx root (the
-    caller stops it: ``session.demo_nginx.stop()``); where it is not, Install
-    and Test are skipped and the Welcome screen says how to get them.
+    The app starts it (:meth:`WizardApp.start_environment`) after its first
+    paint; where nginx is installed, that includes a master under the demo's
+    nginx root, and Install and Test drive it; where it is not, they are
+    skipped and the Welcome screen says how to get them.
 
     Args:
-        env: The started demo environment.
+        launcher: The demo's environment, to be started.
         answers_path: The demo answers (they prefill every field).
+        kept: The demo directory is kept after the demo (``--dir``).
+    """
+    from wizard.answers import load_answers
+
+    files = launcher.files
+    state_path = Path(os.environ.get(STATE_ENV) or files.root / "state.toml")
+    return WizardSession(
+        context=launcher.placeholder_context(),
+        answers=load_answers(answers_path, partial=True),
+        answers_path=answers_path,
+        state=StateStore(state_path),
+        certificate_roots=(files.certs,),
+        prefilled_from=answers_path,
+        nginx_usable=launcher.nginx_usable,
+        demo=True,
+        output_dir=files.root / "output",
+        launcher=launcher,
+        demo_kept=files.root if kept else None,
+    )
+
+
+def started_demo_session(env: DemoEnvironment, answers_path: Path) -> WizardSession:
+    """A demo session on an environment already running (screenshots, benchmarks).
+
+    Where nginx is installed a master is started under the demo's nginx root
+    (the caller stops it: ``session.demo_nginx.stop()``).
     """
     from wizard.answers import load_answers
     from wizard.demo.nginx import DemoNginx, DemoNginxError, nginx_missing_note
 
-    answers = load_answers(answers_path, partial=True)
     ctx = env.context()
     demo_nginx = DemoNginx.find(ctx.nginx_root, ctx.nginx_binary)
     note = "" if demo_nginx is not None else nginx_missing_note()
@@ -380,12 +510,11 @@ def demo_session(env: DemoEnvironment, answers_path: Path) -> WizardSession:
             demo_nginx.stop()
             demo_nginx = None
             note = f"{exc}. Install and Test are skipped."
-    state_path = Path(os.environ.get(STATE_ENV) or env.files.root / "state.toml")
     return WizardSession(
         context=ctx,
-        answers=answers,
+        answers=load_answers(answers_path, partial=True),
         answers_path=answers_path,
-        state=StateStore(state_path),
+        state=StateStore(env.files.root / "state.toml"),
         certificate_roots=(env.files.certs,),
         prefilled_from=answers_path,
         demo_nginx=demo_nginx,
@@ -396,29 +525,45 @@ def demo_session(env: DemoEnvironment, answers_path: Path) -> WizardSession:
     )
 
 
-def run_demo_wizard(env: DemoEnvironment, answers_path: Path) -> int:
-    """Run the wizard against the running demo environment (``codestream-bastion demo``).
+@dataclass(frozen=True)
+class DemoOutcome:
+    """How the demo wizard ended, for the words printed once its files are dealt with.
 
-    Install and Test drive a real nginx master under the demo's nginx root, on
-    the demo's loopback port, when nginx is installed; it is stopped on exit.
+    Attributes:
+        code: The exit status (0 when completed).
+        finished: The wizard was completed.
+        step_title: The step it was left at.
+    """
+
+    code: int
+    finished: bool
+    step_title: str
+
+
+def run_demo_wizard(launcher: DemoLauncher, answers_path: Path, *, kept: bool) -> DemoOutcome:
+    """Run the wizard in the demo (``codestream-bastion demo``).
+
+    The environment starts in a worker after the first paint and is stopped
+    here on the way out (also on a dropped SSH session), even when it was
+    still starting. Nothing is printed: the caller says what is left once
+    the demo directory is removed or kept.
 
     Args:
-        env: The started demo environment.
+        launcher: The demo's environment, not started yet.
         answers_path: The demo answers (they prefill every field).
-
-    Returns:
-        0 when the wizard was completed, 1 when left before the end.
+        kept: The demo directory is kept after the demo (``--dir``).
     """
-    session = demo_session(env, answers_path)
+    session = demo_session(launcher, answers_path, kept=kept)
+    app = WizardApp(session)
+    code: int | None = 1
     try:
         with exit_on_hangup():
-            app = WizardApp(session)
             code = app.run()
-        _farewell(app)
     finally:
-        if session.demo_nginx is not None:
-            session.demo_nginx.stop()
-    return 1 if code is None else code
+        launcher.stop()
+    return DemoOutcome(
+        1 if code is None else code, app.finished, STEP_BY_ID[app.current_step].title
+    )
 
 
 @contextlib.contextmanager

@@ -9,6 +9,10 @@ are only rendered, into the output directory, for a later ``apply``. Slack
 without exposure needs no nginx at all: the installer writes the snippet and
 the next steps only.
 
+The snippet is written for the CodeStream release the live probe found
+(``X-CS-API-Version``, :func:`wizard.checks.upstream.release_in`), which the
+screens pass in; ``[codestream] release`` in the answers overrides it.
+
 No Textual here; the screens call these functions from workers.
 """
 
@@ -56,12 +60,14 @@ class OutputPlan:
         notes: Where the server block goes, links, directories, conflicts.
         install_plan: The installer's plan, when the installer applies it.
         rendered: The files to write directly (files-only fallback).
+        release: The CodeStream release the live probe found, the snippet is for.
     """
 
     files: list[PlannedFile]
     notes: list[str] = field(default_factory=list)
     install_plan: InstallPlan | None = None
     rendered: list[tuple[Path, RenderedFile]] = field(default_factory=list)
+    release: str | None = None
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -69,13 +75,35 @@ class OutputPlan:
         return self.install_plan.conflicts if self.install_plan is not None else ()
 
 
+def release_note(answers: Answers, release: str | None) -> str:
+    """Which CodeStream release the snippet is written for, and where that came from."""
+    configured = answers.codestream.release.strip()
+    if configured:
+        return f"Snippet written for CodeStream {configured} ([codestream] release)."
+    if release:
+        return f"Snippet written for CodeStream {release}, the release the API reports."
+    return (
+        "Snippet written for current CodeStream releases: no release known "
+        "(set [codestream] release for an older one)."
+    )
+
+
 def uses_installer(answers: Answers, session: WizardSession) -> bool:
     """Whether the installer writes the files (else they are only rendered)."""
     return session.nginx_usable or not answers.exposes_bastion
 
 
-async def make_installer(answers: Answers, session: WizardSession) -> Installer:
-    """The installer for ``answers`` in this session (the demo's nginx in the demo)."""
+async def make_installer(
+    answers: Answers, session: WizardSession, release: str | None = None
+) -> Installer:
+    """The installer for ``answers`` in this session (the demo's nginx in the demo).
+
+    Args:
+        answers: The answers.
+        session: Where things go, and the demo's nginx.
+        release: The CodeStream release the live probe found
+            (:func:`wizard.checks.upstream.release_in`): the snippet is written for it.
+    """
     from wizard.install import Installer
     from wizard.render import detect_nginx_features
 
@@ -101,6 +129,7 @@ async def make_installer(answers: Answers, session: WizardSession) -> Installer:
         resolvers=[str(server) for server in ctx.nameservers],
         ca_bundle=str(bundle) if bundle is not None else None,
         output_dir=session.output_dir,
+        release=release,
         **extra,
     )
 
@@ -130,15 +159,16 @@ def _diff(path: Path, content: bytes, secret: bool) -> tuple[str, str]:
     return status, "".join(lines)
 
 
-def output_plan(plan: InstallPlan) -> OutputPlan:
-    """What Review shows of an installer's plan."""
+def output_plan(plan: InstallPlan, answers: Answers) -> OutputPlan:
+    """What Review shows of an installer's plan (with the release its snippet is written for)."""
     files = [PlannedFile(f.path, f.status, f.mode, f.diff) for f in plan.files]
     notes = [f"Create directory {d}" for d in plan.directories]
     if plan.layout is not None:
         notes.insert(0, "nginx: " + plan.layout.describe())
     notes += [f"Link {link.path} -> {link.target} ({link.status})" for link in plan.links]
     notes += [f"CONFLICT: {c}" for c in plan.conflicts]
-    return OutputPlan(files, notes, install_plan=plan)
+    notes.append(release_note(answers, plan.release))
+    return OutputPlan(files, notes, install_plan=plan, release=plan.release)
 
 
 async def review_with_installer(
@@ -153,7 +183,7 @@ async def review_with_installer(
 
     installer = await make_installer(answers, session)
     result = await run_pipeline(answers, session.context, installer, stop_after="diff")
-    return result.findings, output_plan(result.plan) if result.plan is not None else None
+    return result.findings, output_plan(result.plan, answers) if result.plan is not None else None
 
 
 async def install_reviewed(
@@ -166,20 +196,27 @@ async def install_reviewed(
     return await run_pipeline(answers, session.context, installer, findings=[], reviewed=reviewed)
 
 
-async def build_plan(answers: Answers, session: WizardSession) -> OutputPlan:
+async def build_plan(
+    answers: Answers, session: WizardSession, release: str | None = None
+) -> OutputPlan:
     """What the wizard will write for ``answers``; nothing is written.
+
+    Args:
+        answers: The answers.
+        session: Where things go.
+        release: The CodeStream release the live probe found, for the snippet.
 
     Raises:
         wizard.install.InstallError: When nothing can be planned (no usable nginx
             layout, answers that cannot be rendered); it carries a remedy.
     """
     if uses_installer(answers, session):
-        installer = await make_installer(answers, session)
-        return output_plan(await asyncio.to_thread(installer.plan))
-    return await asyncio.to_thread(_render_only, answers, session)
+        installer = await make_installer(answers, session, release)
+        return output_plan(await asyncio.to_thread(installer.plan), answers)
+    return await asyncio.to_thread(_render_only, answers, session, release)
 
 
-def _render_only(answers: Answers, session: WizardSession) -> OutputPlan:
+def _render_only(answers: Answers, session: WizardSession, release: str | None) -> OutputPlan:
     from wizard.install import InstallError
     from wizard.render import RenderError, detect_nginx_features, render_all
 
@@ -191,6 +228,7 @@ def _render_only(answers: Answers, session: WizardSession) -> OutputPlan:
             features=detect_nginx_features(ctx.nginx_binary),
             resolvers=[str(server) for server in ctx.nameservers],
             ca_bundle=str(bundle) if bundle is not None else None,
+            release=release,
         )
     except RenderError as exc:
         raise InstallError(str(exc), "Go back and fix the answers named above.") from None
@@ -201,9 +239,10 @@ def _render_only(answers: Answers, session: WizardSession) -> OutputPlan:
         files.append(PlannedFile(path, status, item.mode, diff))
     notes = [
         f"nginx is not available here: the server block is only written to "
-        f"{session.output_dir}, for 'codestream-bastion apply' on the real bastion."
+        f"{session.output_dir}, for 'codestream-bastion apply' on the real bastion.",
+        release_note(answers, release),
     ]
-    return OutputPlan(files, notes, rendered=placed)
+    return OutputPlan(files, notes, rendered=placed, release=release)
 
 
 def write_rendered(plan: OutputPlan) -> list[Path]:

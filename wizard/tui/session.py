@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.checks.context import CheckContext
+    from wizard.demo.environment import DemoLauncher
     from wizard.demo.nginx import DemoNginx
     from wizard.tui.state import StateStore
 
@@ -44,6 +45,12 @@ class WizardSession:
         nginx_note: Why Install and Test are skipped.
         demo: This is ``codestream-bastion demo``.
         output_dir: Where the generated snippet and next steps are saved.
+        launcher: The demo's environment, started by the app after its first
+            paint (it then fills in ``context``, ``demo_nginx``,
+            ``nginx_usable`` and ``nginx_note``); ``None`` once started or
+            outside the demo.
+        demo_kept: The demo runs in a directory kept after it (``--dir``);
+            ``None`` when its files are removed on exit.
     """
 
     context: CheckContext
@@ -57,3 +64,5 @@ class WizardSession:
     nginx_note: str = ""
     demo: bool = False
     output_dir: Path = field(default_factory=Path.cwd)
+    launcher: DemoLauncher | None = None
+    demo_kept: Path | None = None

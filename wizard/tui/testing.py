@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -34,3 +35,8 @@ async def press(pilot: Pilot[Any], *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await settle(pilot)
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """The text on the screen, one string per terminal row (as a terminal would show it)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -1,17 +1,21 @@
-"""What every step screen shares: layout, sidebar, Back/Next, F1 help.
+"""What every step screen shares: layout, sidebar, Back/Next, F1 help, F2 steps.
 
 A step screen subclasses :class:`StepScreen`, sets ``STEP`` and ``TITLE``,
 composes its body in :meth:`StepScreen.compose_body`, and says how its answers
 go into :class:`~wizard.answers.Answers` in :meth:`StepScreen.store`. Next
 waits for the step's live checks (:meth:`StepScreen.verdict`) and refuses a
 failure; Back keeps what was typed without judging it.
+
+Below :data:`SIDEBAR_MIN_WIDTH` columns the sidebar gives its 20 columns to
+the body and a one-line step indicator takes its place; F2 shows it again
+(or hides it on a wide terminal), for every step until pressed again.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -20,7 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
 from wizard.tui.steps import STEP_IDS, StepState
-from wizard.tui.widgets.sidebar import StepSidebar
+from wizard.tui.widgets.sidebar import StepSidebar, step_line
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -28,11 +32,16 @@ if TYPE_CHECKING:
     from wizard.tui.widgets.field import CheckedField
 
 
+SIDEBAR_MIN_WIDTH = 100
+"""Narrower terminals show the one-line step indicator instead of the sidebar."""
+
+
 class StepScreen(Screen[None]):
     """The base of every step.
 
-    The keys are in the footer (clickable too): F1 help, Esc back, Ctrl+N next,
-    and Enter means Next wherever the focused widget has no use for it.
+    The keys are in the footer (clickable too): F1 help, F2 the steps, Esc
+    back, Ctrl+N next, and Enter means Next wherever the focused widget has no
+    use for it.
 
     Class attributes:
         STEP: The step id (see :mod:`wizard.tui.steps`).
@@ -47,6 +56,7 @@ class StepScreen(Screen[None]):
     HINT: ClassVar[str] = "Enter: next step.  Tab: next field.  F1: why this step."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
+        Binding("f2", "toggle_sidebar", "Steps"),
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
         Binding("enter", "next", "Next", show=False),
@@ -72,7 +82,10 @@ class StepScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Header, sidebar, the step's body, the status line, footer."""
+        # Decided before the widgets exist: switching it later restyles them all.
+        self._place_sidebar(self.app.size.width)
         yield Header()
+        yield Static("", id="stepline")
         with Horizontal(id="main"):
             yield StepSidebar(id="sidebar")
             with VerticalScroll(id="body"):
@@ -102,6 +115,20 @@ class StepScreen(Screen[None]):
         self.initial_focus().focus()
         self.call_after_refresh(self.wizard.start_preload)
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Collapse or restore the sidebar for the new width."""
+        self._place_sidebar(event.size.width)
+
+    def _place_sidebar(self, width: int) -> None:
+        """The sidebar on wide terminals, the step line on narrow ones; F2 swaps them."""
+        wide = width >= SIDEBAR_MIN_WIDTH
+        self.set_class(wide == self.wizard.sidebar_swapped, "-compact")
+
+    def action_toggle_sidebar(self) -> None:
+        """Show the sidebar instead of the step line, or the other way round."""
+        self.wizard.sidebar_swapped = not self.wizard.sidebar_swapped
+        self._place_sidebar(self.size.width)
+
     def setup(self) -> None:
         """Start the step's work, e.g. its checks (override)."""
 
@@ -122,7 +149,9 @@ class StepScreen(Screen[None]):
 
     def refresh_sidebar(self) -> None:
         """Redraw the sidebar and the step count (the mode may change what is skipped)."""
-        self.query_one(StepSidebar).show(self.STEP, self.wizard.sidebar_states(self.STEP))
+        states = self.wizard.sidebar_states(self.STEP)
+        self.query_one(StepSidebar).show(self.STEP, states)
+        self.query_one("#stepline", Static).update(step_line(self.STEP, states))
         flow = [step for step in STEP_IDS if step not in self.wizard.skipped()]
         number = flow.index(self.STEP) + 1 if self.STEP in flow else 0
         demo = " (demo)" if self.wizard.session.demo else ""

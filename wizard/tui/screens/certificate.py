@@ -2,8 +2,9 @@
 
 Certificates found on this host (``/etc/letsencrypt/live``, ``/etc/ssl``,
 ``/etc/pki/tls``, ``/etc/nginx``, the working directory; in the demo, its own
-certificate directory) are listed with subject, expiry, issuer, names and a
-verdict for the chosen host name. Enter on a row picks it and finds the
+certificate directory) are listed in a table that fits 80 columns (verdict,
+subject, expiry, why), the highlighted one spelled out below it (the whole
+verdict, path, names, issuer). Enter on a row picks it and finds the
 matching key; a path can also be typed. The chain and key are then checked
 live (:func:`check_certificate`).
 """
@@ -39,8 +40,20 @@ def key_path_error(text: str) -> str | None:
     return None if text.strip() else "enter the private key file (PEM)"
 
 
-def _names(names: tuple[str, ...]) -> str:
-    return ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+# Column widths of the certificate table: with the cell padding (2 per column)
+# it takes 74 columns, what the body has at 80 columns with the step line. A
+# wider body gives the rest to "Why".
+COLUMNS: tuple[tuple[str, int], ...] = (
+    ("Verdict", 7),
+    ("Subject", 22),
+    ("Expires", 10),
+    ("Why", 27),
+)
+
+
+def _cell(text: str, width: int) -> Text:
+    """``text`` cut to ``width`` with an ellipsis (the detail below has it whole)."""
+    return Text(text if len(text) <= width else text[: width - 1] + "…", no_wrap=True)
 
 
 class CertificateScreen(StepScreen):
@@ -80,9 +93,9 @@ class CertificateScreen(StepScreen):
         table: DataTable[str | Text] = DataTable(
             id="candidates", cursor_type="row", zebra_stripes=True
         )
-        yield Static("", id="cert-detail")
         table.display = False
         yield table
+        yield Static("", id="cert-detail")
 
     def setup(self) -> None:
         """Start looking for certificates."""
@@ -104,6 +117,7 @@ class CertificateScreen(StepScreen):
     @work(group="discover", exclusive=True, exit_on_error=False)
     async def _discover(self) -> None:
         """Find and summarise candidate certificates (file work in a thread)."""
+        await self.wizard.preloaded()  # cryptography, imported off the event loop
         from wizard.checks.certificate import discover_certificates, summarize_certificate
 
         roots = self.wizard.session.certificate_roots
@@ -127,19 +141,21 @@ class CertificateScreen(StepScreen):
             "Up/Down, Enter picks one"
         )
         table = self.query_one("#candidates", DataTable)
-        table.add_columns("", "Subject", "Expires", "Verdict", "Issuer", "Names", "Path")
+        widths = [width for _, width in COLUMNS]
+        # Less the cell padding, and a column for a vertical scrollbar that may come.
+        room = self.query_one("#body").content_size.width - 2 * len(widths) - 2
+        widths[-1] = max(widths[-1], room - sum(widths[:-1]))
+        for (label, _), width in zip(COLUMNS, widths, strict=True):
+            table.add_column(label, width=width)
         self._summaries = {summary.path: summary for summary in summaries}
         for summary in summaries:
             word, style = BADGES[summary.status]
             expires = summary.not_after.strftime("%Y-%m-%d") if summary.not_after else "?"
             table.add_row(
                 Text(word, style=style),
-                summary.subject or "?",
+                _cell(summary.subject or "?", widths[1]),
                 expires,
-                summary.verdict,
-                summary.issuer or "?",
-                _names(summary.names),
-                summary.path,
+                _cell(summary.verdict, widths[3]),
                 key=summary.path,
             )
         table.display = True
@@ -163,9 +179,11 @@ class CertificateScreen(StepScreen):
             return
         word, style = BADGES[summary.status]
         detail = Text(word, style=style)
-        detail.append(f" {summary.verdict}\n{summary.path}")
+        detail.append(f" {summary.verdict}\n")
+        detail.append(summary.path + "\n", style="bold")
         if summary.names:
-            detail.append("\nNames: " + ", ".join(summary.names))
+            detail.append("Names: " + ", ".join(summary.names) + "\n")
+        detail.append(f"Issuer: {summary.issuer or '?'}")
         self.query_one("#cert-detail", Static).update(detail)
 
     @on(DataTable.RowSelected, "#candidates")

@@ -8,102 +8,71 @@ later, and the resume state is cleared.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widget import Widget
 from textual.widgets import Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding, fail, ok
-from wizard.tui.outputs import build_plan, install_reviewed, save_final_answers, write_rendered
+from wizard.tui.outputs import (
+    build_plan,
+    install_reviewed,
+    release_note,
+    save_final_answers,
+    write_rendered,
+)
+from wizard.tui.paste import PasteLine, next_steps
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
 from wizard.tui.widgets.findings import LiveFindings
-
-ENDPOINT = "/no-auth/provider-action/"
-
-
-def bastion_url(answers: Answers) -> str:
-    """``https://<name>[:port]``, the name in its DNS (ASCII) form."""
-    from wizard.checks.hostname import to_ascii_hostname
-
-    try:
-        host = to_ascii_hostname(answers.bastion.hostname)
-    except ValueError:
-        host = answers.bastion.hostname or "<bastion>"
-    port = answers.bastion.listen_port
-    return f"https://{host}" + ("" if port == 443 else f":{port}")
-
-
-def next_steps(answers: Answers, snippet: str, answers_path: Path) -> Text:
-    """The provider settings and the load commands, in the order they must be done.
-
-    The same facts as ``next-steps.md`` (:mod:`wizard.render`), shortened: the
-    Slack events URL only after the configuration is loaded, since Slack
-    verifies it with a request signed with the app's signing secret.
-    """
-    from wizard.provider_files import TEAMS_PACKAGE_NAME
-    from wizard.render import SLACK_EVENTS_MANIFEST_NAME, SLACK_MANIFEST_NAME, load_commands
-
-    text = Text()
-    base = bastion_url(answers)
-    api = answers.codestream.api_url.rstrip("/") or "https://<codestream-host>"
-    events = answers.uses_slack and answers.exposes_bastion and answers.slack.events
-    if answers.uses_slack:
-        text.append("Slack app (api.slack.com/apps, from a manifest)\n", style="bold")
-        text.append(f"  Create {answers.slack.app_name!r} from {SLACK_MANIFEST_NAME}\n")
-        text.append(f"  OAuth Redirect URL:\n    {api}/no-auth/provider-token/slack\n")
-        if answers.exposes_bastion:
-            text.append(f"  Interactivity Request URL:\n    {base}{ENDPOINT}slack\n")
-        else:
-            text.append("  Interactivity: off, no request URL (replies from Slack will not work)\n")
-    if answers.uses_msteams:
-        host = base.removeprefix("https://").split(":")[0]
-        text.append("Azure Bot (portal.azure.com, Configuration)\n", style="bold")
-        text.append(f"  Messaging endpoint:\n    {base}{ENDPOINT}msteams\n")
-    load = load_commands(Path(snippet).name)
-    text.append("CodeStream host (copy the snippet to ~/.codestream/)\n", style="bold")
-    for command in (load.dump, load.merge, load.load, load.restart):
-        text.append(f"  {command}\n")
-    text.append(f"  File-based releases: {load.merge_file}; {load.restart}\n")
-    if events:
-        text.append("Slack, after the configuration is loaded\n", style="bold")
-        text.append(
-            f"  Event Subscriptions Request URL ({SLACK_EVENTS_MANIFEST_NAME}):\n"
-            f"    {base}{ENDPOINT}slack-events\n"
-        )
-    if answers.uses_msteams:
-        text.append("Microsoft Teams\n", style="bold")
-        if answers.msteams.app_id.strip():
-            text.append(f"  Upload {TEAMS_PACKAGE_NAME} (Apps, Manage your apps)\n")
-        else:
-            text.append(f"  Set [msteams] app_id and render again for {TEAMS_PACKAGE_NAME}\n")
-        text.append(f'  validDomains = ["{host}"]\n')
-    text.append("Later\n", style="bold")
-    checks = "--post-install" if answers.exposes_bastion else ""
-    text.append(
-        f"  codestream-bastion check --answers {answers_path} {checks}\n".replace(" \n", "\n")
-        + "  proves it all again; 'apply' with the same file re-installs.\n"
-    )
-    return text
+from wizard.tui.widgets.values import (
+    COPY_KEY,
+    PLAIN_KEY,
+    CopyValue,
+    NextSteps,
+    copy_value,
+    show_plain,
+)
 
 
 class DoneScreen(StepScreen):
-    """Where everything went, and the next steps."""
+    """Where everything went, and the next steps, every value copyable."""
 
     STEP = "done"
     TITLE = "Done"
-    HINT = "Enter: finish and leave.  PgDn: the rest of the next steps."
+    HINT = "Up/Down: pick a value.  c: copy it.  p: all values unwrapped.  Enter: finish."
     NEXT_LABEL = "Finish"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(COPY_KEY, "copy", "Copy"),
+        Binding(PLAIN_KEY, "plain", "Plain"),
+    ]
 
     def compose_body(self) -> ComposeResult:
         """Saved files, next steps."""
         yield LiveFindings(id="saved")
         yield Static("Next steps", classes="section")
+        yield NextSteps(self.lines(), id="next-steps")
+
+    def lines(self) -> list[PasteLine]:
+        """The next steps for these answers, in order."""
         session = self.wizard.session
-        snippet = str(session.output_dir / self.answers.output.snippet)
-        yield Static(next_steps(self.answers, snippet, session.answers_path), id="next-steps")
+        return next_steps(self.answers, session.output_dir, session.answers_path)
+
+    def initial_focus(self) -> Widget:
+        """The first value, so Up/Down and the copy key work at once."""
+        first = next(iter(self.query(CopyValue)), None)
+        return first if first is not None else super().initial_focus()
+
+    def action_copy(self) -> None:
+        """Copy the highlighted value to the clipboard (OSC 52)."""
+        copy_value(self)
+
+    def action_plain(self) -> None:
+        """Show every value unwrapped, one per line."""
+        show_plain(self, self.lines())
 
     def setup(self) -> None:
         """Write what is not written yet, save the answers, clear the resume state."""
@@ -144,10 +113,13 @@ class DoneScreen(StepScreen):
         findings.append(
             ok("done.files", f"Snippet, manifest and next-steps.md in {session.output_dir}")
         )
-        if session.demo:
+        findings.append(ok("done.release", release_note(answers, self.wizard.release)))
+        if session.demo and session.demo_kept is None:
             findings.append(
                 ok("done.demo", "The demo directory is removed on exit (keep it with --dir DIR)")
             )
+        elif session.demo:
+            findings.append(ok("done.demo", f"The demo directory is kept: {session.demo_kept}"))
         return findings
 
     async def _write_files(self, answers: Answers) -> list[Finding]:
@@ -158,7 +130,7 @@ class DoneScreen(StepScreen):
         plan = self.wizard.output_plan
         try:
             if plan is None:
-                plan = await build_plan(answers, session)
+                plan = await build_plan(answers, session, self.wizard.release)
             if plan.install_plan is not None:
                 # The one install pipeline (lock, recovery, apply), as the Install step.
                 result = await install_reviewed(answers, session, plan.install_plan)

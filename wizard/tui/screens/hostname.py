@@ -50,7 +50,7 @@ class HostnameScreen(StepScreen):
         from wizard.checks.dns import check_dns
         from wizard.checks.hostname import check_hostname
 
-        findings = check_hostname(name, lab=self.wizard.context.lab)
+        findings = check_hostname(name)
         dns = await check_dns(name, "", self.wizard.context)
         return findings + [f for f in dns if f.code not in ADDRESS_CODES]
 

@@ -1,4 +1,4 @@
-"""Dialogs over a step: F1 help, yes/no questions (leave? resume? reload?).
+"""Dialogs over a step: F1 help, yes/no questions (leave? resume? reload?), plain values.
 
 Every dialog is keyboard-first: its keys are in the footer and on its buttons,
 Escape always means the safe answer.
@@ -6,17 +6,19 @@ Escape always means the safe answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static
 
 from wizard.tui.help import HELP
+from wizard.tui.paste import PasteLine, plain_text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -125,3 +127,51 @@ class ConfirmScreen(ModalScreen[bool]):
 
 class QuitScreen(ConfirmScreen):
     """The "Leave the wizard?" question (Ctrl+C or Ctrl+Q again means yes)."""
+
+
+class PlainValuesScreen(Screen[None]):
+    """Every value to paste elsewhere, unwrapped, one per line, nothing else on screen.
+
+    For terminals without OSC 52: no sidebar, no border, no indentation before
+    a value, so a terminal selection (Shift+drag where the mouse is captured,
+    or a triple click) takes exactly the value. A value wider than the screen
+    scrolls sideways (Left/Right) instead of wrapping.
+
+    Args:
+        lines: The next steps (:func:`wizard.tui.paste.next_steps`).
+    """
+
+    DEFAULT_CSS = """
+    PlainValuesScreen #plain-body {
+        height: 1fr;
+        overflow: auto auto;
+        padding: 0;
+    }
+    PlainValuesScreen #plain-text {
+        width: auto;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,p,q", "close", "Back"),
+    ]
+
+    def __init__(self, lines: Sequence[PasteLine]) -> None:
+        super().__init__(classes="plain-values")
+        self.lines = list(lines)
+
+    def compose(self) -> ComposeResult:
+        """The lines, as plain text, in a container that scrolls both ways."""
+        with ScrollableContainer(id="plain-body"):
+            yield Static(
+                Text(plain_text(self.lines, indent="# "), no_wrap=True, overflow="ignore"),
+                id="plain-text",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Focus the text, so the arrow keys scroll it."""
+        self.query_one("#plain-body").focus()
+
+    def action_close(self) -> None:
+        """Back to the step."""
+        self.dismiss(None)

@@ -110,7 +110,7 @@ class PublicIpScreen(StepScreen):
     async def _check_port(self, text: str) -> list[Finding]:
         from wizard.engine import check_listen_port
 
-        return check_listen_port(int(text), self.wizard.context)
+        return check_listen_port(int(text))
 
     @on(OptionList.OptionSelected, "#candidates")
     def _picked(self, event: OptionList.OptionSelected) -> None:

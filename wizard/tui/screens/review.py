@@ -3,7 +3,9 @@
 All checks run together against all the answers (:func:`run_checks`, plus
 :func:`check_nginx` where nginx is driven), grouped by area. Below them, the
 files the wizard will write: where each goes, whether it is new or changed,
-and the diff against what is there. Nothing is written here. Next is refused
+the values to paste elsewhere after the install, copyable
+(:mod:`wizard.tui.widgets.values`), and the diff against what is there
+(never wrapped: wide lines scroll sideways). Nothing is written here. Next is refused
 while a check fails or nothing can be planned.
 """
 
@@ -20,9 +22,11 @@ from textual.widgets import Static
 from wizard.answers import Answers
 from wizard.findings import Finding, fail, skip
 from wizard.tui.outputs import OutputPlan, build_plan, review_with_installer, uses_installer
+from wizard.tui.paste import PasteLine, next_steps
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
 from wizard.tui.widgets.findings import LiveFindings
+from wizard.tui.widgets.values import COPY_KEY, PLAIN_KEY, NextSteps, copy_value, show_plain
 
 
 def diff_text(diff: str) -> Text:
@@ -65,6 +69,8 @@ class ReviewScreen(StepScreen):
     HINT = "PgUp/PgDn: scroll.  Ctrl+R: check again.  Enter: go on (nothing written yet)."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "rerun", "Check again"),
+        Binding(COPY_KEY, "copy", "Copy"),
+        Binding(PLAIN_KEY, "plain", "Plain"),
     ]
 
     def __init__(self) -> None:
@@ -79,8 +85,24 @@ class ReviewScreen(StepScreen):
         yield LiveFindings(headings=AREA_TITLES, id="review-findings")
         yield Static("Files to write", classes="section")
         yield Static("", id="plan")
+        # Before the diffs, which can be long: reachable with a few PgDn.
+        yield Static("To paste elsewhere after the install (c: copy, p: plain)", classes="section")
+        yield NextSteps(self.lines(), id="next-steps")
         yield Static("Changes", classes="section")
         yield Static("", id="diff")
+
+    def lines(self) -> list[PasteLine]:
+        """The next steps for these answers (the values Done shows again)."""
+        session = self.wizard.session
+        return next_steps(self.answers, session.output_dir, session.answers_path)
+
+    def action_copy(self) -> None:
+        """Copy the highlighted value (the first when none is) to the clipboard (OSC 52)."""
+        copy_value(self)
+
+    def action_plain(self) -> None:
+        """Show every value unwrapped, one per line."""
+        show_plain(self, self.lines())
 
     def setup(self) -> None:
         """Run the checks and plan the files."""
@@ -98,6 +120,7 @@ class ReviewScreen(StepScreen):
         self.live.start(self._check, progress="Running every check and planning the files")
 
     async def _check(self) -> list[Finding]:
+        from wizard.checks.upstream import release_in
         from wizard.engine import run_checks, sort_findings
         from wizard.install import InstallError
 
@@ -108,16 +131,28 @@ class ReviewScreen(StepScreen):
             findings, reviewed = await review_with_installer(answers, session)
             self.plan = reviewed
             if reviewed is not None:
+                # The release the pipeline's checks found: Done and the snippet say it.
+                self.wizard.release = reviewed.release
                 self._show_plan(reviewed)
             return findings
+        known = self.wizard.release
         checked, plan = await asyncio.gather(
             run_checks(answers, self.wizard.context),
-            build_plan(answers, session),
+            build_plan(answers, session, known),
             return_exceptions=True,
         )
         if isinstance(checked, BaseException):
             raise checked
         findings = checked
+        found = release_in(findings)
+        if found != known:
+            # The API reports another release than the CodeStream step saw (or that
+            # step was skipped by a resume): plan again, for the release it reports.
+            self.wizard.release = found
+            try:
+                plan = await build_plan(answers, session, found)
+            except InstallError as exc:
+                plan = exc
         if answers.exposes_bastion and not session.nginx_usable:
             # A demo without nginx: Install and Test are skipped, nginx is not needed.
             note = skip("nginx.skipped", "nginx is not used here", session.nginx_note)

@@ -8,6 +8,8 @@ answers like CodeStream.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 
 from wizard.answers import Answers, CodeStreamAnswers
@@ -71,5 +73,15 @@ class UpstreamScreen(StepScreen):
         return await check_upstream(self._answers(url), self.wizard.context)
 
     def store(self, answers: Answers) -> None:
-        """The URL, the CA file and the pinned address."""
-        answers.codestream = self._answers(self.field.value)
+        """The URL, the CA file and the pinned address; the release the API reported."""
+        from wizard.checks.upstream import release_in
+
+        typed = self._answers(self.field.value)
+        # replace(): keep the rest of the section ([codestream] release) as loaded.
+        answers.codestream = replace(
+            answers.codestream,
+            api_url=typed.api_url,
+            upstream_ca=typed.upstream_ca,
+            upstream_address=typed.upstream_address,
+        )
+        self.wizard.release = release_in(self.field.findings)

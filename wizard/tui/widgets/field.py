@@ -14,6 +14,10 @@ next to the certificate, the CA file and the pinned address next to the API
 URL): they are validated with the main value, changing one checks again, and
 their problems show in the same findings list.
 
+An input that loses the focus shows the start of its value (a long path
+shows ``/etc/letsencrypt/live/...``, not its last 50 characters); focused
+again, the whole value is selected, the cursor at its end.
+
 A step decides on Next with :meth:`CheckedField.settle`, which runs a pending
 check at once and waits for it, then :attr:`CheckedField.blocking`: failures
 refuse, warnings are allowed.
@@ -244,6 +248,11 @@ class CheckedField(Vertical):
         await self.live.settle()
 
     # -- internals -----------------------------------------------------------------
+
+    @on(Input.Blurred)
+    def _blurred(self, event: Input.Blurred) -> None:
+        """Show the start of the value (where a path says what it is) when not editing."""
+        event.input.cursor_position = 0
 
     @on(Input.Changed)
     def _changed(self) -> None:

@@ -11,7 +11,8 @@ running one (an exclusive worker group), an optional delay debounces typing,
 ``exit_on_error=False`` keeps a failing worker from ending the app, and an
 exception in a check becomes a ``fail`` finding naming the bug. Every step's
 live checks go through it: the fields (:mod:`wizard.tui.widgets.field`),
-Review, Install and Test.
+Review, Install and Test; so it is where the wizard applies lab mode
+(:func:`wizard.findings.apply_lab_mode`, the same rule as the headless commands).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from wizard.findings import Finding, Status, fail, worst_status
+from wizard.findings import Finding, Status, apply_lab_mode, fail, worst_status
 
 Check = Callable[[], Awaitable[list[Finding]]]
 """A live check with its arguments bound."""
@@ -183,6 +184,12 @@ class LiveFindings(FindingsList):
         self._started = 0.0
 
     @property
+    def lab(self) -> bool:
+        """The app's checks run in lab mode (``--lab``, the demo)."""
+        context = getattr(self.app, "context", None)
+        return bool(getattr(context, "lab", False))
+
+    @property
     def busy(self) -> bool:
         """A check is waiting for its delay or running."""
         return self._worker is not None and not self._worker.is_finished
@@ -249,7 +256,12 @@ class LiveFindings(FindingsList):
         self._tick()
         self._ticker = self.set_interval(0.25, self._tick)
         try:
-            findings = await check()
+            # A step painted at once (a resume) checks only once the check modules
+            # are imported in their thread: importing them here would stall the screen.
+            preloaded = getattr(self.app, "preloaded", None)
+            if preloaded is not None:
+                await preloaded()
+            findings = apply_lab_mode(await check(), self.lab)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a check is shown, never crashes the wizard

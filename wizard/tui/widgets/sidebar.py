@@ -42,6 +42,26 @@ def sidebar_text(current: str, states: Mapping[str, StepState]) -> Text:
     return text
 
 
+def step_line(current: str, states: Mapping[str, StepState]) -> Text:
+    """The sidebar in one line, for narrow terminals: markers, the current step named.
+
+    ``[x][!]> Public IP [ ][ ][ ][-][-][ ]  F2: steps``: every step's marker in
+    order, the current one replaced by its title.
+    """
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for step in STEPS:
+        state = states.get(step.id, "pending")
+        if step.id == current:
+            text.append("> ", style="bold")
+            text.append(step.title, style="bold reverse")
+            text.append(" ")
+        else:
+            marker, style = MARKERS[state]
+            text.append(marker, style=style)
+    text.append("  F2: steps", style="dim")
+    return text
+
+
 class StepSidebar(Static):
     """Lists the steps; :meth:`show` redraws it for a step and the states."""
 

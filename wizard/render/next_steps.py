@@ -1,0 +1,162 @@
+"""``next-steps.md``: what to do in CodeStream, Slack and Teams, in order, with exact commands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wizard import __version__
+from wizard.answers import MODE_LABELS, Answers
+from wizard.constants import (
+    NEXT_STEPS_NAME,
+    OAUTH_REDIRECT_PATH,
+    SERVER_CONF_NAME,
+    SLACK_EVENTS_MANIFEST_NAME,
+    SLACK_MANIFEST_NAME,
+)
+from wizard.provider_files import TEAMS_PACKAGE_NAME
+from wizard.releases import ConfigShape
+from wizard.render.core import RenderedFile, render_template
+from wizard.render.snippet import PLACEHOLDERS, answer_value, uses_section
+from wizard.render.urls import Urls, events_url
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from wizard.checks.api_url import ApiTarget
+    from wizard.render.nginx import NginxPlan
+
+NEXT_STEPS_TEMPLATE = "next-steps.md.j2"
+
+
+@dataclass(frozen=True)
+class LoadCommands:
+    """The exact commands that load the snippet on the CodeStream host.
+
+    Database-backed releases: the control script's configuration tool, which
+    is ``shared/codestream_configs/bin/mongo-config-loader.js`` in the server
+    sources (``--dump active`` prints JSON; with ``--pretty`` it prints Node's
+    ``util.inspect`` form, for reading only; ``--load FILE --desc TEXT
+    --and-activate`` stores a whole configuration and activates it). The
+    control script mounts ``~/.codestream`` at ``/opt/config``.
+
+    Attributes:
+        show: Show the active configuration (for a person).
+        dump: Save the active configuration as JSON into ``~/.codestream``.
+        merge: Merge the snippet into the dumped configuration.
+        load: Load the merged file and activate it.
+        restart: Restart the services.
+        merge_file: Merge the snippet into the file-based configuration.
+    """
+
+    show: str
+    dump: str
+    merge: str
+    load: str
+    restart: str
+    merge_file: str
+
+
+MERGED_CONFIG_NAME = "codestream-config-with-messaging.json"
+
+
+def load_commands(snippet_name: str) -> LoadCommands:
+    """The commands of :class:`LoadCommands` for a snippet copied to ``~/.codestream``."""
+    snippet = f"~/.codestream/{snippet_name}"
+    merged = f"~/.codestream/{MERGED_CONFIG_NAME}"
+    return LoadCommands(
+        show="codestream --cfg-tool --dump active --pretty",
+        dump=f"codestream --cfg-tool --dump active > {merged}",
+        merge=f"codestream-bastion merge-config --snippet {snippet} --into {merged}",
+        load=(
+            f"codestream --cfg-tool --load /opt/config/{MERGED_CONFIG_NAME} "
+            '--desc "Slack and Teams messaging (codestream-bastion)" --and-activate'
+        ),
+        restart="codestream --restart",
+        merge_file=(
+            f"codestream-bastion merge-config --snippet {snippet} "
+            "--into ~/.codestream/codestream-services-config.json"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class NextStepsFacts:
+    """What the other artifacts decided, that the next steps must tell.
+
+    Attributes:
+        urls: The URLs the providers are given.
+        upstream: The API's scheme, host and port, when the URL is usable.
+        plan: The server block's values, when there is one.
+        server_name: The bastion's name in ASCII, when known.
+        shape: What the CodeStream release reads.
+        snippet_secret: Whether the snippet holds a secret (it is then 0600).
+        teams_package: Whether the Teams app package was written.
+    """
+
+    urls: Urls
+    upstream: ApiTarget | None
+    plan: NginxPlan | None
+    server_name: str | None
+    shape: ConfigShape
+    snippet_secret: bool
+    teams_package: bool
+
+
+def _placeholders(answers: Answers) -> Sequence[str]:
+    return [
+        placeholder
+        for key, placeholder in PLACEHOLDERS.items()
+        if uses_section(answers, key) and not answer_value(answers, key).strip()
+    ]
+
+
+def _context(answers: Answers, facts: NextStepsFacts) -> dict[str, Any]:
+    """The template's variables (``next-steps.md.j2`` names every one of them)."""
+    hostname_typed = answers.bastion.hostname.strip()
+    shape = facts.shape
+    return {
+        "version": __version__,
+        "answers": answers,
+        "mode_label": MODE_LABELS[answers.mode],
+        "exposes": answers.exposes_bastion,
+        "uses_slack": answers.uses_slack,
+        "uses_msteams": answers.uses_msteams,
+        "events": answers.slack.events,
+        "urls": facts.urls,
+        "server_name": facts.server_name,
+        "hostname_typed": (
+            hostname_typed if hostname_typed.rstrip(".") != facts.server_name else None
+        ),
+        "port": answers.bastion.listen_port,
+        "upstream": facts.upstream,
+        "plan": facts.plan,
+        "conf_name": SERVER_CONF_NAME,
+        "snippet_name": answers.output.snippet,
+        "snippet_secret": facts.snippet_secret,
+        "manifest_name": SLACK_MANIFEST_NAME,
+        "events_manifest_name": SLACK_EVENTS_MANIFEST_NAME,
+        "placeholders": _placeholders(answers),
+        "endpoints": answers.endpoints,
+        "shape": shape,
+        "api_origin": facts.urls.oauth_redirect.removesuffix(OAUTH_REDIRECT_PATH),
+        "release_source": (
+            "answers"
+            if answers.codestream.release.strip()
+            else ("probe" if shape.release is not None else None)
+        ),
+        "events_url": events_url(answers, facts.urls, shape) if answers.uses_slack else None,
+        "teams_package": TEAMS_PACKAGE_NAME if facts.teams_package else None,
+        "teams_package_name": TEAMS_PACKAGE_NAME,
+        "load": load_commands(answers.output.snippet),
+    }
+
+
+def render_next_steps(
+    env: jinja2.Environment, answers: Answers, facts: NextStepsFacts
+) -> RenderedFile:
+    """``next-steps.md`` for ``answers``."""
+    return RenderedFile(
+        NEXT_STEPS_NAME, render_template(env, NEXT_STEPS_TEMPLATE, _context(answers, facts)), 0o644
+    )
