@@ -9,12 +9,14 @@ internet fails loudly instead of quietly depending on it. The guard itself is
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.loopback_guard import OffMachineTraffic, install, uninstall
+from tests.nginx_harness import stop_masters_under
 
 __all__ = ["OffMachineTraffic"]
 
@@ -41,3 +43,21 @@ def _loopback_only() -> Iterator[None]:
         yield
     finally:
         uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _no_nginx_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No nginx master a test started outlives it.
+
+    ``apply`` starts nginx when no master runs for the tree; the tests that
+    make it do so stop it themselves, and this stops (and warns about) any
+    master still running from the test's own temporary directory.
+    """
+    if "tmp_path" not in request.fixturenames:
+        yield
+        return
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    yield
+    left = stop_masters_under(tmp_path)
+    if left:
+        warnings.warn(f"nginx masters {left} were left running by the test; stopped", stacklevel=1)

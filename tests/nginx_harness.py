@@ -209,6 +209,41 @@ class NginxHarness:
         return "\n".join(p for p in parts if p)
 
 
+# -- masters started by the code under test -----------------------------------------
+
+
+def masters_under(path: Path) -> list[int]:
+    """The pids of nginx masters whose command line names a file under ``path``.
+
+    A master started by ``apply`` (``nginx -c <tree>/nginx.conf -p <tree>/``)
+    keeps that command line in its title (``nginx: master process ...``).
+    """
+    needle = str(Path(path))
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = (
+                (entry / "cmdline").read_bytes().replace(b"\x00", b" ").decode(errors="replace")
+            )
+            if cmdline.startswith("nginx: master process") and needle in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def stop_masters_under(path: Path, wait: float = STOP_TIMEOUT) -> list[int]:
+    """SIGTERM every nginx master under ``path`` (:func:`masters_under`), wait; return them."""
+    pids = masters_under(path)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pids
+
+
 # -- reading a rendered server block back (crossplane) -----------------------------
 
 

@@ -7,11 +7,14 @@ transcript, with or without ``--yes``, ``--dry-run`` or ``--json``.
 
 ``apply --json`` prints exactly one JSON object on stdout and nothing else::
 
-    {"ok": bool, "changed": bool, "reloaded": bool,
+    {"ok": bool, "changed": bool, "reloaded": bool, "started": bool,
      "files": [{"path": str, "action": "created|updated|unchanged|removed"}],
      "findings": [{"code", "status", "title", "detail", "remedy"}, ...]}
 
 ``changed`` says whether files were changed (with ``--dry-run``: would be).
+``reloaded`` means a running nginx was reloaded; ``started`` that no nginx
+master ran for the tree and apply started one (each proven). A dry run only
+says it would start nginx (``install.will_start``), with ``started`` false.
 """
 
 from __future__ import annotations
@@ -41,12 +44,21 @@ from wizard.install.pipeline import (
 from wizard.install.plan import Masker, Plan, masker_for
 
 
-def _ask(stdin: TextIO, prompt: TextIO) -> bool | None:
-    """Ask for confirmation; ``None`` when there is nobody to ask."""
+def question(plan: Plan) -> str:
+    """The confirmation question: what apply is about to do to nginx."""
+    if plan.start is not None and plan.nginx_changed:
+        return f"{plan.start.describe()}. Write these files and start nginx? [y/N] "
+    if plan.nginx_changed:
+        return "Write these files and reload nginx? [y/N] "
+    return "Write these files? [y/N] "
+
+
+def _ask(stdin: TextIO, prompt: TextIO, text: str) -> bool | None:
+    """Ask ``text`` for confirmation; ``None`` when there is nobody to ask."""
     isatty = getattr(stdin, "isatty", None)
     if not (isatty and isatty()):
         return None
-    prompt.write("Write these files and reload nginx? [y/N] ")
+    prompt.write(text)
     prompt.flush()
     line = stdin.readline()
     if not line:
@@ -128,6 +140,7 @@ def json_document(result: PipelineResult) -> dict[str, object]:
         "ok": result.ok,
         "changed": result.changed,
         "reloaded": result.reloaded,
+        "started": result.started,
         "files": [f.to_dict() for f in result.files],
         "findings": [_finding_dict(f, result.masker) for f in findings],
     }
@@ -144,6 +157,7 @@ def usage_json(code: str, message: str, remedy: str) -> dict[str, object]:
         "ok": False,
         "changed": False,
         "reloaded": False,
+        "started": False,
         "files": [],
         "findings": [fail(code, message, "", remedy).to_dict()],
     }
@@ -200,6 +214,7 @@ async def run_discard_journal(
             "ok": status == EXIT_OK,
             "changed": False,
             "reloaded": False,
+            "started": False,
             "files": [],
             "findings": [finding.to_dict()],
         }
@@ -296,7 +311,8 @@ async def run_apply(
     async def confirm(plan: Plan) -> bool | None:
         """Ask on the terminal (the diff was shown just before)."""
         # Under --json the question goes to stderr: stdout holds the JSON only.
-        return await asyncio.to_thread(_ask, reader, sys.stderr if as_json else stdout)
+        prompt = sys.stderr if as_json else stdout
+        return await asyncio.to_thread(_ask, reader, prompt, question(plan))
 
     result = await run_pipeline(
         answers,

@@ -27,6 +27,7 @@ import re
 import stat
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,6 +37,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
+# Lines a dump may carry before its JSON: the control script's ``docker run``
+# line and the loader's log lines are three (parse_config_text); room to spare.
+MAX_PREAMBLE_LINES = 10
 # Key names that hold secrets; generous on purpose (a masked path costs nothing).
 _SECRET_KEY = re.compile(
     r"secret|password|passwd|passphrase|token|credential|cookie|private|key", re.IGNORECASE
@@ -106,11 +110,11 @@ def _placeholders(value: Any, path: str = "") -> list[str]:
     return []
 
 
-def _read_json(path: Path, what: str) -> tuple[dict[str, Any], str]:
-    """The JSON object in ``path`` and its text.
+def _read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of ``path``.
 
     Raises:
-        MergeError: Missing, unreadable, too large, not UTF-8, not JSON, not an object.
+        MergeError: Missing, unreadable, a directory, too large, not UTF-8.
     """
     try:
         if path.is_dir():
@@ -126,31 +130,106 @@ def _read_json(path: Path, what: str) -> tuple[dict[str, Any], str]:
             f"{path} cannot be read ({exc.strerror or exc}); check its permissions."
         ) from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MergeError(
             f"{path} is not UTF-8 text (byte {exc.start}); is it the {what}?"
         ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        hint = ""
-        # Node's util.inspect (--pretty) writes bare keys and colour codes.
-        if re.search(r"(^|[{,])\s*[A-Za-z_$][\w$]*\s*:", text, re.MULTILINE) or "\x1b[" in text:
-            hint = (
-                " It looks like the output of '--dump active --pretty', which is Node's "
-                "notation, not JSON: dump again without --pretty "
-                "(codestream --cfg-tool --dump active > FILE)."
-            )
-        raise MergeError(
-            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.{hint}"
-        ) from None
+
+
+def _json_error(path: Path, text: str, exc: json.JSONDecodeError) -> MergeError:
+    """The message for ``exc``; ``text`` is looked at for a hint about ``--pretty``."""
+    hint = ""
+    # Node's util.inspect (--pretty) writes bare keys and colour codes.
+    if re.search(r"(^|[{,])\s*[A-Za-z_$][\w$]*\s*:", text, re.MULTILINE) or "\x1b[" in text:
+        hint = (
+            " It looks like the output of '--dump active --pretty', which is Node's "
+            "notation, not JSON: dump again without --pretty "
+            "(codestream --cfg-tool --dump active > FILE)."
+        )
+    return MergeError(
+        f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.{hint}"
+    )
+
+
+def _object(path: Path, data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MergeError(
             f"{path} holds JSON {type(data).__name__}, not an object; the {what} is one "
             "JSON object ({ ... })."
         )
-    return data, text
+    return data
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object in ``path``, which holds nothing else.
+
+    Raises:
+        MergeError: Missing, unreadable, too large, not UTF-8, not JSON, not an object.
+    """
+    return _object(path, _loads(path, _read_text(path, what)), what)
+
+
+def _loads(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _json_error(path, text, exc) from None
+
+
+def parse_config_text(path: Path, text: str) -> tuple[dict[str, Any], str, list[str]]:
+    """A configuration, or a dump of one with the control script's lines before the JSON.
+
+    ``codestream --cfg-tool --dump active > FILE`` writes more than the JSON:
+    the control script's ``run_script_via_api`` echoes its ``docker run ...``
+    line to standard output first (``install-scripts/codestream`` in
+    TeamCodeStream/onprem-install), and ``mongo-config-loader.js`` logs
+    ``loading schema (...)`` (and on releases before commit 5ee15972c
+    ``connecting to <mongo url>``) with ``console.log`` before printing the
+    JSON (``shared/codestream_configs/lib/structured_config_base.js`` and
+    ``structured_config_mongo.js`` in codestream-server). So up to
+    :data:`MAX_PREAMBLE_LINES` lines before the first line that starts a JSON
+    object are skipped; after the object only white space may follow.
+
+    Args:
+        path: The file, for messages.
+        text: Its text.
+
+    Returns:
+        The object, the JSON text alone (from its first ``{``), and the lines
+        skipped before it.
+
+    Raises:
+        MergeError: No line starts an object, too many lines before it, not
+            valid JSON, or text after the object.
+    """
+    lines = text.splitlines(keepends=True)
+    start = next(
+        (number for number, line in enumerate(lines) if line.lstrip(" \t").startswith("{")),
+        None,
+    )
+    if start is None:  # not even the start of an object: the plain error (and hints)
+        return _object(path, _loads(path, text), "CodeStream configuration"), text, []
+    if start > MAX_PREAMBLE_LINES:
+        raise MergeError(
+            f"{path} has {start} lines before its first line starting with '{{'; a dump "
+            f"has at most {MAX_PREAMBLE_LINES} lines of the control script before the "
+            "JSON. Is it the CodeStream configuration?"
+        )
+    offset = sum(len(line) for line in lines[:start])
+    body = text[offset:]
+    try:
+        data, end = json.JSONDecoder().raw_decode(text, text.index("{", offset))
+    except json.JSONDecodeError as exc:  # positions count in the whole file
+        raise _json_error(path, body, exc) from None
+    if text[end:].strip():
+        line = text.count("\n", 0, end) + 1
+        column = end - text.rfind("\n", 0, end)
+        raise MergeError(
+            f"{path} has more text after its JSON object ends (line {line}, column "
+            f"{column}); a configuration is one JSON object. Is it one whole dump?"
+        )
+    return _object(path, data, "CodeStream configuration"), body, lines[:start]
 
 
 def _indent(text: str) -> str | int:
@@ -169,9 +248,11 @@ def _encode(data: Mapping[str, Any], indent: str | int) -> str:
 def _other_blocks(config: Mapping[str, Any], snippet: Mapping[str, Any]) -> list[str]:
     """Installation blocks that CodeStream also reads besides the snippet's.
 
-    From API 8.2.4 every block of a provider not marked ``"disabled": true`` is
-    merged into one, in order (``shared/server_utils/custom_config.js``), so an
-    older ``slack.com`` block next to ``cloud`` still counts.
+    From API 8.2.4 every block of a provider is merged into one, in order
+    (``shared/server_utils/custom_config.js``, commit 2d99875d5), so an older
+    ``slack.com`` block next to ``cloud`` still counts; a block marked
+    ``"disabled": true`` is skipped from 8.2.9 (commit 8498517ff), and is not
+    named here since the release is not known.
     """
     notes: list[str] = []
     existing = config.get("integrations")
@@ -188,17 +269,45 @@ def _other_blocks(config: Mapping[str, Any], snippet: Mapping[str, Any]) -> list
     return notes
 
 
-def merge_files(snippet_path: Path, config_path: Path) -> tuple[str, str, str, list[str]]:
+@dataclass(frozen=True)
+class Merge:
+    """A merge worked out in memory.
+
+    Attributes:
+        old_text: The configuration file's whole current text (the backup).
+        new_text: The merged configuration: JSON only, never the skipped lines.
+        diff: The unified diff of the JSON, every secret masked.
+        others: Other installation blocks of the snippet's providers.
+        skipped: The lines before the JSON (a dump's control-script lines).
+    """
+
+    old_text: str
+    new_text: str
+    diff: str
+    others: list[str]
+    skipped: list[str]
+
+    @property
+    def changes(self) -> bool:
+        """Whether the file must be written: other values, or lines to drop."""
+        return bool(self.skipped) or json.loads(self.old_json) != json.loads(self.new_text)
+
+    @property
+    def old_json(self) -> str:
+        """The JSON part of the current text."""
+        return self.old_text[sum(len(line) for line in self.skipped) :]
+
+
+def merge_files(snippet_path: Path, config_path: Path) -> Merge:
     """Read both files and merge; nothing is written.
 
     Returns:
-        The configuration's current text, the merged text, the masked diff, and
-        the other installation blocks of the same providers.
+        The merge (:class:`Merge`).
 
     Raises:
         MergeError: When either file cannot be used.
     """
-    snippet, _ = _read_json(snippet_path, "snippet")
+    snippet = _read_json(snippet_path, "snippet")
     integrations = snippet.get("integrations")
     if not isinstance(integrations, dict) or not integrations:
         raise MergeError(
@@ -217,13 +326,14 @@ def merge_files(snippet_path: Path, config_path: Path) -> tuple[str, str, str, l
             f"{snippet_path} still has placeholders: {'; '.join(left)}. Put the real values "
             "in (or set them in the answers file and render again), then merge."
         )
-    config, old_text = _read_json(config_path, "CodeStream configuration")
+    old_text = _read_text(config_path, "CodeStream configuration")
+    config, json_text, skipped = parse_config_text(config_path, old_text)
     if "integrations" in config and not isinstance(config["integrations"], dict):
         raise MergeError(
             f"{config_path}: 'integrations' is not an object; fix the configuration first."
         )
     merged = deep_merge(config, {"integrations": integrations})
-    indent = _indent(old_text)
+    indent = _indent(json_text)
     new_text = _encode(merged, indent)
     shown_old = _encode(mask_secrets(config), indent).splitlines(keepends=True)
     shown_new = _encode(_mark_changed_secrets(config, merged), indent).splitlines(keepends=True)
@@ -232,7 +342,14 @@ def merge_files(snippet_path: Path, config_path: Path) -> tuple[str, str, str, l
             shown_old, shown_new, f"{config_path} (current)", f"{config_path} (merged)"
         )
     )
-    return old_text, new_text, diff, _other_blocks(config, integrations)
+    return Merge(old_text, new_text, diff, _other_blocks(config, integrations), skipped)
+
+
+def _shown(line: str) -> str:
+    """A skipped line fit for a terminal: URL passwords masked, no control characters."""
+    line = _URL_PASSWORD.sub(r"\g<scheme>\g<user>:<secret>@", line.rstrip("\r\n"))
+    printable = "".join(c if c.isprintable() else "?" for c in line)
+    return printable if len(printable) <= 160 else printable[:157] + "..."
 
 
 def _backup_path(path: Path) -> Path:
@@ -263,29 +380,40 @@ def run_merge_config(
     """
     target = config_path.resolve() if config_path.is_symlink() else config_path
     try:
-        old_text, new_text, diff, others = merge_files(snippet_path, target)
+        merge = merge_files(snippet_path, target)
     except MergeError as exc:
         print(f"codestream-bastion merge-config: {exc}", file=stdout)
         return EXIT_USAGE
-    for block in others:
+    if merge.skipped:
         print(
-            f"note: {block} is also read by CodeStream 8.2.4 and later (every block not "
-            '"disabled": true is merged, in order); remove it or mark it "disabled": true '
-            "if it holds an older app.",
+            f"skipped {len(merge.skipped)} line(s) before the JSON in {target} (the control "
+            "script's output of a dump); they are not written back:",
             file=stdout,
         )
-    if json.loads(old_text) == json.loads(new_text):
+        for line in merge.skipped:
+            print(f"  | {_shown(line)}", file=stdout)
+    for block in merge.others:
+        print(
+            f"note: {block} is also read by CodeStream 8.2.4 and later (every block is "
+            'merged, in order; one marked "disabled": true is skipped from 8.2.9 on); '
+            'remove it, or from 8.2.9 mark it "disabled": true, if it holds an older app.',
+            file=stdout,
+        )
+    if not merge.changes:
         print(f"{target} already holds the snippet's values; nothing to change.", file=stdout)
         return EXIT_OK
-    print(diff, end="" if diff.endswith("\n") else "\n", file=stdout)
+    if merge.diff:
+        print(merge.diff, end="" if merge.diff.endswith("\n") else "\n", file=stdout)
+    else:
+        print("the values are unchanged; only the skipped lines go.", file=stdout)
     if dry_run:
         print("dry run: nothing written.", file=stdout)
         return EXIT_OK
     try:
         st = target.stat()
         backup = _backup_path(target)
-        atomic_write(backup, old_text.encode("utf-8"), 0o600)
-        atomic_write(target, new_text.encode("utf-8"), stat.S_IMODE(st.st_mode))
+        atomic_write(backup, merge.old_text.encode("utf-8"), 0o600)
+        atomic_write(target, merge.new_text.encode("utf-8"), stat.S_IMODE(st.st_mode))
         with contextlib.suppress(OSError):  # keep the owner when run as root
             if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
                 os.chown(target, st.st_uid, st.st_gid)

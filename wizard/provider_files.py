@@ -79,6 +79,7 @@ def slack_manifest(
     oauth_redirect: str,
     interactivity_url: str | None,
     events_url: str | None,
+    bot_user: bool,
 ) -> dict[str, Any]:
     """A complete Slack app manifest for "Create app from manifest".
 
@@ -86,15 +87,19 @@ def slack_manifest(
         app_name: ``display_information.name`` (and the bot's display name).
         oauth_redirect: ``https://<codestream-host>/no-auth/provider-token/slack``.
         interactivity_url: The bastion's Slack endpoint; ``None`` without
-            exposure (then no bot user, no interactivity and no events).
+            exposure (then no interactivity and no events).
         events_url: The bastion's Slack events endpoint, ``None`` for none.
+        bot_user: Declare the bot user and the bot scopes. Needed with
+            interactivity, and without it too from API 14.0.0, whose sign-in
+            always asks for the bot scopes
+            (:func:`wizard.releases.slack_requests_bot_scopes`).
 
     Returns:
         The manifest as a JSON-ready dict.
     """
     interactive = interactivity_url is not None
     scopes: dict[str, list[str]] = {"user": list(SLACK_USER_SCOPES)}
-    if interactive:
+    if bot_user or interactive:
         scopes["bot"] = list(SLACK_BOT_SCOPES)
     manifest: dict[str, Any] = {
         "_metadata": {"major_version": 1, "minor_version": 1},
@@ -104,7 +109,7 @@ def slack_manifest(
             "background_color": "#{:02x}{:02x}{:02x}".format(*ACCENT),
         },
     }
-    if interactive:
+    if bot_user or interactive:
         manifest["features"] = {"bot_user": {"display_name": app_name, "always_online": True}}
     manifest["oauth_config"] = {"redirect_urls": [oauth_redirect], "scopes": scopes}
     settings: dict[str, Any] = {}

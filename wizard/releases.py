@@ -20,11 +20,21 @@ unknown release in the form of the current releases (13.0.2 and later).
 
 The rules, by API release:
 
-- Installation block: ``slack.com`` / ``microsoft.com`` before 7.0.2, ``cloud``
-  from 7.0.2 (commit fe54af597, ``api_server/config/slack.js`` and
-  ``msteams.js``). From 8.2.4 every block not marked ``"disabled": true`` is
-  merged in order (``shared/server_utils/custom_config.js``), so ``cloud`` is
-  read whatever other blocks exist.
+- Oldest releases the snippet can serve: the structured configuration file
+  exists from 1.21.10 (commit 9fe58c47a "Support for structured config file";
+  before it, environment variables only); the Slack ``*Id`` and
+  ``*SigningSecret`` properties and ``interactiveComponentsEnabled`` are in the
+  schema from 1.21.25 (schema 7, commit 9f970f988, taken in by the API at
+  445692780); the Teams ``botAppId`` and ``botAppPassword`` from 1.21.31
+  (schema 9, commit 4ed927659, taken in at 8f19818b9). The loader fails on any
+  other key, so an older release gets no snippet: :func:`unsupported_release`.
+- Installation block: ``slack.com`` / ``microsoft.com`` before 7.0.1, ``cloud``
+  from 7.0.1 (commit fe54af597, ``api_server/config/slack.js`` and
+  ``msteams.js``; ``api_server/package.json`` says 7.0.1 there and the commit
+  is an ancestor of 682c62f11 "Update changelog for 7.0.1"). From 8.2.4 every
+  block is merged in order (``shared/server_utils/custom_config.js``, commit
+  2d99875d5), so ``cloud`` is read whatever other blocks exist; a block marked
+  ``"disabled": true`` is skipped only from 8.2.9 (commit 8498517ff).
 - Slack families: before 13.0.2 ``app*``, ``appSharing*`` and ``appStrict*``
   (each ``Id``, ``ClientId``, ``ClientSecret``, ``SigningSecret``; schema 7 to
   27). From 8.2.3 to 13.0.1 Slack sign-in uses ``appSharingClientId`` and
@@ -34,13 +44,23 @@ The rules, by API release:
   (``custom_config.js``): a family left empty under the same app id would
   overwrite the good entry, so all three get the one app's values. From 13.0.2
   only ``app*``.
-- ``interactiveComponentsEnabled``: in the schema since schema 9 (February 2020).
+- Slack OAuth (``slack_auth.js``): before 8.2.10 the classic
+  ``oauth/authorize`` with classic scopes (``chat:write:user``,
+  ``identify client``), which no app manifest can describe; OAuth v2 with
+  granular user scopes from 8.2.10 (commit 6358e9628). From 14.0.0 (Slack v3,
+  commit 54112f2cf) ``getRedirectData`` adds the bot scopes whenever the
+  request carries ``requestServerToken``, and ``OAUTH_CONFIG.hasServerToken``
+  is ``true`` unconditionally, which makes the IDE agent send it at every Slack
+  sign-in (``connectThirdPartyProvider`` in
+  ``shared/agent/src/api/codestream/codestreamApi.ts``,
+  github.com/TeamCodeStream/codestream): the app must declare a bot user and
+  the bot scopes even without a bastion.
 - Slack Events API endpoint ``/no-auth/provider-action/slack-events``: from
   13.0.1 (``api_server/modules/providers/slack_events_request.js``, commit
-  b4e8d168f); bot scopes requested from 14.0.0 (Slack v3, commit 54112f2cf).
+  b4e8d168f).
 - Microsoft Teams: the schema has ``appClientId``, ``appClientSecret``,
-  ``botAppId`` and ``botAppPassword`` in every release since schema 9; the bot
-  adapter used ``botApp*`` until 14.0.14 and ``appClient*`` from 14.0.15
+  ``botAppId`` and ``botAppPassword`` from 1.21.31; the bot adapter used
+  ``botApp*`` until 14.0.14 and ``appClient*`` from 14.0.15
   (``api_server/modules/providers/msteams_bot_framework_adapter.js``, commit
   0eb900a05). All four get the bot's app id and password.
 """
@@ -52,7 +72,13 @@ from dataclasses import dataclass
 
 Release = tuple[int, int, int]
 
-CLOUD_BLOCK_SINCE: Release = (7, 0, 2)
+CLOUD_BLOCK_SINCE: Release = (7, 0, 1)
+CONFIG_FILE_SINCE: Release = (1, 21, 10)
+SLACK_MIN_RELEASE: Release = (1, 21, 25)
+TEAMS_MIN_RELEASE: Release = (1, 21, 31)
+SLACK_OAUTH_V2_SINCE: Release = (8, 2, 10)
+SLACK_BOT_SCOPES_SINCE: Release = (14, 0, 0)
+DISABLED_HONOURED_SINCE: Release = (8, 2, 9)
 SLACK_ONE_APP_SINCE: Release = (13, 0, 2)
 SLACK_EVENTS_SINCE: Release = (13, 0, 1)
 TEAMS_APP_CLIENT_SINCE: Release = (14, 0, 15)
@@ -154,6 +180,52 @@ def shape_for(release: Release | None) -> ConfigShape:
         families,
         release >= SLACK_EVENTS_SINCE,
     )
+
+
+def unsupported_release(release: Release, uses_slack: bool, uses_msteams: bool) -> str | None:
+    """Why no snippet can serve ``release`` for the providers used, or ``None``.
+
+    The loader fails on a key its schema lacks (module docstring), and every
+    key the snippet writes is needed, so a release older than a provider's
+    keys is refused rather than served a file it cannot load.
+    """
+    needs = [
+        (minimum, what)
+        for used, minimum, what in (
+            (uses_slack, SLACK_MIN_RELEASE, "the Slack app id and signing secret keys"),
+            (uses_msteams, TEAMS_MIN_RELEASE, "the Teams keys botAppId and botAppPassword"),
+        )
+        if used
+    ]
+    if not needs:
+        return None
+    minimum, what = max(needs)
+    if release >= minimum:
+        return None
+    fix = (
+        f"upgrade CodeStream to {format_release(minimum)} or later, or correct the "
+        "release if it is wrong"
+    )
+    if release < CONFIG_FILE_SINCE:
+        return (
+            f"CodeStream API release {format_release(release)} has no configuration file "
+            f"(it came with {format_release(CONFIG_FILE_SINCE)}; older releases read "
+            f"environment variables only), so no snippet applies; {fix}"
+        )
+    return (
+        f"CodeStream API release {format_release(release)} cannot load {what}, which "
+        f"its configuration schema has from {format_release(minimum)} on; {fix}"
+    )
+
+
+def slack_manifest_applies(release: Release | None) -> bool:
+    """Whether a Slack app manifest can serve ``release`` (OAuth v2, from 8.2.10)."""
+    return release is None or release >= SLACK_OAUTH_V2_SINCE
+
+
+def slack_requests_bot_scopes(release: Release | None) -> bool:
+    """Whether Slack sign-in asks for the bot scopes whatever the mode (from 14.0.0)."""
+    return release is None or release >= SLACK_BOT_SCOPES_SINCE
 
 
 def slack_properties(

@@ -2,7 +2,7 @@
 
 The demo environment stands in for the network; a real nginx master runs the
 tree that ``apply`` writes. Asserted: stdout is exactly one JSON object with
-``ok``, ``changed``, ``reloaded``, ``files`` and ``findings``; a dry run
+``ok``, ``changed``, ``reloaded``, ``started``, ``files`` and ``findings``; a dry run
 writes nothing and says what would change; a re-run with the same answers
 changes nothing and does not reload.
 """
@@ -54,7 +54,7 @@ def one_json_object(stdout: str) -> dict[str, object]:
     assert stdout.count("\n") == 1, stdout
     document = json.loads(stdout)
     assert isinstance(document, dict)
-    assert set(document) == {"ok", "changed", "reloaded", "files", "findings"}
+    assert set(document) == {"ok", "changed", "reloaded", "started", "files", "findings"}
     for finding in document["findings"]:  # type: ignore[attr-defined]
         assert set(finding) == {"code", "status", "title", "detail", "remedy"}
     return document
@@ -109,6 +109,7 @@ def test_apply_json_dry_run_then_apply_then_no_op(
     assert applied["ok"] is True
     assert applied["changed"] is True
     assert applied["reloaded"] is True  # a real master took the new configuration
+    assert applied["started"] is False  # it was running: reloaded, not started
     codes = {f["code"]: f["status"] for f in applied["findings"]}  # type: ignore[attr-defined]
     assert codes["install.done"] == "ok"
     assert codes["install.reload_proven"] == "ok"

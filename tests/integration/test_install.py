@@ -655,15 +655,25 @@ async def test_cancelled_during_nginx_t_rolls_back_and_reraises(
 
 
 @pytest.mark.nginx
-async def test_failed_reload_rolls_back(rhel: Tree, certs: Env, features: NginxFeatures) -> None:
+async def test_failed_start_rolls_back(rhel: Tree, certs: Env, features: NginxFeatures) -> None:
+    """No nginx running, so apply starts it; the listen port is held: nginx's own error."""
+    import socket
+
+    from tests.nginx_harness import masters_under
+
     before = rhel.snapshot()
-    # The default reload (nginx -s reload) with no nginx running: nginx's own error.
-    installer = rhel.installer(certs.answers(free_port()), features)
-    result = await installer.apply(installer.plan())
+    port = free_port()
+    installer = rhel.installer(certs.answers(port), features)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen(1)
+        result = await installer.apply(installer.plan())
     assert not result.ok
-    assert "Reloading nginx failed" in result.message
-    assert "nginx.pid" in result.nginx_output
+    assert result.code == "install.start_failed"
+    assert "starting it failed" in result.message
+    assert f"bind() to 127.0.0.1:{port} failed" in result.nginx_output
     assert rhel.snapshot() == before
+    assert masters_under(rhel.prefix) == []
 
 
 @pytest.mark.nginx

@@ -11,9 +11,9 @@ in :func:`rhel_nginx_conf`.
 
 The check engine finds the conf.d layout, the Installer renders and writes the
 block into ``conf.d``, the tree's nginx master is started the host's way
-(:mod:`wizard.nginx.master`; the install pipeline will do that itself once
-issue 12 item 1 is built, see the strict xfail below), reloaded by ``apply``,
-and the post-install proxy test passes through it to the fake CodeStream API.
+(:mod:`wizard.nginx.master`), reloaded by ``apply``, and the post-install
+proxy test passes through it to the fake CodeStream API. On a stopped tree,
+``apply`` starts nginx itself (:mod:`wizard.install.start`).
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ async def test_rhel_tree_checks_renders_applies_starts_and_proves(rhel: Rhel) ->
     assert f'error_log "{rhel.log_dir}/codestream-bastion.error.log";' in text
     assert f'access_log "{rhel.log_dir}/codestream-bastion.access.log" combined;' in text
 
-    # 3. Start the tree's master the host's way (item 1 will make apply do this).
+    # 3. Start the tree's master the host's way (apply would too: the test below).
     compiled = await compiled_paths(rhel.binary)
     pid_path = pid_file(rhel.nginx_root, compiled)
     assert pid_path == rhel.root / "run/nginx.pid"
@@ -318,17 +318,17 @@ async def test_rhel_tree_checks_renders_applies_starts_and_proves(rhel: Rhel) ->
     assert (rhel.log_dir / "codestream-bastion.access.log").stat().st_size > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 1 (start nginx when no master runs) is not in the install pipeline "
-    "yet: the reload fails on the empty pid file and everything is rolled back",
-)
 async def test_apply_on_a_stopped_rhel_tree_starts_nginx(rhel: Rhel) -> None:
     pid_path = rhel.root / "run/nginx.pid"
     pid_path.write_text("")  # what a stopped, never-started nginx leaves behind
     installer = rhel.installer()
-    result = await installer.apply(installer.plan())
+    plan = await installer.make_plan()
+    assert plan.start is not None  # said before anything is written
+    assert plan.start.argv == (rhel.binary, "-c", f"{rhel.nginx_root}/nginx.conf", "-p",
+                               f"{rhel.nginx_root}/")  # fmt: skip
+    result = await installer.apply(plan)
     assert result.ok, result
+    assert (result.started, result.reloaded) == (True, False)
     assert master_state(pid_path).running
     await _until_listening(rhel.port)
     proof = await check_proxy(rhel.answers(), rhel.ctx())

@@ -171,3 +171,38 @@ def test_a_link_in_an_untrusted_directory_is_not_followed_to_a_trusted_one(
     (tmp_path / "ours").symlink_to(trusted)
     atomic_write(tmp_path / "ours" / "answers.toml", b"x", 0o600)
     assert os.listdir(trusted) == ["answers.toml"]
+
+
+def test_a_starting_journal_keeps_its_start_record_and_a_forged_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The start record only says who started nginx and which pid; nothing in it is run."""
+    import json
+
+    from wizard.install.journal import StartRecord
+
+    root = tmp_path / "nginx"
+    root.mkdir()
+    journals = tmp_path / "journals"
+    journals.mkdir(mode=0o700)
+    journal = Journal.create(journals, root)
+    journal.start = StartRecord("systemd", False, 1_700_000_000.5, 4242)
+    journal.save("starting")
+    loaded = load_journal(journal.directory, root, lambda _path: True)
+    assert loaded is not None
+    assert loaded.state == "starting"
+    assert loaded.start == StartRecord("systemd", False, 1_700_000_000.5, 4242)
+    file = journal.directory / "journal.json"
+    for forged in (
+        {"manager": "sh -c 'rm -rf /'", "enabled_before": True, "at": 1.0, "pid": None},
+        {"manager": "nginx", "enabled_before": "yes", "at": 1.0, "pid": None},
+        {"manager": "nginx", "enabled_before": True, "at": 1.0, "pid": -1},
+        {"manager": "nginx", "enabled_before": True, "at": 1.0, "pid": True},
+        "systemctl stop sshd",
+    ):
+        document = json.loads(file.read_text())
+        document["start"] = forged
+        file.write_text(json.dumps(document))
+        file.chmod(0o600)
+        with pytest.raises(JournalError, match="record of the nginx start is damaged"):
+            load_journal(journal.directory, root, lambda _path: True)

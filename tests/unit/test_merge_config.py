@@ -237,3 +237,130 @@ def test_deep_merge_and_masking_helpers() -> None:
         assert secret not in text
     assert masked["storage"]["mongo"]["url"] == "mongodb://cs:<secret>@mongo:27017/codestream"
     assert masked["integrations"]["github"]["cloud"]["appClientId"] == "gh-id"
+
+
+# -- a dump redirected into a file: the control script's lines come first -----------------
+
+# What `codestream --cfg-tool --dump active > FILE` writes: the control script's
+# run_script_via_api echoes its `docker run` line to stdout (install-scripts/codestream
+# in TeamCodeStream/onprem-install), then mongo-config-loader.js logs with console.log
+# `connecting to <url>` (releases before codestream-server 5ee15972c) and
+# `loading schema (<file>)` (structured_config_base.js _loadSchemaFromFile), then
+# prints JSON.stringify(config, replacer, "\t").
+LOADER = "/opt/api/codestream-server/shared/codestream_configs/bin/mongo-config-loader.js"
+MONGO = "mongodb://cs:MONGO-PASS-3@localhost/codestream"
+PREAMBLE = (
+    "docker run --rm -v /home/cs/.codestream:/opt/config --network=host "
+    f"teamcodestream/api-onprem:14.0.5 node {LOADER} --mongo-url {MONGO} --dump active\n"
+    f"connecting to {MONGO}\n"
+    "loading schema (/opt/api/codestream-server/shared/codestream_configs/bin/../lib/"
+    "../parameters.json)\n"
+)
+
+
+def dump_text(config: dict[str, Any]) -> str:
+    return PREAMBLE + json.dumps(config, indent="\t") + "\n"
+
+
+def test_a_dump_with_the_control_scripts_lines_is_merged_into_pure_json(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    config.write_text(dump_text(ACTIVE))
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 0
+    assert "skipped 3 line(s) before the JSON" in out
+    assert "  | docker run --rm -v /home/cs/.codestream:/opt/config" in out
+    assert "  | connecting to mongodb://cs:<secret>@localhost/codestream" in out
+    assert "  | loading schema (" in out
+    assert not [secret for secret in SECRETS if secret in out]
+    text = config.read_text()
+    assert text.startswith("{\n\t")  # the dump's own indentation, nothing before it
+    assert "docker run" not in text
+    assert "loading schema" not in text
+    merged = json.loads(text)  # strict: the whole file is one JSON object
+    assert merged["storage"] == ACTIVE["storage"]
+    assert merged["integrations"]["slack"]["cloud"]["appSigningSecret"] == "SLACK-SIGNING-6"
+    (backup,) = config.parent.glob(config.name + ".bak-*")
+    assert backup.read_text() == dump_text(ACTIVE)  # the backup is the file as it was
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+
+def test_a_dump_already_holding_the_values_still_loses_its_preamble(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    config.write_text(dump_text(deep_merge(ACTIVE, SNIPPET)))
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 0
+    assert "the values are unchanged; only the skipped lines go." in out
+    assert json.loads(config.read_text()) == deep_merge(ACTIVE, SNIPPET)
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert (code, "skipped" in out) == (0, False)
+    assert "already holds the snippet's values; nothing to change." in out
+
+
+def test_a_dry_run_on_a_dump_writes_nothing(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    config.write_text(dump_text(ACTIVE))
+    code, out = run(capsys, "--dry-run", "--snippet", str(snippet), "--into", str(config))
+    assert code == 0
+    assert "skipped 3 line(s)" in out
+    assert "dry run: nothing written." in out
+    assert config.read_text() == dump_text(ACTIVE)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (dump_text(ACTIVE) + "config loaded\n", "has more text after its JSON object ends"),
+        (dump_text(ACTIVE) + "{}\n", "has more text after its JSON object ends"),
+        ("line\n" * 11 + json.dumps(ACTIVE), "has 11 lines before its first line starting"),
+        (PREAMBLE + '{"apiServer": {"port": 443,}\n', "is not valid JSON"),
+        (PREAMBLE + "undefined\n", "is not valid JSON"),
+        ("GIF89a\x00\x01garbage\nmore garbage\n", "is not valid JSON"),
+        (
+            PREAMBLE + "{\n  apiServer: { port: \x1b[33m443\x1b[39m },\n}\n",
+            "the output of '--dump active --pretty'",
+        ),
+        (PREAMBLE + "[1, 2]\n", "is not valid JSON"),
+    ],
+)
+def test_a_dump_that_is_not_one_json_object_is_refused_untouched(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    snippet, config = files
+    config.write_text(content)
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 2
+    assert message in out
+    assert "Traceback" not in out
+    assert config.read_text() == content
+    assert not list(config.parent.glob(config.name + ".bak-*"))
+
+
+def test_the_error_position_counts_the_skipped_lines(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    config.write_text(PREAMBLE + '{\n\t"a": 1,\n}\n')
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 2
+    assert "at line 6, column 1" in out  # 3 skipped lines, then the object's third line
+
+
+def test_skipped_lines_are_shown_without_control_characters(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet, config = files
+    config.write_text("\x1b]0;owned\x07\x1b[2J" + "x" * 300 + "\n" + json.dumps(ACTIVE))
+    code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    shown = next(line for line in out.splitlines() if line.startswith("  | "))
+    assert shown.startswith("  | ?]0;owned??[2Jxxx")
+    assert shown.endswith("...")
+    assert len(shown) == 4 + 160

@@ -14,6 +14,7 @@ import json
 import struct
 import zipfile
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,14 @@ from wizard.provider_files import (
     SLACK_USER_SCOPES,
     TEAMS_PACKAGE_NAME,
 )
-from wizard.releases import parse_release, release_error, shape_for
+from wizard.releases import (
+    parse_release,
+    release_error,
+    shape_for,
+    slack_manifest_applies,
+    slack_requests_bot_scopes,
+    unsupported_release,
+)
 from wizard.render import RenderError, render_all
 
 ALL_MODES = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
@@ -78,7 +86,9 @@ def expected_slack(families: tuple[str, ...], interactive: bool) -> dict[str, An
     ("release", "block", "families", "events"),
     [
         ("6.4.5", "slack.com", ("app", "appSharing", "appStrict"), False),
-        ("7.0.1", "slack.com", ("app", "appSharing", "appStrict"), False),
+        ("7.0.0", "slack.com", ("app", "appSharing", "appStrict"), False),
+        # fe54af597 ("cloud") was made while develop was at 7.0.1, before the 7.0.1 changelog
+        ("7.0.1", "cloud", ("app", "appSharing", "appStrict"), False),
         ("7.0.2", "cloud", ("app", "appSharing", "appStrict"), False),
         ("8.2.4", "cloud", ("app", "appSharing", "appStrict"), False),
         ("13.0.1", "cloud", ("app", "appSharing", "appStrict"), True),
@@ -94,6 +104,45 @@ def test_release_boundaries(
     assert shape.msteams_block == ("microsoft.com" if block == "slack.com" else "cloud")
     assert shape.slack_families == families
     assert shape.slack_events is events
+
+
+@pytest.mark.parametrize(
+    ("release", "manifest", "bot_without_bastion"),
+    [
+        ("8.2.9", False, False),  # classic oauth/authorize until 6358e9628
+        ("8.2.10", True, False),
+        ("13.0.3", True, False),
+        ("14.0.0", True, True),  # Slack v3, 54112f2cf: bot scopes at every sign-in
+        (None, True, True),
+    ],
+)
+def test_slack_oauth_boundaries(
+    release: str | None, manifest: bool, bot_without_bastion: bool
+) -> None:
+    parsed = parse_release(release) if release else None
+    assert slack_manifest_applies(parsed) is manifest
+    assert slack_requests_bot_scopes(parsed) is bot_without_bastion
+
+
+@pytest.mark.parametrize(
+    ("release", "slack", "msteams"),
+    [
+        ("1.21.9", False, False),
+        ("1.21.10", False, False),  # a configuration file, but not the keys
+        ("1.21.24", False, False),
+        ("1.21.25", True, False),  # 445692780: app ids and signing secrets
+        ("1.21.30", True, False),
+        ("1.21.31", True, True),  # 8f19818b9: botAppId, botAppPassword
+    ],
+)
+def test_the_oldest_releases_each_provider_can_be_served(
+    release: str, slack: bool, msteams: bool
+) -> None:
+    parsed = parse_release(release)
+    assert (unsupported_release(parsed, True, False) is None) is slack
+    assert (unsupported_release(parsed, False, True) is None) is msteams
+    assert (unsupported_release(parsed, True, True) is None) is (slack and msteams)
+    assert unsupported_release(parsed, False, False) is None
 
 
 def test_unknown_release_is_written_as_for_current_releases() -> None:
@@ -209,8 +258,9 @@ def test_interactive_manifest_is_complete(mode: str) -> None:
     assert list(SLACK_BOT_EVENTS) == events["event_subscriptions"]["bot_events"]
 
 
-def test_no_exposure_manifest_has_no_bot_interactivity_or_events() -> None:
-    answers = full_answers("slack-no-exposure")
+@pytest.mark.parametrize("release", ["8.2.10", "13.0.2"])
+def test_no_exposure_manifest_before_14_has_no_bot_interactivity_or_events(release: str) -> None:
+    answers = full_answers("slack-no-exposure", release)
     files = render(answers)
     manifest = json.loads(files[SLACK_MANIFEST_NAME].content)
     assert manifest["display_information"]["name"] == "CodeStream OnPrem"
@@ -220,6 +270,138 @@ def test_no_exposure_manifest_has_no_bot_interactivity_or_events() -> None:
     assert "event_subscriptions" not in manifest["settings"]
     assert SLACK_EVENTS_MANIFEST_NAME not in files
     assert "provider-action" not in json.dumps(manifest)
+
+
+@pytest.mark.parametrize("release", ["", "14.0.0", "15.6.1"])
+def test_no_exposure_manifest_from_14_declares_the_bot_but_no_interactivity(release: str) -> None:
+    # From 14.0.0 (Slack v3) every Slack sign-in asks for the bot scopes, bastion or not.
+    answers = full_answers("slack-no-exposure", release)
+    files = render(answers)
+    manifest = json.loads(files[SLACK_MANIFEST_NAME].content)
+    assert manifest["features"] == {
+        "bot_user": {"display_name": "CodeStream OnPrem", "always_online": True}
+    }
+    assert manifest["oauth_config"]["scopes"] == {"user": USER_SCOPES, "bot": BOT_SCOPES}
+    assert manifest["settings"]["interactivity"] == {"is_enabled": False}
+    assert "event_subscriptions" not in manifest["settings"]
+    assert SLACK_EVENTS_MANIFEST_NAME not in files
+    assert "provider-action" not in json.dumps(manifest)
+    block = snippet(answers)["integrations"]["slack"]["cloud"]
+    assert block["interactiveComponentsEnabled"] is False
+    steps = files[NEXT_STEPS_NAME].content.decode()
+    assert "a bot user named *CodeStream OnPrem*: CodeStream\n   14.0.0 and later" in steps
+    assert "`channels:history channels:read chat:write groups:history" in steps
+    assert "**Interactivity & Shortcuts**: off, and no events (no bastion)." in steps
+
+
+@pytest.mark.parametrize("mode", ["slack", "slack+msteams", "slack-no-exposure"])
+@pytest.mark.parametrize("release", ["1.21.31", "6.4.5", "7.0.1", "8.2.9"])
+def test_a_classic_oauth_release_gets_no_manifest_and_is_told_why(mode: str, release: str) -> None:
+    files = render(full_answers(mode, release))
+    assert SLACK_MANIFEST_NAME not in files
+    assert SLACK_EVENTS_MANIFEST_NAME not in files
+    assert "codestream-messaging.json" in files  # the snippet still serves the release
+    steps = files[NEXT_STEPS_NAME].content.decode()
+    assert "The Slack app: a classic app, no manifest" in steps
+    assert (
+        f"API release **{release}** signs users in to Slack with Slack's\n*classic* OAuth" in steps
+    )
+    assert "**no Slack app manifest was written**" in steps
+    assert "upgrade CodeStream to 8.2.10 or later" in steps
+    assert "Redirect URL `https://codestream.my-company.com/no-auth/provider-token/slack`" in steps
+    assert "From an app manifest" not in steps
+    assert "Event Subscriptions" not in steps
+    interactivity = "`https://bastion-host.my-company.com/no-auth/provider-action/slack`"
+    assert (interactivity in steps) is (mode != "slack-no-exposure")
+
+
+def test_the_first_oauth_v2_release_gets_the_manifest() -> None:
+    files = render(full_answers("slack", "8.2.10"))
+    assert SLACK_MANIFEST_NAME in files
+    assert "classic" not in files[NEXT_STEPS_NAME].content.decode()
+
+
+@pytest.mark.parametrize(
+    ("mode", "release", "minimum"),
+    [
+        ("slack", "1.0.0", "1.21.25"),
+        ("slack", "1.21.24", "1.21.25"),
+        ("slack-no-exposure", "1.21.9", "1.21.25"),
+        ("msteams", "1.21.30", "1.21.31"),
+        ("msteams", "1.21.28", "1.21.31"),
+        ("slack+msteams", "1.21.28", "1.21.31"),
+        ("slack+msteams", "1.0.0", "1.21.31"),
+    ],
+)
+def test_a_release_that_cannot_load_the_keys_is_refused(
+    mode: str, release: str, minimum: str
+) -> None:
+    with pytest.raises(RenderError) as caught:
+        render(full_answers(mode, release))
+    assert caught.value.keys == ("codestream.release",)
+    message = str(caught.value)
+    if parse_release(release) < (1, 21, 10):  # 9fe58c47a: the configuration file
+        assert f"CodeStream API release {release} has no configuration file" in message
+    else:
+        assert f"CodeStream API release {release} cannot load" in message
+        assert f"its configuration schema has from {minimum} on" in message
+    assert f"upgrade CodeStream to {minimum} or later" in message
+
+
+@pytest.mark.parametrize(
+    ("mode", "release"),
+    [("slack", "1.21.25"), ("slack-no-exposure", "1.21.28"), ("msteams", "1.21.31")],
+)
+def test_the_oldest_release_a_mode_can_serve_is_rendered(mode: str, release: str) -> None:
+    answers = full_answers(mode, release)
+    integrations = snippet(answers)["integrations"]
+    if answers.uses_slack:
+        assert integrations["slack"]["slack.com"] == expected_slack(
+            ("app", "appSharing", "appStrict"), answers.exposes_bastion
+        )
+    if answers.uses_msteams:
+        assert set(integrations["msteams"]["microsoft.com"]) == {
+            "appClientId",
+            "appClientSecret",
+            "botAppId",
+            "botAppPassword",
+        }
+
+
+def test_a_probed_release_too_old_is_refused_saying_where_it_came_from() -> None:
+    from tests.unit.test_render import CA_BUNDLE, FEATURES_122, RESOLVERS
+
+    with pytest.raises(RenderError) as caught:
+        render_all(
+            full_answers("msteams"),
+            features=FEATURES_122,
+            resolvers=RESOLVERS,
+            ca_bundle=CA_BUNDLE,
+            release="1.21.30",
+        )
+    assert caught.value.keys == ("codestream.release",)
+    assert "the X-CS-API-Version the API reported" in str(caught.value)
+
+
+def test_the_render_command_refuses_an_old_release_with_exit_2(tmp_path: Path) -> None:
+    from tests.unit.test_render import CA_BUNDLE, FEATURES_122, RESOLVERS
+    from wizard.commands.render import run_render
+
+    out = io.StringIO()
+    code = run_render(
+        full_answers("slack+msteams", "1.21.28"),
+        tmp_path / "out",
+        out,
+        features=FEATURES_122,
+        resolvers=RESOLVERS,
+        ca_bundle=CA_BUNDLE,
+    )
+    assert code == 2
+    assert "codestream.release: CodeStream API release 1.21.28 cannot load the Teams keys" in (
+        out.getvalue()
+    )
+    assert "1.21.31" in out.getvalue()
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_release_without_the_events_endpoint_gets_no_events_manifest() -> None:
@@ -383,7 +565,9 @@ def test_next_steps_without_exposure() -> None:
     assert order == sorted(order)
     assert "Slack events" not in steps
     assert "Install the Nginx" not in steps
-    assert "bot scopes" not in steps
+    old = render(full_answers("slack-no-exposure", "13.0.2"))[NEXT_STEPS_NAME].content.decode()
+    assert "bot scopes" not in old
+    assert "no bot user, no events (no bastion)" in old
 
 
 def test_next_steps_name_the_release_and_its_keys() -> None:
@@ -397,6 +581,28 @@ def test_next_steps_name_the_release_and_its_keys() -> None:
     assert "`appSharing*`" in old
     probed = render(full_answers("slack"), release="14.0.3")[NEXT_STEPS_NAME].content
     assert b"the `X-CS-API-Version` the API sent" in probed
+
+
+def test_next_steps_give_the_block_rules_with_their_releases() -> None:
+    current = render(full_answers("slack+msteams", "7.0.1"))[NEXT_STEPS_NAME].content.decode()
+    assert "Installation block `cloud`: releases from 7.0.1 (April 2020) read `cloud`" in current
+    # 2d99875d5 (8.2.4) merges every block; 8498517ff (8.2.9) first skips disabled ones.
+    assert "From 8.2.4 on every block is read, in order; a block marked\n" in current
+    assert '`"disabled": true` is skipped only from 8.2.9 on.' in current
+    assert "From 8.2.4 on every block not marked" not in current
+    older = render(full_answers("slack+msteams", "7.0.0"))[NEXT_STEPS_NAME].content.decode()
+    assert "Installation blocks `slack.com` and `microsoft.com`:\n  releases before 7.0.1" in older
+
+
+def test_next_steps_say_the_dump_carries_the_control_scripts_lines() -> None:
+    steps = render(full_answers("slack"))[NEXT_STEPS_NAME].content.decode()
+    dump = (
+        "codestream --cfg-tool --dump active > ~/.codestream/codestream-config-with-messaging.json"
+    )
+    assert f"    {dump}\n" in steps
+    assert "--pretty >" not in steps
+    assert "(the `docker run ...` command it echoes, the loader's `loading schema ...`);" in steps
+    assert "`merge-config` skips them, says how many, and writes pure JSON." in steps
 
 
 def test_render_all_takes_the_probed_release() -> None:

@@ -133,6 +133,10 @@ class DemoNginx:
         """``nginx -t`` of the demo tree."""
         return self._argv("-t")
 
+    def start_argv(self) -> list[str]:
+        """Start the demo master (it daemonises and the command returns)."""
+        return self._argv()
+
     def reload_argv(self) -> list[str]:
         """Reload the demo master (never the system's nginx)."""
         return self._argv("-s", "reload")
@@ -174,7 +178,7 @@ class DemoNginx:
             return
         try:
             result = subprocess.run(
-                self._argv(),
+                self.start_argv(),
                 capture_output=True,
                 text=True,
                 timeout=START_TIMEOUT,

@@ -5,6 +5,7 @@
 - :mod:`~wizard.install.plan`: the plan and the only diff, secrets masked;
 - :mod:`~wizard.install.journal`: the journal written before the first change;
 - :mod:`~wizard.install.reload`: the reload and its proof;
+- :mod:`~wizard.install.start`: starting nginx where no master runs, and undoing that;
 - :mod:`~wizard.install.installer`: prepare / plan / config_test / apply / rollback / recover;
 - :mod:`~wizard.install.pipeline`: recover -> check -> plan -> diff -> confirm -> apply,
   called by the ``apply`` command and the wizard alike.

@@ -15,10 +15,12 @@ reload), ``rollback`` -> :meth:`Installer.rollback` (in-process) and
 3. writes every file atomically (:func:`wizard.fsutil.atomic_write`) and the
    ``sites-enabled`` link atomically;
 4. ``nginx -t``; only if it passes, reloads nginx and proves the reload
-   (:mod:`wizard.install.reload`);
+   (:mod:`wizard.install.reload`), or, when no nginx master runs for the
+   tree, starts nginx the host's way (:mod:`wizard.install.start`) and proves
+   the start with the same evidence;
 5. on *any* failure, puts every file back exactly as it was (bytes, mode,
    owner, links), reloads the old configuration when the new one had been
-   loaded, and reports nginx's own message.
+   loaded, stops a master the run had started, and reports nginx's own message.
 
 The caller holds the run lock (:mod:`wizard.install.lock`) around recovery
 and apply; :mod:`wizard.install.pipeline` does.
@@ -26,22 +28,25 @@ and apply; :mod:`wizard.install.pipeline` does.
 Fault injection, for the tests that kill a run at each phase: when
 ``CODESTREAM_BASTION_TESTING=1`` *and* ``CODESTREAM_BASTION_FAULT=<phase>``
 are both set, the process SIGKILLs itself on entering that phase (``planned``,
-``writing``, ``written``, ``testing``, ``reloading``, ``done``). Without the
-first variable the second is ignored.
+``writing``, ``written``, ``testing``, ``reloading``, ``starting``, ``started``
+(the start command has returned, the master's pid is not recorded yet),
+``done``). Without the first variable the second is ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import json
 import os
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from wizard.answers import Answers, AnswersError, dumps_answers, loads_answers
 from wizard.checks.context import CheckContext
@@ -72,15 +77,31 @@ from wizard.install.errors import InstallError, JournalError
 from wizard.install.journal import (
     DISCARD_HINT,
     Journal,
+    StartRecord,
     journal_dirs,
     load_journal,
     prune_done,
 )
 from wizard.install.monitor import SERVICE_NAME, TIMER_NAME, UNIT_MODE, MonitorSpec, planned_units
 from wizard.install.plan import FileChange, LinkChange, Plan, Role, file_diff, masker_for
-from wizard.install.reload import Listener, prove_reload, snapshot_master
+from wizard.install.reload import (
+    Listener,
+    MasterSnapshot,
+    failure_lines,
+    prove_reload,
+    snapshot_master,
+)
 from wizard.install.renew_hook import HOOK_MODE, planned_renew_hook, renew_hook_path
+from wizard.install.start import (
+    Manager,
+    StartPlan,
+    plan_start,
+    process_start_time,
+    stop_started,
+)
 from wizard.install.state import StateDir
+from wizard.nginx.master import SYSTEMD_RUN_DIR as _SYSTEMD_RUN_DIR
+from wizard.nginx.master import CommandRunner, wait_for_master
 
 if TYPE_CHECKING:
     from wizard.render import NginxFeatures
@@ -116,6 +137,8 @@ class InstallResult:
         rolled_back: True when the changes were undone.
         reload: The reload command run, or why none was.
         reloaded: True when nginx was reloaded (and the reload proven).
+        start: The start command run when no master ran, else ``""``.
+        started: True when nginx was started (and the start proven).
         notes: Anything else people should know (e.g. nginx not running).
         remedy: What to do after a failure.
         code: The result code (``install.*``).
@@ -130,6 +153,8 @@ class InstallResult:
     rolled_back: bool = False
     reload: str = ""
     reloaded: bool = False
+    start: str = ""
+    started: bool = False
     notes: tuple[str, ...] = ()
     remedy: str = ""
     code: str = "install.done"
@@ -143,6 +168,9 @@ class _Outcome:
     reload: str = ""
     reloaded: bool = False
     reload_sent: bool = False
+    start: str = ""
+    started: bool = False
+    code: str = "install.rolled_back"
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -210,6 +238,13 @@ class Installer:
             (``apply --renew-hook``, :mod:`wizard.install.renew_hook`).
         monitor: Also install the daily check's systemd units (``apply
             --monitor``, :mod:`wizard.install.monitor`).
+        start_command: The command that starts nginx when no master runs (the
+            demo's own nginx); ``None`` chooses it (:mod:`wizard.install.start`).
+            With an injected ``reload_command`` and no ``start_command`` the
+            caller runs nginx itself and nothing is ever started.
+        command_runner: Runs ``systemctl show``, ``nginx -V``, the start and the
+            stop commands (tests inject recorded ``systemctl`` outputs).
+        systemd_run_dir: ``/run/systemd/system`` (present when systemd is the init system).
     """
 
     def __init__(
@@ -231,6 +266,9 @@ class Installer:
         prove_wait: float = 5.0,
         renew_hook: bool = False,
         monitor: MonitorSpec | None = None,
+        start_command: Sequence[str] | None = None,
+        command_runner: CommandRunner = run_command,
+        systemd_run_dir: Path = _SYSTEMD_RUN_DIR,
     ) -> None:
         self.answers = answers
         self.ctx = ctx
@@ -248,8 +286,13 @@ class Installer:
         self.prove_wait = prove_wait
         self.renew_hook = renew_hook
         self.monitor = monitor
+        self.start_command = list(start_command) if start_command is not None else None
+        self.command_runner = command_runner
+        self.systemd_run_dir = systemd_run_dir
         self.recovered_a_reload = False
         """Set by :meth:`recover` when an undone run had reached its reload."""
+        self.recovered_starts: list[StartRecord] = []
+        """Set by :meth:`recover`: the starts of undone runs (see :meth:`stop_recovered`)."""
 
     # -- prepare / plan ---------------------------------------------------------------------
 
@@ -477,6 +520,34 @@ class Installer:
             self.release,
         )
 
+    @property
+    def may_start(self) -> bool:
+        """Whether this installer starts nginx when no master runs (see ``start_command``)."""
+        return self.answers.exposes_bastion and (
+            self.reload_command is None or self.start_command is not None
+        )
+
+    async def start_plan(self) -> StartPlan | None:
+        """How nginx will be started, or ``None`` when a master runs (or nothing is started)."""
+        if not self.may_start:
+            return None
+        return await plan_start(
+            self.binary,
+            self.ctx.nginx_root,
+            systemd=self.systemd,
+            start_command=self.start_command,
+            run=self.command_runner,
+            run_dir=self.systemd_run_dir,
+            timeout=self.command_timeout,
+        )
+
+    async def make_plan(self) -> Plan:
+        """:meth:`plan`, and whether nginx must be started (said before anything is done)."""
+        plan = await asyncio.to_thread(self.plan)
+        if not plan.nginx_changed:
+            return plan
+        return dataclasses.replace(plan, start=await self.start_plan())
+
     # -- commands ---------------------------------------------------------------------------
 
     def config_test_argv(self) -> list[str]:
@@ -587,7 +658,7 @@ class Installer:
         return written
 
     async def apply(self, plan: Plan) -> InstallResult:
-        """Back up, write, ``nginx -t``, reload and prove it; on any failure put everything back.
+        """Back up, write, ``nginx -t``, reload (or start) and prove it; on failure put all back.
 
         The caller holds the run lock (:class:`wizard.install.lock.RunLock`).
 
@@ -669,8 +740,12 @@ class Installer:
                 notes = (await self.reload_restored(),)
             if not problems:
                 journal.discard()
-            failed = self._failed(message, output, problems, journal, remedy=remedy)
-            return InstallResult(**{**failed.__dict__, "notes": failed.notes + notes})
+            failed = self._failed(
+                message, output, problems, journal, remedy=remedy, code=outcome.code
+            )
+            return InstallResult(
+                **{**failed.__dict__, "notes": failed.notes + outcome.notes + notes}
+            )
         fault_point("done")
         journal.save("done")
         with contextlib.suppress(OSError):
@@ -678,7 +753,9 @@ class Installer:
             self._record_run(plan, written, outcome)
         if plan.nginx_changed:
             message = f"Installed {len(written)} file(s); " + (
-                f"nginx reloaded ({outcome.reload})."
+                f"nginx was not running and was started ({outcome.start})."
+                if outcome.started
+                else f"nginx reloaded ({outcome.reload})."
                 if outcome.reloaded
                 else "nginx not reloaded."
                 if not outcome.reload
@@ -694,6 +771,8 @@ class Installer:
             journal.directory,
             reload=outcome.reload,
             reloaded=outcome.reloaded,
+            start=outcome.start,
+            started=outcome.started,
             notes=outcome.notes,
         )
 
@@ -706,6 +785,7 @@ class Installer:
             "pid": os.getpid(),
             "written": [str(p) for p in written],
             "reloaded": outcome.reloaded,
+            "started": outcome.started,
         }
         fd = os.open(
             self.state.runs_file,
@@ -746,10 +826,16 @@ class Installer:
                     "then run apply again.",
                 )
             )
+        before = await snapshot_master(self.binary, self.ctx.nginx_root)
+        if before.pid is None and self.may_start:
+            start = plan.start
+            if start is None or start.pid_file != before.pid_file:
+                start = await self.start_plan()  # planned while a master ran, or elsewhere
+            if start is not None:
+                return await self._start(start, journal, before)
         reload_argv, why_not = await self.reload_argv()
         if reload_argv is None:
             return _Outcome(notes=(why_not,))
-        before = await snapshot_master(self.binary, self.ctx.nginx_root)
         journal.save("reloading")
         fault_point("reloading")
         reload = await run_command(reload_argv, self.command_timeout)
@@ -779,6 +865,56 @@ class Installer:
             reload=command, reloaded=not proof.notes, reload_sent=True, notes=proof.notes
         )
 
+    async def _start(self, start: StartPlan, journal: Journal, before: MasterSnapshot) -> _Outcome:
+        """No master runs: start nginx the host's way, prove it serves, else stop it again."""
+        journal.start = StartRecord(start.manager, start.enabled_before, time.time())
+        journal.save("starting")
+        fault_point("starting")
+        result = await self.command_runner(list(start.argv), self.command_timeout)
+        fault_point("started")
+        command = start.command
+        if not result.ok:
+            # nginx's own words: the start command's output (the nginx binary prints
+            # them), else the error log's (systemctl only says the unit failed).
+            words = config_test_message(result.output) or f"exit status {result.returncode}"
+            if "[emerg]" not in words:
+                words = "\n".join([words, *failure_lines(before)[-10:]])
+            stopped = await stop_started(
+                start, run=self.command_runner, timeout=self.command_timeout
+            )
+            return _Outcome(
+                failure=(
+                    f"nginx was not running, and starting it failed ({command}); every file "
+                    "was put back as it was.",
+                    words,
+                    "Read nginx's message above (another process holding the listen port: "
+                    "'ss -ltnp'; a file nginx may not read; SELinux), fix the cause, then run "
+                    "apply again.",
+                ),
+                code="install.start_failed",
+                notes=(stopped,) if stopped else (),
+            )
+        master = await wait_for_master(start.pid_file, self.prove_wait)
+        if master.running and master.pid is not None:
+            # Recorded at once: recovery then stops exactly this master.
+            journal.start = dataclasses.replace(journal.start, pid=master.pid)
+            journal.save()
+        proof = await prove_reload(before, self.listener(), wait=self.prove_wait, started=True)
+        if proof.ok:
+            return _Outcome(start=command, started=True, notes=proof.notes)
+        stopped = await stop_started(start, run=self.command_runner, timeout=self.command_timeout)
+        return _Outcome(
+            failure=(
+                f"nginx was not running; it was started ({command}) but does not serve the new "
+                f"server block: {proof.message} Every file was put back as it was.",
+                proof.nginx_output,
+                "Read nginx's message above (a port another process holds, a file nginx "
+                "cannot read), fix the cause, then run apply again.",
+            ),
+            code="install.start_failed",
+            notes=(stopped,) if stopped else (),
+        )
+
     def _failed(
         self,
         message: str,
@@ -787,6 +923,7 @@ class Installer:
         journal: Journal,
         *,
         remedy: str,
+        code: str = "install.rolled_back",
     ) -> InstallResult:
         if problems:
             return InstallResult(
@@ -809,7 +946,7 @@ class Installer:
             nginx_output=output,
             rolled_back=True,
             remedy=remedy,
-            code="install.rolled_back",
+            code=code,
         )
 
     # -- recovery ---------------------------------------------------------------------------
@@ -844,6 +981,7 @@ class Installer:
         """
         messages: list[str] = []
         self.recovered_a_reload = False
+        self.recovered_starts = []
         for directory in self.unfinished():
             journal = load_journal(directory, self.ctx.nginx_root, self.managed)
             if journal is None:
@@ -872,10 +1010,15 @@ class Installer:
             journal.discard()
             if journal.state == "reloading":
                 self.recovered_a_reload = True
+            if journal.state == "starting" and journal.start is not None:
+                self.recovered_starts.append(journal.start)
             note = (
                 " nginx may have been reloaded with the new files before the interruption: "
                 "it is reloaded once more."
                 if journal.state == "reloading"
+                else " nginx was not running and the run may have started it with the new "
+                "files: a master it started is stopped again."
+                if journal.state == "starting"
                 else ""
             )
             messages.append(
@@ -883,6 +1026,42 @@ class Installer:
                 f"{journal.state}); its {len(journal.entries)} file(s) were put back as they "
                 f"were.{note}"
             )
+        return messages
+
+    async def stop_recovered(self) -> list[str]:
+        """After :meth:`recover`: stop the masters the undone runs had started.
+
+        A master is stopped only when it is the one the run recorded (its pid),
+        or, when the run was killed before it could record the pid, when the
+        master started after the run began its start. Any other master (one
+        an admin started since, say) is reloaded with the restored files
+        instead, never stopped.
+        """
+        messages = []
+        for record in self.recovered_starts:
+            snapshot = await snapshot_master(self.binary, self.ctx.nginx_root)
+            if snapshot.pid is None:
+                messages.append("No nginx master was left running by the interrupted run.")
+                continue
+            began = await asyncio.to_thread(process_start_time, snapshot.pid)
+            ours = (
+                snapshot.pid == record.pid
+                if record.pid is not None
+                else began is not None and began >= record.at - 2.0  # /proc's btime: whole s
+            )
+            if not ours:
+                messages.append(
+                    f"The nginx master {snapshot.pid} was not started by the interrupted run: "
+                    "left running. " + await self.reload_restored()
+                )
+                continue
+            manager = cast("Manager", record.manager)  # one of the three: load_journal checked
+            start = StartPlan((), manager, "", snapshot.pid_file, record.enabled_before)
+            stopped = await stop_started(
+                start, run=self.command_runner, timeout=self.command_timeout
+            )
+            messages.append(stopped or "No nginx master was left running by the interrupted run.")
+        self.recovered_starts = []
         return messages
 
     def describe_unfinished(self) -> list[str]:

@@ -5,9 +5,14 @@ Each apply gets a directory ``<state>/journals/<UTC stamp>/`` holding
 (``0001.bak``, ...). The journal moves through the states
 
 ``planned`` (backups taken, nothing changed yet) -> ``writing`` ->
-``testing`` (``nginx -t``) -> ``reloading`` -> ``done``
+``testing`` (``nginx -t``) -> ``reloading`` or ``starting`` -> ``done``
 
-and is saved atomically at each step. A run killed at any instant leaves a
+and is saved atomically at each step. ``starting`` replaces ``reloading``
+when no nginx master ran for the tree (:mod:`wizard.install.start`); its
+``start`` record says who starts nginx (``systemd``, ``nginx`` or an injected
+``command``), whether the unit was enabled before, when the start began and,
+once seen, the new master's pid, so that recovery can stop the master the
+killed run started, and only that one. A run killed at any instant leaves a
 journal not ``done``: the next run (:meth:`wizard.install.Installer.recover`)
 validates it and puts every path back. A successful rollback removes the
 journal; a finished run keeps it (``done``) as the record of the backups.
@@ -38,7 +43,7 @@ from wizard.fsutil import PathState, atomic_write, read_state
 from wizard.install.errors import JournalError
 
 JOURNAL_NAME = "journal.json"
-STATES = ("planned", "writing", "testing", "reloading", "done")
+STATES = ("planned", "writing", "testing", "reloading", "starting", "done")
 _BACKUP = re.compile(r"^[0-9]{4}\.bak$")
 _MAX_JOURNAL = 1024 * 1024
 _KEEP_DONE = 10
@@ -72,6 +77,32 @@ class Entry:
 
 
 @dataclass
+class StartRecord:
+    """What a run that starts nginx wrote down before (and just after) the start.
+
+    Attributes:
+        manager: ``systemd``, ``nginx`` or ``command``.
+        enabled_before: The systemd unit was enabled before the run.
+        at: When the start began (seconds since the epoch).
+        pid: The started master's pid, once seen (``None`` before).
+    """
+
+    manager: str
+    enabled_before: bool
+    at: float
+    pid: int | None = None
+
+    def document(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "manager": self.manager,
+            "enabled_before": self.enabled_before,
+            "at": self.at,
+            "pid": self.pid,
+        }
+
+
+@dataclass
 class Journal:
     """The journal of one apply (see the module docstring).
 
@@ -83,6 +114,7 @@ class Journal:
         created_dirs: Directories created (removed again on rollback).
         pid: The process that wrote it.
         started: When.
+        start: The nginx start of a ``starting`` run.
     """
 
     directory: Path
@@ -92,6 +124,7 @@ class Journal:
     created_dirs: list[Path] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
     started: str = field(default_factory=stamp)
+    start: StartRecord | None = None
 
     @classmethod
     def create(cls, journals: Path, nginx_root: Path) -> Journal:
@@ -140,6 +173,7 @@ class Journal:
             "pid": self.pid,
             "started": self.started,
             "created_directories": [str(d) for d in self.created_dirs],
+            "start": self.start.document() if self.start is not None else None,
             "entries": entries,
             "how_to_restore": (
                 "Each entry names a path and what it was before: 'absent' (delete it), "
@@ -197,6 +231,21 @@ def _read_backup(directory: Path, name: str, size: int, digest: str, path: str) 
     return state.content
 
 
+def _start_record(raw: object, directory: Path) -> StartRecord | None:
+    if raw is None:
+        return None
+    if not (
+        isinstance(raw, dict)
+        and raw.get("manager") in ("systemd", "nginx", "command")
+        and isinstance(raw.get("enabled_before"), bool)
+        and isinstance(raw.get("at"), int | float)
+        and not isinstance(raw.get("at"), bool)
+        and (raw.get("pid") is None or (type(raw.get("pid")) is int and raw["pid"] > 0))
+    ):
+        raise _damaged(directory, "its record of the nginx start is damaged")
+    return StartRecord(raw["manager"], raw["enabled_before"], float(raw["at"]), raw.get("pid"))
+
+
 def load_journal(
     directory: Path, nginx_root: Path, managed: Callable[[Path], bool]
 ) -> Journal | None:
@@ -245,6 +294,7 @@ def load_journal(
         pid=_require(document, "pid", int, directory),
         started=str(document.get("started", "?")),
     )
+    journal.start = _start_record(document.get("start"), directory)
     raw_entries = _require(document, "entries", list, directory)
     holds = ", ".join(str(e.get("path")) for e in raw_entries if isinstance(e, dict))
     for raw in raw_entries:

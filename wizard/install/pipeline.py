@@ -14,7 +14,10 @@ JSON, findings on screen).
 - **confirm**: the caller's callback (a question on a terminal, ``--yes``, or
   the wizard's confirmation screen); ``--dry-run`` stops before it.
 - **apply**: back up, write, ``nginx -t``, reload, prove the reload; roll back
-  on any failure. The lock is held until the end of the reload.
+  on any failure. The lock is held until the end of the reload. When no
+  nginx master runs for the tree, the plan says so and how nginx will be
+  started (``install.will_start``), and apply starts it instead of reloading
+  (:mod:`wizard.install.start`), with the same proof.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class PipelineResult:
             refusal or a failed (rolled back) install; 2 nobody could confirm.
         changed: Files were changed (for a dry run: would be).
         reloaded: nginx was reloaded (and the reload proven).
+        started: nginx was not running and was started (and the start proven).
         files: Every target with its action.
         findings: The check findings, then the install's own (``install.*``).
         recovered: Messages about interrupted runs undone first.
@@ -85,6 +89,7 @@ class PipelineResult:
     exit_code: int = EXIT_OK
     changed: bool = False
     reloaded: bool = False
+    started: bool = False
     files: list[FileAction] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
@@ -124,6 +129,16 @@ def install_findings(result: InstallResult) -> list[Finding]:
             findings.append(
                 ok("install.backup", f"Backup of what was replaced: {result.backup_dir}")
             )
+        if result.started:
+            findings.append(
+                ok(
+                    "install.started",
+                    f"nginx was not running: it was started ({result.start}) and runs the new "
+                    "configuration",
+                    "A master runs with its workers, no error was logged, and the listen "
+                    "socket presents the chosen certificate.",
+                )
+            )
         if result.reloaded:
             findings.append(
                 ok(
@@ -156,6 +171,19 @@ def install_findings(result: InstallResult) -> list[Finding]:
         for note in result.notes
     ]
     return findings
+
+
+def start_finding(plan: Plan) -> Finding | None:
+    """``install.will_start``: the plan starts nginx (said before anything is done)."""
+    if plan.start is None or not plan.nginx_changed:
+        return None
+    return ok(
+        "install.will_start",
+        plan.start.describe(),
+        f"{plan.start.why}. After nginx -t passes, apply starts nginx and proves it serves "
+        "the new server block; if it cannot, every file is put back and a master it "
+        "started is stopped.",
+    )
 
 
 def recovered_findings(messages: Sequence[str]) -> list[Finding]:
@@ -241,6 +269,8 @@ async def run_pipeline(
         if installer.recovered_a_reload:
             # The undone run had reloaded nginx with files that are now put back.
             result.recovered.append(await installer.reload_restored())
+        # An undone run that was starting nginx: stop the master it started.
+        result.recovered += await installer.stop_recovered()
         result.findings += recovered_findings(result.recovered)
         watch.recovered(result.recovered)
         if stop_after == "recover":
@@ -268,7 +298,7 @@ async def run_pipeline(
             return result
 
         result.stage = "plan"
-        plan = await asyncio.to_thread(installer.plan)
+        plan = await installer.make_plan()
         result.plan = plan
         result.masker = masker_for(answers, [f.current for f in plan.files])
         result.files = [FileAction(path, action) for path, action in plan.actions()]
@@ -303,6 +333,9 @@ async def run_pipeline(
             return result
 
         result.stage = "diff"
+        starting = start_finding(plan)
+        if starting is not None:
+            result.findings.append(starting)
         watch.planned(plan)
         if not plan.changed:
             result.message = "Nothing to change: everything is already installed as planned."
@@ -340,6 +373,7 @@ async def run_pipeline(
         result.findings += install_findings(install)
         result.changed = install.changed
         result.reloaded = install.reloaded
+        result.started = install.started
         if not install.ok:
             result.exit_code = EXIT_FAILED
             kept = set(install.written) if install.changed else set()

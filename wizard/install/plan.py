@@ -16,11 +16,14 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from wizard.answers import MASK, SECRET_KEYS, Answers, reveal
 from wizard.checks.nginx import Layout
 from wizard.fsutil import PathState
+
+if TYPE_CHECKING:
+    from wizard.install.start import StartPlan
 
 Role = Literal[
     "nginx", "snippet", "next-steps", "slack-manifest", "answers", "renew-hook", "monitor", "other"
@@ -275,6 +278,8 @@ class Plan:
         conflicts: Other server blocks that claim the name on the port.
         state_dir: Where the journal and backups of this tree go.
         release: The API release the snippet was written for (``None``: unknown).
+        start: No nginx master runs for the tree: how apply will start it
+            (``None``: a master runs, or nginx's configuration does not change).
     """
 
     layout: Layout | None
@@ -284,6 +289,7 @@ class Plan:
     conflicts: tuple[str, ...]
     state_dir: Path
     release: str | None = None
+    start: StartPlan | None = None
 
     @property
     def changed(self) -> bool:
@@ -319,6 +325,8 @@ class Plan:
             lines.append(f"  {change.status:<9} {change.path} (mode {change.mode:04o})")
         for link in self.links:
             lines.append(f"  {link.status:<9} {link.path} -> {link.target}")
+        if self.start is not None and self.nginx_changed:
+            lines.append(f"  {self.start.describe()}")
         return lines
 
     def diff(self) -> str:

@@ -13,7 +13,10 @@ after the reload command, :func:`prove_reload` looks for evidence:
 
 The master, its pid file and workers are found with :mod:`wizard.nginx_master`.
 When no master was running before the reload there is nothing to compare
-against: the outcome says so instead of claiming success.
+against: the outcome says so instead of claiming success. After a *start*
+(:mod:`wizard.install.start`, no master ran before) the same proof applies,
+with "a master now owns the pid file and has workers" in place of "new
+workers".
 """
 
 from __future__ import annotations
@@ -140,7 +143,8 @@ async def snapshot_master(binary: str, root: Path, proc: Path = PROC) -> MasterS
     return await asyncio.to_thread(read)
 
 
-def _new_log_lines(snapshot: MasterSnapshot) -> list[str]:
+def new_log_lines(snapshot: MasterSnapshot) -> list[str]:
+    """The error log's lines written since ``snapshot`` (at most the last 256 KiB read)."""
     if snapshot.error_log is None:
         return []
     try:
@@ -151,6 +155,11 @@ def _new_log_lines(snapshot: MasterSnapshot) -> list[str]:
     except OSError:
         return []
     return data.decode("utf-8", errors="replace").splitlines()
+
+
+def failure_lines(snapshot: MasterSnapshot) -> list[str]:
+    """The ``[emerg]`` and bind failure lines the error log got since ``snapshot``."""
+    return [line for line in new_log_lines(snapshot) if _FAILURE.search(line)]
 
 
 def _leaf_der(certificate: str) -> bytes | None:
@@ -210,15 +219,23 @@ async def prove_reload(
     *,
     wait: float = PROOF_WAIT,
     proc: Path = PROC,
+    started: bool = False,
 ) -> ReloadProof:
-    """Prove the reload took effect (see the module docstring).
+    """Prove the reload (or, with ``started``, the start) took effect (see the module docstring).
+
+    After a start there is no old master to compare with: the evidence is a
+    master that owns the pid file and lives, with worker processes, then the
+    same error log and TLS handshake evidence as after a reload.
 
     Args:
-        before: :func:`snapshot_master` from just before the reload.
+        before: :func:`snapshot_master` from just before the reload or start.
         listener: Where to check the certificate (``None``: no TLS check).
         wait: Seconds to wait for the evidence.
         proc: ``/proc``.
+        started: nginx was started (no master ran before) rather than reloaded.
     """
+    if started:
+        return await _prove(before, listener, wait, proc, "start")
     if before.pid is None:
         return ReloadProof(
             True,
@@ -228,34 +245,60 @@ async def prove_reload(
                 "'codestream-bastion check --post-install'.",
             ),
         )
+    return await _prove(before, listener, wait, proc, "reload")
+
+
+async def _prove(
+    before: MasterSnapshot,
+    listener: Listener | None,
+    wait: float,
+    proc: Path,
+    event: str,
+) -> ReloadProof:
+    """The evidence loop of :func:`prove_reload`, after a ``reload`` or a ``start``."""
     deadline = time.monotonic() + wait
-    replaced = False
     while True:
-        failures = [line for line in _new_log_lines(before) if _FAILURE.search(line)]
+        failures = failure_lines(before)
         if failures:
             return ReloadProof(
                 False,
-                "nginx did not take the new configuration (its error log says why); the old "
-                "configuration kept serving.",
+                "nginx did not take the new configuration (its error log says why)"
+                + ("; the old configuration kept serving." if event == "reload" else "."),
                 "\n".join(failures[-10:]),
             )
         state = await asyncio.to_thread(master_state, before.pid_file, proc)
-        if not state.running or state.pid != before.pid:
+        if event == "start":
+            # The pid file appears a moment after the start command returns.
+            if not state.running or state.pid is None:
+                if time.monotonic() >= deadline:
+                    return ReloadProof(
+                        False,
+                        f"No nginx master runs {wait:g} s after the start ({state.detail}).",
+                        "\n".join(new_log_lines(before)[-10:]),
+                    )
+                await asyncio.sleep(0.05)
+                continue
+            master = state.pid
+        elif not state.running or state.pid != before.pid:
             return ReloadProof(
                 False,
                 f"The nginx master {before.pid} is gone after the reload ({state.detail}).",
-                "\n".join(_new_log_lines(before)[-10:]),
+                "\n".join(new_log_lines(before)[-10:]),
             )
-        workers = await asyncio.to_thread(worker_pids, before.pid, proc)
-        replaced = bool(workers - before.workers)
-        if replaced:
+        else:
+            assert state.pid is not None  # running
+            master = state.pid
+        workers = await asyncio.to_thread(worker_pids, master, proc)
+        if workers - before.workers:  # new workers: a start's first, or a reload's new ones
             break
         if time.monotonic() >= deadline:
             return ReloadProof(
                 False,
                 f"nginx kept its old worker processes {wait:g} s after the reload: the new "
-                "configuration was not taken.",
-                "\n".join(_new_log_lines(before)[-10:]),
+                "configuration was not taken."
+                if event == "reload"
+                else f"The nginx master {master} started no worker process within {wait:g} s.",
+                "\n".join(new_log_lines(before)[-10:]),
             )
         await asyncio.sleep(0.05)
     if listener is None:
@@ -281,10 +324,10 @@ async def prove_reload(
                 f"{listener.certificate}"
             )
         if time.monotonic() >= deadline:
-            lines = [line for line in _new_log_lines(before) if "[" in line][-10:]
+            lines = [line for line in new_log_lines(before) if "[" in line][-10:]
             return ReloadProof(
                 False,
-                f"After the reload, {problem}: nginx does not serve the new server block.",
+                f"After the {event}, {problem}: nginx does not serve the new server block.",
                 "\n".join(lines),
             )
         await asyncio.sleep(0.1)

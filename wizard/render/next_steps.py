@@ -16,8 +16,17 @@ from wizard.constants import (
     SLACK_MANIFEST_NAME,
 )
 from wizard.provider_files import TEAMS_PACKAGE_NAME
-from wizard.releases import ConfigShape
+from wizard.releases import (
+    CLOUD_BLOCK_SINCE,
+    DISABLED_HONOURED_SINCE,
+    SLACK_BOT_SCOPES_SINCE,
+    SLACK_OAUTH_V2_SINCE,
+    ConfigShape,
+    format_release,
+    slack_manifest_applies,
+)
 from wizard.render.core import RenderedFile, render_template
+from wizard.render.slack import declares_bot_user
 from wizard.render.snippet import PLACEHOLDERS, answer_value, uses_section
 from wizard.render.urls import Urls, events_url
 
@@ -39,7 +48,12 @@ class LoadCommands:
     sources (``--dump active`` prints JSON; with ``--pretty`` it prints Node's
     ``util.inspect`` form, for reading only; ``--load FILE --desc TEXT
     --and-activate`` stores a whole configuration and activates it). The
-    control script mounts ``~/.codestream`` at ``/opt/config``.
+    control script mounts ``~/.codestream`` at ``/opt/config``. Its
+    ``run_script_via_api`` echoes the ``docker run ...`` line to standard
+    output first, and the loader logs ``loading schema (...)`` (and, before
+    the ``quiet`` option of commit 5ee15972c, ``connecting to ...``) with
+    ``console.log``, so a redirected dump starts with those lines:
+    ``merge-config`` skips them (:func:`wizard.merge_config.parse_config_text`).
 
     Attributes:
         show: Show the active configuration (for a person).
@@ -150,6 +164,12 @@ def _context(answers: Answers, facts: NextStepsFacts) -> dict[str, Any]:
         "teams_package": TEAMS_PACKAGE_NAME if facts.teams_package else None,
         "teams_package_name": TEAMS_PACKAGE_NAME,
         "load": load_commands(answers.output.snippet),
+        "manifest_applies": slack_manifest_applies(shape.release),
+        "bot_user": declares_bot_user(answers, shape),
+        "oauth_v2_since": format_release(SLACK_OAUTH_V2_SINCE),
+        "bot_scopes_since": format_release(SLACK_BOT_SCOPES_SINCE),
+        "cloud_since": format_release(CLOUD_BLOCK_SINCE),
+        "disabled_since": format_release(DISABLED_HONOURED_SINCE),
     }
 
 

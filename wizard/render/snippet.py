@@ -2,7 +2,9 @@
 
 What each release reads (block names, Slack families, the Teams key pairs)
 is :mod:`wizard.releases`, with its sources; empty credentials become
-:data:`PLACEHOLDERS`. The snippet is 0600 when it holds a secret.
+:data:`PLACEHOLDERS`. The snippet is 0600 when it holds a secret. A release
+too old to load the keys of the mode's providers gets no snippet at all
+(:func:`wizard.releases.unsupported_release`): render refuses it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from wizard.answers import Answers
 from wizard.releases import ConfigShape
+from wizard.render.core import RenderError
 
 PLACEHOLDERS: dict[str, str] = {
     "slack.app_id": "<SLACK_APP_ID>",
@@ -57,10 +60,32 @@ def config_shape(answers: Answers, detected: str | None = None) -> ConfigShape:
     return shape_for(None)
 
 
+def release_problem(answers: Answers, shape: ConfigShape) -> str | None:
+    """``"codestream.release: ..."`` when the release cannot load the mode's keys, else ``None``."""
+    from wizard.releases import unsupported_release
+
+    if shape.release is None:
+        return None
+    problem = unsupported_release(shape.release, answers.uses_slack, answers.uses_msteams)
+    if problem is None:
+        return None
+    if not answers.codestream.release.strip():
+        problem += " (the release is the X-CS-API-Version the API reported)"
+    return f"codestream.release: {problem}"
+
+
 def render_snippet(answers: Answers, shape: ConfigShape) -> tuple[bytes, bool]:
-    """The CodeStream ``integrations`` JSON for ``shape``, and whether it holds a secret."""
+    """The CodeStream ``integrations`` JSON for ``shape``, and whether it holds a secret.
+
+    Raises:
+        RenderError: When the release cannot load the keys the mode needs
+            (:func:`release_problem`).
+    """
     from wizard.releases import slack_properties
 
+    problem = release_problem(answers, shape)
+    if problem is not None:
+        raise RenderError([problem])
     integrations: dict[str, Any] = {}
     secret = False
     if answers.uses_slack:

@@ -116,6 +116,7 @@ async def make_installer(
         extra = {
             "systemd": False,
             "reload_command": demo.reload_argv(),
+            "start_command": demo.start_argv(),  # when the demo's master is not running
             "test_command": demo.test_argv(),
             "log_dir": str(demo.log_dir),
             # The demo's install state stays in the demo's directory, not /var/lib.

@@ -84,13 +84,17 @@ class InstallScreen(StepScreen):
             self.say("Nothing to install: go Back to Review.", problem=True)
             return
         count = sum(1 for change in plan.files if change.status != "unchanged")
+        start = plan.install_plan.start if plan.install_plan.nginx_changed else None
+        verb = "start" if start is not None else "reload"
         self.app.push_screen(
             ConfirmScreen(
-                "Install and reload nginx?",
-                f"Write {count} file(s) and back up what they replace, then run nginx -t. "
-                "nginx is reloaded only if the test passes; on any failure every file is "
-                "put back as it was.",
-                yes="Install and reload (y)",
+                f"Install and {verb} nginx?",
+                (f"{start.describe()}.\n" if start is not None else "")
+                + f"Write {count} file(s) and back up what they replace, then run nginx -t. "
+                f"nginx is {verb}ed only if the test passes; on any failure every file is "
+                "put back as it was"
+                + (" and nginx is stopped again." if start is not None else "."),
+                yes=f"Install and {verb} (y)",
                 no="Not now (n)",
             ),
             self._confirmed,

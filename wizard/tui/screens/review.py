@@ -54,6 +54,10 @@ def plan_text(plan: OutputPlan) -> Text:
     for change in plan.files:
         text.append(f"{change.status:<9}", style="bold")
         text.append(f" {change.path} ({change.mode:04o})\n")
+    install = plan.install_plan
+    if install is not None and install.start is not None and install.nginx_changed:
+        # Said before anything starts: Install starts nginx instead of reloading it.
+        text.append(install.start.describe() + "\n", style="bold")
     return text
 
 
