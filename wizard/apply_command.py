@@ -173,7 +173,7 @@ async def default_installer(
     monitor: MonitorSpec | None = None,
 ) -> Installer:
     """The installer ``apply`` uses: the detected nginx, the host's resolvers and trust."""
-    from wizard.render import detect_nginx_features
+    from wizard.nginx import detect_nginx_features
 
     features = await asyncio.to_thread(detect_nginx_features, ctx.nginx_binary)
     bundle = ctx.trust_bundle()

@@ -287,7 +287,7 @@ _PIPELINE = textwrap.dedent(
     from wizard.answers import load_answers
     from wizard.checks.context import CheckContext
     from wizard.install import Installer, run_pipeline
-    from wizard.render import NginxFeatures
+    from wizard.nginx import NginxFeatures
     config = json.loads(sys.argv[1])
     answers = load_answers(config["answers"])
     ctx = CheckContext(nginx_root=Path(config["root"]))

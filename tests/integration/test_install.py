@@ -829,7 +829,7 @@ _KILLER = textwrap.dedent(
     from wizard.answers import load_answers
     from wizard.checks.context import CheckContext
     from wizard.install import Installer
-    from wizard.render import NginxFeatures
+    from wizard.nginx import NginxFeatures
     installer = Installer(
         load_answers(config["answers"]),
         CheckContext(nginx_root=Path(config["root"])),

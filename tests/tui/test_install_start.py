@@ -9,8 +9,8 @@ from textual.widgets import Static
 from tests.nginx_harness import masters_under
 from tests.tui.conftest import Demo
 from tests.tui.test_flow import step
-from wizard.checks.nginx import find_binary
 from wizard.demo.nginx import DemoNginx
+from wizard.nginx import find_binary
 from wizard.nginx.master import master_state
 from wizard.tui.screens.modals import ConfirmScreen
 from wizard.tui.testing import press, settle

@@ -28,7 +28,7 @@ PENDING: frozenset[str] = frozenset(
         "wizard/install/installer.py:Installer.apply",
         "wizard/install/journal.py:load_journal",
         "wizard/install/pipeline.py:run_pipeline",
-        "wizard/install/reload.py:prove_reload",
+        "wizard/install/reload.py:_prove",
     }
 )
 

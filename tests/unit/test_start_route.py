@@ -32,8 +32,8 @@ from wizard.install.start import (
     unit_argv,
     unit_config_path,
 )
+from wizard.nginx import NginxFeatures
 from wizard.nginx.command import CommandResult
-from wizard.render import NginxFeatures
 
 RHEL_NGINX_V = (
     "nginx version: nginx/1.20.1\nbuilt by gcc 11.3.1\nbuilt with OpenSSL 3.0.7\n"

@@ -21,69 +21,25 @@ import asyncio
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.checks.hostname import hostname_syntax_error
-from wizard.constants import SERVER_CONF_NAME, SYSTEM_NGINX_ROOT
 from wizard.findings import Finding, fail, ok, skip, warn
-
-# The adapter's names, importable from here as before the adapter existed.
-# TODO(issue 9): re-point after merge (install and tui import some of these from here).
 from wizard.nginx import (
     COMMAND_TIMEOUT,
     CommandResult,
     ConfigError,
-    Directive,
     Layout,
     LayoutError,
-    LayoutStyle,
     Tree,
     config_dump,
-    config_test,
     config_test_message,
     detect_layout,
     find_binary,
     find_conflicting_server_blocks,
     nginx_argv,
     nginx_version,
-    parse_config,
     read_tree,
-    resolve_include,
-    run_command,
-    server_claims,
-    server_error_log,
-    tokenize,
 )
 
-# The old names of two constants (now in wizard.constants).
-OWN_NAME = SERVER_CONF_NAME
-SYSTEM_ROOT = SYSTEM_NGINX_ROOT
-
-__all__ = [
-    "COMMAND_TIMEOUT",
-    "OLDEST_RECOMMENDED",
-    "OWN_NAME",
-    "SYSTEM_ROOT",
-    "CommandResult",
-    "ConfigError",
-    "Directive",
-    "Layout",
-    "LayoutError",
-    "LayoutStyle",
-    "Tree",
-    "check_nginx",
-    "config_test",
-    "config_test_message",
-    "detect_layout",
-    "find_binary",
-    "find_conflicting_server_blocks",
-    "nginx_argv",
-    "nginx_version",
-    "parse_config",
-    "read_tree",
-    "resolve_include",
-    "run_command",
-    "server_claims",
-    "server_error_log",
-    "tokenize",
-]
+__all__ = ["OLDEST_RECOMMENDED", "check_nginx"]
 
 OLDEST_RECOMMENDED = (1, 18, 0)
 """Older nginx releases are out of support and lack parts of the TLS policy."""

@@ -37,7 +37,6 @@ from wizard.checks.api_url import (
     ApiTarget,
     Route,
     Trust,
-    api_url_error,
     parse_api_url,
     upstream_address_error,
 )
@@ -47,9 +46,7 @@ from wizard.checks.fingerprint import (
     RELEASE_HEADER,
     codestream_fingerprint_problems,
     header_value,
-    is_codestream_not_found,
     release_findings,
-    release_in,
 )
 from wizard.checks.upstream_failures import failure
 from wizard.findings import Finding, fail, ok, warn
@@ -61,22 +58,7 @@ if TYPE_CHECKING:
     import httpx
 
 
-# The URL and fingerprint helpers moved to wizard.checks.api_url and
-# wizard.checks.fingerprint; the TUI imports some from here.
-# TODO(issue 9): re-point after merge.
-__all__ = [
-    "PROBE_PATH",
-    "RELEASE_HEADER",
-    "ApiTarget",
-    "api_url_error",
-    "check_upstream",
-    "codestream_fingerprint_problems",
-    "is_codestream_not_found",
-    "parse_api_url",
-    "release_findings",
-    "release_in",
-    "upstream_address_error",
-]
+__all__ = ["MAX_BODY", "check_upstream"]
 
 MAX_BODY = 64 * 1024
 """Bytes of the answer read at most: the fingerprint is near the start."""

@@ -16,12 +16,11 @@ Nothing here prints: :mod:`wizard.apply_command` shows the results.
 from __future__ import annotations
 
 from wizard.install.errors import InstallError, JournalError, LockedError, UnsafeStateError
-from wizard.install.installer import ANSWERS_NAME, Installer, InstallResult
+from wizard.install.installer import Installer, InstallResult
 from wizard.install.pipeline import PipelineResult, run_pipeline
 from wizard.install.plan import FileChange, InstallPlan, LinkChange, Plan
 
 __all__ = [
-    "ANSWERS_NAME",
     "FileChange",
     "InstallError",
     "InstallPlan",

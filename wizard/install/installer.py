@@ -50,19 +50,7 @@ from typing import TYPE_CHECKING, cast
 
 from wizard.answers import Answers, AnswersError, dumps_answers, loads_answers
 from wizard.checks.context import CheckContext
-from wizard.checks.nginx import (
-    COMMAND_TIMEOUT,
-    OWN_NAME,
-    CommandResult,
-    Layout,
-    LayoutError,
-    config_test_message,
-    detect_layout,
-    find_binary,
-    find_conflicting_server_blocks,
-    nginx_argv,
-    run_command,
-)
+from wizard.constants import ANSWERS_NAME, DEFAULT_LOG_DIR, SERVER_CONF_NAME, SYSTEM_NGINX_ROOT
 from wizard.fsutil import (
     PathState,
     UnsafePathError,
@@ -100,17 +88,23 @@ from wizard.install.start import (
     stop_started,
 )
 from wizard.install.state import StateDir
-from wizard.nginx.master import SYSTEMD_RUN_DIR as _SYSTEMD_RUN_DIR
-from wizard.nginx.master import CommandRunner, wait_for_master
+from wizard.nginx import (
+    COMMAND_TIMEOUT,
+    CommandResult,
+    Layout,
+    LayoutError,
+    config_test_message,
+    detect_layout,
+    find_binary,
+    find_conflicting_server_blocks,
+    nginx_argv,
+    run_command,
+)
+from wizard.nginx.master import SYSTEMD_RUN_DIR, CommandRunner, wait_for_master
 
 if TYPE_CHECKING:
-    from wizard.render import NginxFeatures
+    from wizard.nginx import NginxFeatures
 
-ANSWERS_NAME = "answers.toml"
-"""The answers file written beside the snippet (what ``apply`` installed)."""
-SYSTEMD_RUN_DIR = Path("/run/systemd/system")
-SYSTEM_NGINX_ROOT = Path("/etc/nginx")
-DEFAULT_LOG_DIR = "/var/log/nginx"
 TESTING_ENV = "CODESTREAM_BASTION_TESTING"
 FAULT_ENV = "CODESTREAM_BASTION_FAULT"
 _MAX_CURRENT = 16 * 1024 * 1024  # a target larger than this is not one of ours
@@ -268,7 +262,7 @@ class Installer:
         monitor: MonitorSpec | None = None,
         start_command: Sequence[str] | None = None,
         command_runner: CommandRunner = run_command,
-        systemd_run_dir: Path = _SYSTEMD_RUN_DIR,
+        systemd_run_dir: Path = SYSTEMD_RUN_DIR,
     ) -> None:
         self.answers = answers
         self.ctx = ctx
@@ -343,7 +337,7 @@ class Installer:
         new = dumps_answers(self.answers).encode("utf-8")
         if current.kind == "file" and current.content is not None:
             try:
-                existing = loads_answers(current.content.decode("utf-8"), "answers.toml")
+                existing = loads_answers(current.content.decode("utf-8"), ANSWERS_NAME)
             except (AnswersError, UnicodeDecodeError):  # unusable: replaced (and backed up)
                 existing = None
             if existing == self.answers and current.mode is not None:
@@ -357,21 +351,21 @@ class Installer:
         configured path), and the output files by name (the snippet, next
         steps, manifests, Teams package, answers), wherever they were written.
         """
-        from wizard.provider_files import TEAMS_PACKAGE_NAME
-        from wizard.render import (
+        from wizard.constants import (
             NEXT_STEPS_NAME,
             SLACK_EVENTS_MANIFEST_NAME,
             SLACK_MANIFEST_NAME,
         )
+        from wizard.provider_files import TEAMS_PACKAGE_NAME
 
         root = Path(os.path.realpath(self.ctx.nginx_root))
         nginx_targets = {
-            root / "sites-available" / OWN_NAME,
-            root / "sites-enabled" / OWN_NAME,
-            root / "conf.d" / OWN_NAME,
-            Path(self.ctx.nginx_root) / "sites-available" / OWN_NAME,
-            Path(self.ctx.nginx_root) / "sites-enabled" / OWN_NAME,
-            Path(self.ctx.nginx_root) / "conf.d" / OWN_NAME,
+            root / "sites-available" / SERVER_CONF_NAME,
+            root / "sites-enabled" / SERVER_CONF_NAME,
+            root / "conf.d" / SERVER_CONF_NAME,
+            Path(self.ctx.nginx_root) / "sites-available" / SERVER_CONF_NAME,
+            Path(self.ctx.nginx_root) / "sites-enabled" / SERVER_CONF_NAME,
+            Path(self.ctx.nginx_root) / "conf.d" / SERVER_CONF_NAME,
         }
         custom = self.answers.output.nginx_conf
         if custom not in ("", "auto"):
@@ -415,13 +409,8 @@ class Installer:
             InstallError: When there is no usable layout or the answers cannot be
                 rendered (the message names the key and the fix).
         """
-        from wizard.render import (
-            NEXT_STEPS_NAME,
-            SERVER_CONF_NAME,
-            SLACK_MANIFEST_NAME,
-            RenderError,
-            render_all,
-        )
+        from wizard.constants import NEXT_STEPS_NAME, SERVER_CONF_NAME, SLACK_MANIFEST_NAME
+        from wizard.render import RenderError, render_all
 
         layout = self.prepare()
         try:

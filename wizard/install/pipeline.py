@@ -289,7 +289,7 @@ async def run_pipeline(
             result.exit_code = EXIT_FAILED
             result.message = "Not applying: fix the failed checks above first. Nothing was written."
             return result
-        from wizard.checks.upstream import release_in
+        from wizard.checks.fingerprint import release_in
 
         installer.release = release_in(checked) or installer.release
         if reviewed is not None and installer.release is None:

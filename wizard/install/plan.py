@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from wizard.answers import MASK, SECRET_KEYS, Answers, reveal
-from wizard.checks.nginx import Layout
 from wizard.fsutil import PathState
+from wizard.nginx import Layout
 
 if TYPE_CHECKING:
     from wizard.install.start import StartPlan

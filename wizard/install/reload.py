@@ -11,7 +11,7 @@ after the reload command, :func:`prove_reload` looks for evidence:
    reload nginx replaces every worker; on a failed one it keeps the old);
 3. a TLS handshake to the listen socket presents the chosen certificate.
 
-The master, its pid file and workers are found with :mod:`wizard.nginx_master`.
+The master, its pid file and workers are found with :mod:`wizard.nginx.master`.
 When no master was running before the reload there is nothing to compare
 against: the outcome says so instead of claiming success. After a *start*
 (:mod:`wizard.install.start`, no master ran before) the same proof applies,
@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wizard.checks.nginx import parse_config, run_command
-from wizard.nginx_master import (
+from wizard.nginx import parse_config, run_command
+from wizard.nginx.master import (
     PROC,
     CompiledPaths,
     master_state,

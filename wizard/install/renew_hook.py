@@ -16,9 +16,10 @@ import shlex
 from pathlib import Path
 
 from wizard.answers import Answers
-from wizard.checks.nginx import SYSTEM_ROOT, nginx_argv
 from wizard.checks.renewal import HOOK_NAME, find_lineage
+from wizard.constants import SYSTEM_NGINX_ROOT
 from wizard.install.errors import InstallError
+from wizard.nginx import nginx_argv
 
 HOOK_MODE = 0o755
 
@@ -45,7 +46,7 @@ def renew_hook_script(nginx_root: Path, binary: str) -> bytes:
         "# nginx serves the renewed certificate only once it reloads.",
         "set -e",
     ]
-    if Path(nginx_root).resolve() == SYSTEM_ROOT:
+    if Path(nginx_root).resolve() == SYSTEM_NGINX_ROOT:
         lines += [
             "if [ -d /run/systemd/system ] && systemctl is-active --quiet nginx; then",
             "    exec systemctl reload nginx",

@@ -50,6 +50,10 @@ class LocalNginx(Protocol):
         """Where the server block's logs go."""
         ...
 
+    def start_argv(self) -> list[str]:
+        """The command that starts this master (when it is not running)."""
+        ...
+
     def reload_argv(self) -> list[str]:
         """The command that reloads this master."""
         ...

@@ -120,7 +120,7 @@ class ReviewScreen(StepScreen):
         self.live.start(self._check, progress="Running every check and planning the files")
 
     async def _check(self) -> list[Finding]:
-        from wizard.checks.upstream import release_in
+        from wizard.checks.fingerprint import release_in
         from wizard.engine import run_checks, sort_findings
         from wizard.install import InstallError
 
