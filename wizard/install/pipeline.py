@@ -240,155 +240,26 @@ async def run_pipeline(
         lock_wait: Seconds to wait for another run's lock.
         observer: Hooks for a front end that shows progress.
     """
-    watch = observer or Observer()
     result = PipelineResult("recover", dry_run=dry_run)
     result.masker = masker_for(answers, ())
-    lock = RunLock(installer.state.lock_file, ctx.nginx_root, lock_wait)
+    run = _Run(
+        answers,
+        ctx,
+        installer,
+        result,
+        RunLock(installer.state.lock_file, ctx.nginx_root, lock_wait),
+        observer or Observer(),
+        stop_after,
+    )
     try:
-        if dry_run or stop_after is not None:
-            # Changes nothing: lock and look only when there is state already.
-            if installer.state.exists():
-                await asyncio.to_thread(installer.state.verify)
-                await asyncio.to_thread(lock.acquire)
-                pending = await asyncio.to_thread(installer.unfinished)
-                if pending and dry_run:
-                    result.findings.append(
-                        warn(
-                            "install.interrupted",
-                            "An earlier apply was interrupted; a real run undoes it first",
-                            ", ".join(str(p) for p in pending),
-                            "Run apply without --dry-run to put its files back first.",
-                        )
-                    )
-                elif pending:
-                    result.recovered = await asyncio.to_thread(installer.recover)
-        else:
-            await asyncio.to_thread(installer.state.ensure)
-            await asyncio.to_thread(lock.acquire)
-            result.recovered = await asyncio.to_thread(installer.recover)
-        if installer.recovered_a_reload:
-            # The undone run had reloaded nginx with files that are now put back.
-            result.recovered.append(await installer.reload_restored())
-        # An undone run that was starting nginx: stop the master it started.
-        result.recovered += await installer.stop_recovered()
-        result.findings += recovered_findings(result.recovered)
-        watch.recovered(result.recovered)
-        if stop_after == "recover":
+        if not await run.recover():
             return result
-
-        result.stage = "check"
-        if findings is None:
-            from wizard.engine import run_checks
-
-            checked = await run_checks(answers, ctx)
-        else:
-            checked = list(findings)
-        result.findings = [*checked, *result.findings]
-        watch.checked(checked)
-        if has_failure(checked):
-            result.exit_code = EXIT_FAILED
-            result.message = "Not applying: fix the failed checks above first. Nothing was written."
+        if not await run.check(findings, reviewed):
             return result
-        from wizard.checks.fingerprint import release_in
-
-        installer.release = release_in(checked) or installer.release
-        if reviewed is not None and installer.release is None:
-            installer.release = reviewed.release  # the release Review planned with
-        if stop_after == "check":
+        plan = await run.plan(reviewed)
+        if plan is None or not await run.diff_and_confirm(plan, confirm):
             return result
-
-        result.stage = "plan"
-        plan = await installer.make_plan()
-        result.plan = plan
-        result.masker = masker_for(answers, [f.current for f in plan.files])
-        result.files = [FileAction(path, action) for path, action in plan.actions()]
-        result.changed = plan.changed
-        if plan.conflicts:
-            result.exit_code = EXIT_FAILED
-            result.findings.append(
-                fail(
-                    "install.conflict",
-                    "Another server block already claims "
-                    f"{answers.bastion.hostname} on port {answers.bastion.listen_port}",
-                    "; ".join(plan.conflicts),
-                    "Remove or disable it, then run again. Nothing was written.",
-                )
-            )
-            result.message = "Refused: another server block claims this name and port."
-            return result
-        if reviewed is not None and (
-            [(f.path, f.content, f.mode) for f in plan.files]
-            != [(f.path, f.content, f.mode) for f in reviewed.files]
-            or plan.actions() != reviewed.actions()
-        ):
-            result.exit_code = EXIT_FAILED
-            error = InstallError(
-                "The files to install changed since they were reviewed.",
-                "Go back to Review, look at the new diff, and install that.",
-                code="install.stale",
-            )
-            result.error = error
-            result.findings.append(_refusal(error))
-            result.message = error.message
-            return result
-
-        result.stage = "diff"
-        starting = start_finding(plan)
-        if starting is not None:
-            result.findings.append(starting)
-        watch.planned(plan)
-        if not plan.changed:
-            result.message = "Nothing to change: everything is already installed as planned."
-            result.stage = "done"
-            return result
-        if dry_run:
-            result.message = "Dry run: nothing was written."
-            return result
-        if stop_after == "diff":
-            return result
-
-        result.stage = "confirm"
-        if confirm is not None:
-            answer = await confirm(plan)
-            if answer is None:
-                result.exit_code = EXIT_USAGE
-                result.changed = False
-                result.message = (
-                    "Refused: no terminal to confirm on. Pass --yes to apply without asking "
-                    "(or --dry-run to only show the plan). Nothing was written."
-                )
-                return result
-            if not answer:
-                result.exit_code = EXIT_FAILED
-                result.changed = False
-                result.message = "Not applied. Nothing was written."
-                return result
-
-        result.stage = "apply"
-        if not lock.held:  # a wizard that reviewed without state: take it now
-            await asyncio.to_thread(installer.state.ensure)
-            await asyncio.to_thread(lock.acquire)
-        install = await installer.apply(plan)
-        result.install = install
-        result.findings += install_findings(install)
-        result.changed = install.changed
-        result.reloaded = install.reloaded
-        result.started = install.started
-        if not install.ok:
-            result.exit_code = EXIT_FAILED
-            kept = set(install.written) if install.changed else set()
-            result.files = [
-                FileAction(f.path, f.action if f.path in kept else "unchanged")
-                for f in result.files
-            ]
-            result.message = install.message
-            return result
-        written = set(install.written)
-        result.files = [
-            FileAction(f.path, f.action if f.path in written else "unchanged") for f in result.files
-        ]
-        result.message = install.message
-        result.stage = "done"
+        await run.apply(plan)
         return result
     except OSError as exc:
         # Unexpected (a tree that vanished, a full disk before any write): said, not a traceback.
@@ -408,4 +279,169 @@ async def run_pipeline(
         result.message = error.message
         return result
     finally:
-        lock.release()
+        run.lock.release()
+
+
+@dataclass
+class _Run:
+    """One pass through the pipeline: each stage fills ``result``; ``False`` stops the run."""
+
+    answers: Answers
+    ctx: CheckContext
+    installer: Installer
+    result: PipelineResult
+    lock: RunLock
+    watch: Observer
+    stop_after: Stage | None
+
+    async def recover(self) -> bool:
+        """Take the lock and undo an interrupted run (a dry run only reports it)."""
+        installer, result = self.installer, self.result
+        if result.dry_run or self.stop_after is not None:
+            # Changes nothing: lock and look only when there is state already.
+            if installer.state.exists():
+                await asyncio.to_thread(installer.state.verify)
+                await asyncio.to_thread(self.lock.acquire)
+                pending = await asyncio.to_thread(installer.unfinished)
+                if pending and result.dry_run:
+                    result.findings.append(
+                        warn(
+                            "install.interrupted",
+                            "An earlier apply was interrupted; a real run undoes it first",
+                            ", ".join(str(p) for p in pending),
+                            "Run apply without --dry-run to put its files back first.",
+                        )
+                    )
+                elif pending:
+                    result.recovered = await asyncio.to_thread(installer.recover)
+        else:
+            await asyncio.to_thread(installer.state.ensure)
+            await asyncio.to_thread(self.lock.acquire)
+            result.recovered = await asyncio.to_thread(installer.recover)
+        if installer.recovered_a_reload:
+            # The undone run had reloaded nginx with files that are now put back.
+            result.recovered.append(await installer.reload_restored())
+        # An undone run that was starting nginx: stop the master it started.
+        result.recovered += await installer.stop_recovered()
+        result.findings += recovered_findings(result.recovered)
+        self.watch.recovered(result.recovered)
+        return self.stop_after != "recover"
+
+    async def check(self, findings: Sequence[Finding] | None, reviewed: Plan | None) -> bool:
+        """Every check (or those given); a ``fail`` stops here. Takes the API's release."""
+        result, installer = self.result, self.installer
+        result.stage = "check"
+        if findings is None:
+            from wizard.engine import run_checks
+
+            checked = await run_checks(self.answers, self.ctx)
+        else:
+            checked = list(findings)
+        result.findings = [*checked, *result.findings]
+        self.watch.checked(checked)
+        if has_failure(checked):
+            result.exit_code = EXIT_FAILED
+            result.message = "Not applying: fix the failed checks above first. Nothing was written."
+            return False
+        from wizard.checks.fingerprint import release_in
+
+        installer.release = release_in(checked) or installer.release
+        if reviewed is not None and installer.release is None:
+            installer.release = reviewed.release  # the release Review planned with
+        return self.stop_after != "check"
+
+    async def plan(self, reviewed: Plan | None) -> Plan | None:
+        """The plan; ``None`` when it is refused (a conflict, or not the plan reviewed)."""
+        result, answers = self.result, self.answers
+        result.stage = "plan"
+        plan = await self.installer.make_plan()
+        result.plan = plan
+        result.masker = masker_for(answers, [f.current for f in plan.files])
+        result.files = [FileAction(path, action) for path, action in plan.actions()]
+        result.changed = plan.changed
+        if plan.conflicts:
+            result.exit_code = EXIT_FAILED
+            result.findings.append(
+                fail(
+                    "install.conflict",
+                    "Another server block already claims "
+                    f"{answers.bastion.hostname} on port {answers.bastion.listen_port}",
+                    "; ".join(plan.conflicts),
+                    "Remove or disable it, then run again. Nothing was written.",
+                )
+            )
+            result.message = "Refused: another server block claims this name and port."
+            return None
+        if reviewed is not None and (
+            [(f.path, f.content, f.mode) for f in plan.files]
+            != [(f.path, f.content, f.mode) for f in reviewed.files]
+            or plan.actions() != reviewed.actions()
+        ):
+            result.exit_code = EXIT_FAILED
+            error = InstallError(
+                "The files to install changed since they were reviewed.",
+                "Go back to Review, look at the new diff, and install that.",
+                code="install.stale",
+            )
+            result.error = error
+            result.findings.append(_refusal(error))
+            result.message = error.message
+            return None
+        return plan
+
+    async def diff_and_confirm(self, plan: Plan, confirm: Confirm | None) -> bool:
+        """Show the diff; stop for no change, a dry run or Review; then ask."""
+        result = self.result
+        result.stage = "diff"
+        starting = start_finding(plan)
+        if starting is not None:
+            result.findings.append(starting)
+        self.watch.planned(plan)
+        if not plan.changed:
+            result.message = "Nothing to change: everything is already installed as planned."
+            result.stage = "done"
+            return False
+        if result.dry_run:
+            result.message = "Dry run: nothing was written."
+            return False
+        if self.stop_after == "diff":
+            return False
+        result.stage = "confirm"
+        answer = True if confirm is None else await confirm(plan)
+        if answer is None:
+            result.exit_code = EXIT_USAGE
+            result.changed = False
+            result.message = (
+                "Refused: no terminal to confirm on. Pass --yes to apply without asking "
+                "(or --dry-run to only show the plan). Nothing was written."
+            )
+            return False
+        if not answer:
+            result.exit_code = EXIT_FAILED
+            result.changed = False
+            result.message = "Not applied. Nothing was written."
+            return False
+        return True
+
+    async def apply(self, plan: Plan) -> None:
+        """Install the plan under the lock; the files keep the actions that happened."""
+        result, installer = self.result, self.installer
+        result.stage = "apply"
+        if not self.lock.held:  # a wizard that reviewed without state: take it now
+            await asyncio.to_thread(installer.state.ensure)
+            await asyncio.to_thread(self.lock.acquire)
+        install = await installer.apply(plan)
+        result.install = install
+        result.findings += install_findings(install)
+        result.changed = install.changed
+        result.reloaded = install.reloaded
+        result.started = install.started
+        kept = set(install.written) if install.ok or install.changed else set()
+        result.files = [
+            FileAction(f.path, f.action if f.path in kept else "unchanged") for f in result.files
+        ]
+        result.message = install.message
+        if not install.ok:
+            result.exit_code = EXIT_FAILED
+            return
+        result.stage = "done"
