@@ -263,6 +263,42 @@ def load_journal(
     Raises:
         JournalError: When it is damaged, partial, foreign or names other paths.
     """
+    document = _read_document(directory)
+    if document is None:
+        return None
+    state = _require(document, "state", str, directory)
+    if state not in STATES:
+        raise _damaged(directory, f"its state {state!r} is not one of {', '.join(STATES)}")
+    root = _require(document, "nginx_root", str, directory)
+    if root != os.path.realpath(nginx_root):
+        raise _damaged(directory, f"it belongs to the nginx tree {root}, not {nginx_root}")
+    journal = Journal(
+        directory,
+        root,
+        state,
+        pid=_require(document, "pid", int, directory),
+        started=str(document.get("started", "?")),
+    )
+    journal.start = _start_record(document.get("start"), directory)
+    raw_entries = _require(document, "entries", list, directory)
+    holds = ", ".join(str(e.get("path")) for e in raw_entries if isinstance(e, dict))
+    for raw in raw_entries:
+        journal.entries.append(_entry(raw, directory, managed, holds))
+    created = _require(document, "created_directories", list, directory)
+    targets = [e.path for e in journal.entries]
+    for text in created:
+        if not isinstance(text, str) or not any(Path(text) in t.parents for t in targets):
+            raise _damaged(directory, f"it names a directory {text!r} it did not need", holds)
+        journal.created_dirs.append(Path(text))
+    return journal
+
+
+def _read_document(directory: Path) -> dict[str, Any] | None:
+    """The journal's JSON document, read with bounds; ``None`` when there is none.
+
+    Raises:
+        JournalError: When the file is not ours alone, too large, cut short or foreign.
+    """
     file = directory / JOURNAL_NAME
     try:
         st = os.lstat(file)
@@ -281,59 +317,43 @@ def load_journal(
         raise _damaged(directory, f"{file} is not complete JSON (cut short?)") from None
     if not isinstance(document, dict) or document.get("tool") != "codestream-bastion":
         raise _damaged(directory, f"{file} is not a codestream-bastion journal")
-    state = _require(document, "state", str, directory)
-    if state not in STATES:
-        raise _damaged(directory, f"its state {state!r} is not one of {', '.join(STATES)}")
-    root = _require(document, "nginx_root", str, directory)
-    if root != os.path.realpath(nginx_root):
-        raise _damaged(directory, f"it belongs to the nginx tree {root}, not {nginx_root}")
-    journal = Journal(
-        directory,
-        root,
-        state,
-        pid=_require(document, "pid", int, directory),
-        started=str(document.get("started", "?")),
-    )
-    journal.start = _start_record(document.get("start"), directory)
-    raw_entries = _require(document, "entries", list, directory)
-    holds = ", ".join(str(e.get("path")) for e in raw_entries if isinstance(e, dict))
-    for raw in raw_entries:
-        if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
-            raise _damaged(directory, "an entry has no path", holds)
-        text = raw["path"]
-        path = Path(text)
-        if not path.is_absolute() or os.path.normpath(text) != text or not managed(path):
-            raise _damaged(directory, f"it names {text}, which this install does not manage", holds)
-        kind = raw.get("kind")
-        uid, gid = raw.get("uid"), raw.get("gid")
-        uid = uid if isinstance(uid, int) else None
-        gid = gid if isinstance(gid, int) else None
-        if kind == "file":
-            size, mode, digest = raw.get("size"), raw.get("mode"), raw.get("sha256")
-            if not (
-                isinstance(size, int)
-                and isinstance(mode, int)
-                and isinstance(digest, str)
-                and 0 <= mode <= 0o7777
-            ):
-                raise _damaged(directory, f"the entry of {text} is incomplete", holds)
-            data = _read_backup(directory, str(raw.get("backup")), size, digest, text)
-            before = PathState("file", data, mode, uid, gid)
-            journal.entries.append(Entry(path, before, str(raw["backup"]), digest))
-        elif kind == "link" and isinstance(raw.get("target"), str):
-            before = PathState("link", uid=uid, gid=gid, target=raw["target"])
-            journal.entries.append(Entry(path, before))
-        elif kind == "absent":
-            journal.entries.append(Entry(path, PathState("absent")))
-        else:
-            raise _damaged(directory, f"the entry of {text} has an unknown kind", holds)
-    created = _require(document, "created_directories", list, directory)
-    targets = [e.path for e in journal.entries]
-    for text in created:
-        if not isinstance(text, str) or not any(Path(text) in t.parents for t in targets):
-            raise _damaged(directory, f"it names a directory {text!r} it did not need", holds)
-        journal.created_dirs.append(Path(text))
-    return journal
+    return document
+
+
+def _entry(raw: Any, directory: Path, managed: Callable[[Path], bool], holds: str) -> Entry:
+    """One validated entry: a managed absolute path and what was there before.
+
+    Raises:
+        JournalError: When the entry is incomplete, unknown, or names another path.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
+        raise _damaged(directory, "an entry has no path", holds)
+    text = raw["path"]
+    path = Path(text)
+    if not path.is_absolute() or os.path.normpath(text) != text or not managed(path):
+        raise _damaged(directory, f"it names {text}, which this install does not manage", holds)
+    kind = raw.get("kind")
+    uid, gid = raw.get("uid"), raw.get("gid")
+    uid = uid if isinstance(uid, int) else None
+    gid = gid if isinstance(gid, int) else None
+    if kind == "file":
+        size, mode, digest = raw.get("size"), raw.get("mode"), raw.get("sha256")
+        if not (
+            isinstance(size, int)
+            and isinstance(mode, int)
+            and isinstance(digest, str)
+            and 0 <= mode <= 0o7777
+        ):
+            raise _damaged(directory, f"the entry of {text} is incomplete", holds)
+        data = _read_backup(directory, str(raw.get("backup")), size, digest, text)
+        before = PathState("file", data, mode, uid, gid)
+        return Entry(path, before, str(raw["backup"]), digest)
+    if kind == "link" and isinstance(raw.get("target"), str):
+        before = PathState("link", uid=uid, gid=gid, target=raw["target"])
+        return Entry(path, before)
+    if kind == "absent":
+        return Entry(path, PathState("absent"))
+    raise _damaged(directory, f"the entry of {text} has an unknown kind", holds)
 
 
 def journal_dirs(journals: Path) -> list[Path]:
