@@ -257,6 +257,18 @@ async def _prove(
 ) -> ReloadProof:
     """The evidence loop of :func:`prove_reload`, after a ``reload`` or a ``start``."""
     deadline = time.monotonic() + wait
+    failed = await _await_workers(before, wait, proc, event, deadline)
+    if failed is not None:
+        return failed
+    if listener is None:
+        return ReloadProof(True)
+    return await _await_handshake(before, listener, event, deadline)
+
+
+async def _await_workers(
+    before: MasterSnapshot, wait: float, proc: Path, event: str, deadline: float
+) -> ReloadProof | None:
+    """Wait for new workers of the (same, or started) master; ``None`` once they run."""
     while True:
         failures = failure_lines(before)
         if failures:
@@ -290,7 +302,7 @@ async def _prove(
             master = state.pid
         workers = await asyncio.to_thread(worker_pids, master, proc)
         if workers - before.workers:  # new workers: a start's first, or a reload's new ones
-            break
+            return None
         if time.monotonic() >= deadline:
             return ReloadProof(
                 False,
@@ -301,8 +313,12 @@ async def _prove(
                 "\n".join(new_log_lines(before)[-10:]),
             )
         await asyncio.sleep(0.05)
-    if listener is None:
-        return ReloadProof(True)
+
+
+async def _await_handshake(
+    before: MasterSnapshot, listener: Listener, event: str, deadline: float
+) -> ReloadProof:
+    """Wait until the listen socket presents the chosen certificate."""
     want = await asyncio.to_thread(_leaf_der, listener.certificate)
     if want is None:
         return ReloadProof(
