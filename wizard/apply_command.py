@@ -31,7 +31,7 @@ from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.findings import Finding, fail, ok
 from wizard.install.errors import InstallError
-from wizard.install.installer import Installer, InstallResult
+from wizard.install.installer import Installer
 from wizard.install.lock import DEFAULT_WAIT, RunLock
 from wizard.install.monitor import MonitorSpec
 from wizard.install.pipeline import (
@@ -42,6 +42,7 @@ from wizard.install.pipeline import (
     run_pipeline,
 )
 from wizard.install.plan import Masker, Plan, masker_for
+from wizard.install.result import InstallResult
 
 
 def question(plan: Plan) -> str:

@@ -16,9 +16,10 @@ Nothing here prints: :mod:`wizard.apply_command` shows the results.
 from __future__ import annotations
 
 from wizard.install.errors import InstallError, JournalError, LockedError, UnsafeStateError
-from wizard.install.installer import Installer, InstallResult
+from wizard.install.installer import Installer
 from wizard.install.pipeline import PipelineResult, run_pipeline
 from wizard.install.plan import FileChange, InstallPlan, LinkChange, Plan
+from wizard.install.result import InstallResult
 
 __all__ = [
     "FileChange",

@@ -41,37 +41,32 @@ import dataclasses
 import ipaddress
 import json
 import os
-import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from wizard.answers import Answers, AnswersError, dumps_answers, loads_answers
+from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.constants import ANSWERS_NAME, DEFAULT_LOG_DIR, SERVER_CONF_NAME, SYSTEM_NGINX_ROOT
 from wizard.fsutil import (
-    PathState,
-    UnsafePathError,
     atomic_symlink,
     atomic_write,
     check_directory,
-    fsync_directory,
     read_state,
     remove_tmp_leftovers,
 )
-from wizard.install.errors import InstallError, JournalError
-from wizard.install.journal import (
-    DISCARD_HINT,
-    Journal,
-    StartRecord,
-    journal_dirs,
-    load_journal,
-    prune_done,
-)
-from wizard.install.monitor import SERVICE_NAME, TIMER_NAME, UNIT_MODE, MonitorSpec, planned_units
+from wizard.install.errors import InstallError
+from wizard.install.journal import Journal, StartRecord, prune_done
+from wizard.install.monitor import UNIT_MODE, MonitorSpec, planned_units
 from wizard.install.plan import FileChange, LinkChange, Plan, Role, file_diff, masker_for
+from wizard.install.recovery import (
+    describe_journals,
+    discard_journals,
+    recover_journals,
+    restore_state,
+    unfinished_journals,
+)
 from wizard.install.reload import (
     Listener,
     MasterSnapshot,
@@ -79,7 +74,8 @@ from wizard.install.reload import (
     prove_reload,
     snapshot_master,
 )
-from wizard.install.renew_hook import HOOK_MODE, planned_renew_hook, renew_hook_path
+from wizard.install.renew_hook import HOOK_MODE, planned_renew_hook
+from wizard.install.result import InstallResult, Outcome, fault_point, write_remedy
 from wizard.install.start import (
     Manager,
     StartPlan,
@@ -88,6 +84,15 @@ from wizard.install.start import (
     stop_started,
 )
 from wizard.install.state import StateDir
+from wizard.install.targets import (
+    MAX_CURRENT,
+    answers_bytes,
+    check_directories,
+    is_managed,
+    missing_directories,
+    nginx_changes,
+    read_currents,
+)
 from wizard.nginx import (
     COMMAND_TIMEOUT,
     CommandResult,
@@ -96,7 +101,6 @@ from wizard.nginx import (
     config_test_message,
     detect_layout,
     find_binary,
-    find_conflicting_server_blocks,
     nginx_argv,
     run_command,
 )
@@ -104,108 +108,6 @@ from wizard.nginx.master import SYSTEMD_RUN_DIR, CommandRunner, wait_for_master
 
 if TYPE_CHECKING:
     from wizard.nginx import NginxFeatures
-
-TESTING_ENV = "CODESTREAM_BASTION_TESTING"
-FAULT_ENV = "CODESTREAM_BASTION_FAULT"
-_MAX_CURRENT = 16 * 1024 * 1024  # a target larger than this is not one of ours
-
-
-def fault_point(phase: str) -> None:
-    """Kill this process here when the tests asked for it (see the module docstring)."""
-    if os.environ.get(TESTING_ENV) == "1" and os.environ.get(FAULT_ENV) == phase:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-@dataclass(frozen=True)
-class InstallResult:
-    """What :meth:`Installer.apply` did.
-
-    Attributes:
-        ok: True when everything was written and nginx reloaded (or nothing
-            needed to change).
-        changed: True when files were changed (and kept).
-        message: One paragraph for people.
-        written: The paths written (empty after a rollback).
-        backup_dir: Where the replaced files were saved (kept after success).
-        nginx_output: nginx's own message when ``nginx -t`` or the reload failed.
-        rolled_back: True when the changes were undone.
-        reload: The reload command run, or why none was.
-        reloaded: True when nginx was reloaded (and the reload proven).
-        start: The start command run when no master ran, else ``""``.
-        started: True when nginx was started (and the start proven).
-        notes: Anything else people should know (e.g. nginx not running).
-        remedy: What to do after a failure.
-        code: The result code (``install.*``).
-    """
-
-    ok: bool
-    changed: bool
-    message: str
-    written: tuple[Path, ...] = ()
-    backup_dir: Path | None = None
-    nginx_output: str = ""
-    rolled_back: bool = False
-    reload: str = ""
-    reloaded: bool = False
-    start: str = ""
-    started: bool = False
-    notes: tuple[str, ...] = ()
-    remedy: str = ""
-    code: str = "install.done"
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """After the writes: a failure, or the reload run."""
-
-    failure: tuple[str, str, str] | None = None
-    reload: str = ""
-    reloaded: bool = False
-    reload_sent: bool = False
-    start: str = ""
-    started: bool = False
-    code: str = "install.rolled_back"
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-def _write_remedy(exc: BaseException) -> str:
-    if isinstance(exc, PermissionError):
-        return "Run as root (sudo), or choose directories you can write."
-    if isinstance(exc, OSError):
-        return "Check free disk space and permissions, then run apply again."
-    return "This is unexpected: please report it with the message above."
-
-
-def _chown(path: Path, state: PathState) -> None:
-    """Give ``path`` the owner ``state`` recorded (best effort, never follows links)."""
-    if state.uid is None or state.gid is None:
-        return
-    with contextlib.suppress(OSError):
-        st = os.lstat(path)
-        if (st.st_uid, st.st_gid) != (state.uid, state.gid):
-            os.lchown(path, state.uid, state.gid)
-
-
-def restore_state(path: Path, state: PathState) -> None:
-    """Put ``path`` back as ``state`` describes (atomically for files and links)."""
-    if state.kind == "other":
-        return
-    if state.kind == "absent":
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        fsync_directory(path.parent)
-        return
-    if state.kind == "link":
-        assert state.target is not None
-        atomic_symlink(path, state.target, check=False)
-    else:
-        assert state.content is not None
-        assert state.mode is not None
-        owner = (state.uid, state.gid) if state.uid is not None and state.gid is not None else None
-        if owner is not None and os.geteuid() != 0:
-            owner = None
-        atomic_write(path, state.content, state.mode, owner=owner, check=False)
-    _chown(path, state)
 
 
 class Installer:
@@ -332,75 +234,9 @@ class Installer:
         path = Path(name)
         return path if path.is_absolute() else self.output_dir / path
 
-    def _answers_bytes(self, current: PathState) -> tuple[bytes, int]:
-        """The answers file to write; an equivalent existing file is kept as it is."""
-        new = dumps_answers(self.answers).encode("utf-8")
-        if current.kind == "file" and current.content is not None:
-            try:
-                existing = loads_answers(current.content.decode("utf-8"), ANSWERS_NAME)
-            except (AnswersError, UnicodeDecodeError):  # unusable: replaced (and backed up)
-                existing = None
-            if existing == self.answers and current.mode is not None:
-                return current.content, current.mode
-        return new, 0o600
-
     def managed(self, path: Path) -> bool:
-        """Whether ``path`` is one this install manages for its nginx tree.
-
-        The server block and its link (in any layout of the tree, or the
-        configured path), and the output files by name (the snippet, next
-        steps, manifests, Teams package, answers), wherever they were written.
-        """
-        from wizard.constants import (
-            NEXT_STEPS_NAME,
-            SLACK_EVENTS_MANIFEST_NAME,
-            SLACK_MANIFEST_NAME,
-        )
-        from wizard.provider_files import TEAMS_PACKAGE_NAME
-
-        root = Path(os.path.realpath(self.ctx.nginx_root))
-        nginx_targets = {
-            root / "sites-available" / SERVER_CONF_NAME,
-            root / "sites-enabled" / SERVER_CONF_NAME,
-            root / "conf.d" / SERVER_CONF_NAME,
-            Path(self.ctx.nginx_root) / "sites-available" / SERVER_CONF_NAME,
-            Path(self.ctx.nginx_root) / "sites-enabled" / SERVER_CONF_NAME,
-            Path(self.ctx.nginx_root) / "conf.d" / SERVER_CONF_NAME,
-        }
-        custom = self.answers.output.nginx_conf
-        if custom not in ("", "auto"):
-            nginx_targets.add(Path(custom))
-            nginx_targets.add(root / "sites-enabled" / Path(custom).name)
-        names = {
-            self.answers.output.snippet,
-            "codestream-messaging.json",
-            NEXT_STEPS_NAME,
-            SLACK_MANIFEST_NAME,
-            SLACK_EVENTS_MANIFEST_NAME,
-            TEAMS_PACKAGE_NAME,
-            ANSWERS_NAME,
-            SERVICE_NAME,
-            TIMER_NAME,
-        }
-        hook = renew_hook_path(self.answers)  # apply --renew-hook's, of this certificate
-        return path in nginx_targets or path.name in names or (hook is not None and path == hook)
-
-    def _check_directories(self, targets: Sequence[Path]) -> None:
-        """Refuse, before anything is written, a target directory other users can change.
-
-        A directory still to be created is judged by its nearest existing ancestor.
-
-        Raises:
-            InstallError: ``install.unsafe_path``, naming the directory and the fix.
-        """
-        for path in targets:
-            directory, target = path.parent, path
-            while not directory.is_dir() and directory != directory.parent:
-                directory, target = directory.parent, directory
-            try:
-                check_directory(directory, target)
-            except UnsafePathError as exc:
-                raise InstallError(exc.message, exc.remedy, code="install.unsafe_path") from None
+        """Whether ``path`` is one this install manages (:func:`.targets.is_managed`)."""
+        return is_managed(path, self.answers, self.ctx.nginx_root)
 
     def plan(self) -> Plan:
         """Everything :meth:`apply` would write, with diffs; nothing is written.
@@ -409,10 +245,44 @@ class Installer:
             InstallError: When there is no usable layout or the answers cannot be
                 rendered (the message names the key and the fix).
         """
-        from wizard.constants import NEXT_STEPS_NAME, SERVER_CONF_NAME, SLACK_MANIFEST_NAME
+        layout = self.prepare()
+        targets = self._targets(layout)
+        check_directories(path for path, _c, _m, _r in targets)
+        currents = read_currents(path for path, _c, _m, _r in targets)
+        masker = masker_for(self.answers, currents)
+        files: list[FileChange] = []
+        for (path, content, mode, role), current in zip(targets, currents, strict=True):
+            if content is None:
+                content, mode = answers_bytes(self.answers, current)
+            diff = file_diff(path, current, content, mode, masker)
+            files.append(FileChange(path, content, mode, role, current, diff))
+        links: list[LinkChange] = []
+        directories: list[Path] = []
+        conflicts: list[str] = []
+        if layout is not None:
+            links, directories, conflicts = nginx_changes(layout, self.answers, self.ctx.nginx_root)
+        return Plan(
+            layout,
+            tuple(files),
+            tuple(links),
+            tuple(missing_directories([f.path for f in files], directories)),
+            tuple(conflicts),
+            self.state.path,
+            self.release,
+        )
+
+    def _targets(self, layout: Layout | None) -> list[tuple[Path, bytes | None, int, Role]]:
+        """Every file to write, with its content, mode and role.
+
+        The rendered files, the answers (content ``None``: made from the file
+        there now), and the renewal hook and monitor units when asked for.
+
+        Raises:
+            InstallError: When the answers cannot be rendered.
+        """
+        from wizard.constants import NEXT_STEPS_NAME, SLACK_MANIFEST_NAME
         from wizard.render import RenderError, render_all
 
-        layout = self.prepare()
         try:
             rendered = render_all(
                 self.answers,
@@ -444,70 +314,7 @@ class Installer:
         if self.monitor is not None:
             for unit, unit_text in planned_units(self.monitor):
                 targets.append((unit, unit_text, UNIT_MODE, "monitor"))
-        self._check_directories([path for path, _c, _m, _r in targets])
-        currents: list[PathState] = []
-        for path, _content, _mode, _role in targets:
-            try:
-                current = read_state(path, _MAX_CURRENT + 1)
-            except OSError as exc:
-                raise InstallError(
-                    f"{path} cannot be read to compare: {exc.strerror or exc}.",
-                    "Check its permissions (run as root), or move it out of the way.",
-                ) from None
-            if current.kind == "other":
-                raise InstallError(
-                    f"{path} exists and is not a regular file (a directory or device).",
-                    "Move it out of the way, or choose another output directory.",
-                )
-            if current.content is not None and len(current.content) > _MAX_CURRENT:
-                # Read only in part, it could not be backed up whole: not one of ours.
-                raise InstallError(
-                    f"{path} is larger than {_MAX_CURRENT >> 20} MiB: not a file this tool wrote.",
-                    "Move it out of the way, or choose another output directory.",
-                )
-            currents.append(current)
-        masker = masker_for(self.answers, currents)
-        files: list[FileChange] = []
-        for (path, content, mode, role), current in zip(targets, currents, strict=True):
-            if content is None:
-                content, mode = self._answers_bytes(current)
-            diff = file_diff(path, current, content, mode, masker)
-            files.append(FileChange(path, content, mode, role, current, diff))
-        links: list[LinkChange] = []
-        directories: list[Path] = []
-        conflicts: list[str] = []
-        if layout is not None:
-            directories = [d for d in layout.directories if not d.is_dir()]
-            if layout.enabled_link is not None:
-                current = read_state(layout.enabled_link, 0)
-                if current.kind == "other":
-                    raise InstallError(
-                        f"{layout.enabled_link} exists and is not a file or a link.",
-                        "Move it out of the way and run again.",
-                    )
-                links.append(LinkChange(layout.enabled_link, str(layout.server_block), current))
-            conflicts = find_conflicting_server_blocks(
-                self.ctx.nginx_root,
-                self.answers.bastion.hostname,
-                self.answers.bastion.listen_port,
-                layout.server_block,
-            )
-        for parent in {f.path.parent for f in files} | set(directories):
-            # Every missing ancestor too, so a rollback removes all it created.
-            while not parent.is_dir() and parent != parent.parent:
-                if parent not in directories:
-                    directories.append(parent)
-                parent = parent.parent
-        directories.sort(key=lambda p: len(p.parts))
-        return Plan(
-            layout,
-            tuple(files),
-            tuple(links),
-            tuple(directories),
-            tuple(conflicts),
-            self.state.path,
-            self.release,
-        )
+        return targets
 
     @property
     def may_start(self) -> bool:
@@ -582,9 +389,7 @@ class Installer:
 
     def _stale(self, plan: Plan) -> list[Path]:
         stale = [
-            f.path
-            for f in plan.files
-            if not read_state(f.path, _MAX_CURRENT + 1).same_as(f.current)
+            f.path for f in plan.files if not read_state(f.path, MAX_CURRENT + 1).same_as(f.current)
         ]
         stale += [
             link.path for link in plan.links if not read_state(link.path, 0).same_as(link.current)
@@ -606,7 +411,7 @@ class Installer:
                 problems.append(f"{link.path}: {exc.strerror or exc}")
         for change in reversed(plan.files):
             try:
-                if not read_state(change.path, _MAX_CURRENT + 1).same_as(change.current):
+                if not read_state(change.path, MAX_CURRENT + 1).same_as(change.current):
                     restore_state(change.path, change.current)
                 remove_tmp_leftovers(change.path)
             except OSError as exc:
@@ -658,6 +463,52 @@ class Installer:
             What happened; ``ok`` is false after a refusal or a rollback, with
             nginx's own message in ``nginx_output``.
         """
+        refused = await self._refusal(plan)
+        if refused is not None:
+            return refused
+        try:
+            await asyncio.to_thread(self.state.ensure)
+            journal = Journal.create(self.state.journals, self.ctx.nginx_root)
+        except InstallError:
+            raise
+        except OSError as exc:
+            return InstallResult(
+                False,
+                False,
+                f"Cannot create the install state under {self.state.path}: "
+                f"{exc.strerror or exc}. Nothing was written.",
+                remedy=write_remedy(exc),
+                code="install.failed",
+            )
+        written: list[Path] = []
+        try:
+            for change in plan.files:
+                if change.changed:
+                    journal.add(change.path, change.current)
+            for link in plan.links:
+                if link.changed:
+                    journal.add(link.path, link.current)
+            journal.save("planned")
+            fault_point("planned")
+            journal.save("writing")
+            fault_point("writing")
+            written = await asyncio.to_thread(self._write, plan, journal)
+            outcome = await self._test_and_reload(plan, journal)
+        except BaseException as exc:
+            problems = await asyncio.to_thread(self.rollback, plan, journal)
+            if not problems:
+                journal.discard()
+            if not isinstance(exc, Exception):
+                raise
+            return self._failed(
+                f"Writing failed: {exc}", "", problems, journal, remedy=write_remedy(exc)
+            )
+        if outcome.failure is not None:
+            return await self._undone(plan, journal, outcome)
+        return self._installed(plan, journal, written, outcome)
+
+    async def _refusal(self, plan: Plan) -> InstallResult | None:
+        """Why ``plan`` is not applied (a conflict, a stale plan, nothing to do); else ``None``."""
         if plan.conflicts:
             return InstallResult(
                 False,
@@ -684,57 +535,25 @@ class Installer:
                 "Nothing to change: every file is already installed exactly as planned.",
                 code="install.unchanged",
             )
-        try:
-            await asyncio.to_thread(self.state.ensure)
-            journal = Journal.create(self.state.journals, self.ctx.nginx_root)
-        except InstallError:
-            raise
-        except OSError as exc:
-            return InstallResult(
-                False,
-                False,
-                f"Cannot create the install state under {self.state.path}: "
-                f"{exc.strerror or exc}. Nothing was written.",
-                remedy=_write_remedy(exc),
-                code="install.failed",
-            )
-        written: list[Path] = []
-        try:
-            for change in plan.files:
-                if change.changed:
-                    journal.add(change.path, change.current)
-            for link in plan.links:
-                if link.changed:
-                    journal.add(link.path, link.current)
-            journal.save("planned")
-            fault_point("planned")
-            journal.save("writing")
-            fault_point("writing")
-            written = await asyncio.to_thread(self._write, plan, journal)
-            outcome = await self._test_and_reload(plan, journal)
-        except BaseException as exc:
-            problems = await asyncio.to_thread(self.rollback, plan, journal)
-            if not problems:
-                journal.discard()
-            if not isinstance(exc, Exception):
-                raise
-            return self._failed(
-                f"Writing failed: {exc}", "", problems, journal, remedy=_write_remedy(exc)
-            )
-        if outcome.failure is not None:
-            message, output, remedy = outcome.failure
-            problems = await asyncio.to_thread(self.rollback, plan, journal)
-            notes: tuple[str, ...] = ()
-            if outcome.reload_sent and not problems:
-                notes = (await self.reload_restored(),)
-            if not problems:
-                journal.discard()
-            failed = self._failed(
-                message, output, problems, journal, remedy=remedy, code=outcome.code
-            )
-            return InstallResult(
-                **{**failed.__dict__, "notes": failed.notes + outcome.notes + notes}
-            )
+        return None
+
+    async def _undone(self, plan: Plan, journal: Journal, outcome: Outcome) -> InstallResult:
+        """After a failed test, reload or start: everything put back, and what happened."""
+        assert outcome.failure is not None
+        message, output, remedy = outcome.failure
+        problems = await asyncio.to_thread(self.rollback, plan, journal)
+        notes: tuple[str, ...] = ()
+        if outcome.reload_sent and not problems:
+            notes = (await self.reload_restored(),)
+        if not problems:
+            journal.discard()
+        failed = self._failed(message, output, problems, journal, remedy=remedy, code=outcome.code)
+        return InstallResult(**{**failed.__dict__, "notes": failed.notes + outcome.notes + notes})
+
+    def _installed(
+        self, plan: Plan, journal: Journal, written: list[Path], outcome: Outcome
+    ) -> InstallResult:
+        """The run succeeded: the journal is done, the run recorded, the result said."""
         fault_point("done")
         journal.save("done")
         with contextlib.suppress(OSError):
@@ -765,7 +584,7 @@ class Installer:
             notes=outcome.notes,
         )
 
-    def _record_run(self, plan: Plan, written: list[Path], outcome: _Outcome) -> None:
+    def _record_run(self, plan: Plan, written: list[Path], outcome: Outcome) -> None:
         """Append one line to the run record (what changed, when, reloaded or not)."""
         from datetime import UTC, datetime
 
@@ -798,15 +617,15 @@ class Installer:
             config_test_message(result.output) or f"exit status {result.returncode}"
         )
 
-    async def _test_and_reload(self, plan: Plan, journal: Journal) -> _Outcome:
+    async def _test_and_reload(self, plan: Plan, journal: Journal) -> Outcome:
         """``nginx -t``, then the reload and its proof, when nginx's configuration changed."""
         if not plan.nginx_changed:
-            return _Outcome()
+            return Outcome()
         journal.save("testing")
         fault_point("testing")
         test = await run_command(self.config_test_argv(), self.command_timeout)
         if not test.ok:
-            return _Outcome(
+            return Outcome(
                 failure=(
                     "nginx -t failed with the new server block; every file was put back as it was.",
                     config_test_message(test.output),
@@ -824,13 +643,13 @@ class Installer:
                 return await self._start(start, journal, before)
         reload_argv, why_not = await self.reload_argv()
         if reload_argv is None:
-            return _Outcome(notes=(why_not,))
+            return Outcome(notes=(why_not,))
         journal.save("reloading")
         fault_point("reloading")
         reload = await run_command(reload_argv, self.command_timeout)
         command = " ".join(reload_argv)
         if not reload.ok:
-            return _Outcome(
+            return Outcome(
                 failure=(
                     f"Reloading nginx failed ({command}); every file was put back as it was.",
                     config_test_message(reload.output) or f"exit status {reload.returncode}",
@@ -840,7 +659,7 @@ class Installer:
             )
         proof = await prove_reload(before, self.listener(), wait=self.prove_wait)
         if not proof.ok:
-            return _Outcome(
+            return Outcome(
                 failure=(
                     f"Reloading nginx did not take effect ({command}): {proof.message} Every "
                     "file was put back as it was.",
@@ -850,11 +669,11 @@ class Installer:
                 ),
                 reload_sent=True,
             )
-        return _Outcome(
+        return Outcome(
             reload=command, reloaded=not proof.notes, reload_sent=True, notes=proof.notes
         )
 
-    async def _start(self, start: StartPlan, journal: Journal, before: MasterSnapshot) -> _Outcome:
+    async def _start(self, start: StartPlan, journal: Journal, before: MasterSnapshot) -> Outcome:
         """No master runs: start nginx the host's way, prove it serves, else stop it again."""
         journal.start = StartRecord(start.manager, start.enabled_before, time.time())
         journal.save("starting")
@@ -871,7 +690,7 @@ class Installer:
             stopped = await stop_started(
                 start, run=self.command_runner, timeout=self.command_timeout
             )
-            return _Outcome(
+            return Outcome(
                 failure=(
                     f"nginx was not running, and starting it failed ({command}); every file "
                     "was put back as it was.",
@@ -890,9 +709,9 @@ class Installer:
             journal.save()
         proof = await prove_reload(before, self.listener(), wait=self.prove_wait, started=True)
         if proof.ok:
-            return _Outcome(start=command, started=True, notes=proof.notes)
+            return Outcome(start=command, started=True, notes=proof.notes)
         stopped = await stop_started(start, run=self.command_runner, timeout=self.command_timeout)
-        return _Outcome(
+        return Outcome(
             failure=(
                 f"nginx was not running; it was started ({command}) but does not serve the new "
                 f"server block: {proof.message} Every file was put back as it was.",
@@ -942,23 +761,13 @@ class Installer:
 
     def unfinished(self) -> list[Path]:
         """Journal directories of runs that did not finish (the caller holds the lock)."""
-        if not self.state.exists():
-            return []
-        self.state.verify()
-        found = []
-        for directory in journal_dirs(self.state.journals):
-            with contextlib.suppress(OSError, ValueError):
-                text = (directory / "journal.json").read_text(encoding="utf-8")
-                if json.loads(text).get("state") == "done":
-                    continue
-            found.append(directory)
-        return found
+        return unfinished_journals(self.state)
 
     def recover(self) -> list[str]:
         """Undo an apply that was killed half-way (a journal not ``done``).
 
         The caller holds the run lock, so no journal found here belongs to a
-        live run.
+        live run. Sets :attr:`recovered_a_reload` and :attr:`recovered_starts`.
 
         Returns:
             One message per interrupted run that was undone (empty when none).
@@ -968,54 +777,10 @@ class Installer:
             JournalError: When a journal is damaged or names paths this install
                 does not manage (nothing is touched then).
         """
-        messages: list[str] = []
-        self.recovered_a_reload = False
-        self.recovered_starts = []
-        for directory in self.unfinished():
-            journal = load_journal(directory, self.ctx.nginx_root, self.managed)
-            if journal is None:
-                # Killed before its journal existed: nothing had been changed yet.
-                Journal(directory, "").discard()
-                continue
-            problems: list[str] = []
-            for entry in reversed(journal.entries):
-                try:
-                    if not read_state(entry.path, _MAX_CURRENT + 1).same_as(entry.before):
-                        restore_state(entry.path, entry.before)
-                    remove_tmp_leftovers(entry.path)
-                except OSError as exc:
-                    problems.append(f"{entry.path}: {exc.strerror or exc}")
-            for created in reversed(journal.created_dirs):
-                with contextlib.suppress(OSError):
-                    os.rmdir(created)
-            if problems:
-                raise JournalError(
-                    f"An interrupted apply could not be fully undone ({'; '.join(problems)}); "
-                    f"the originals are in {directory}.",
-                    "Copy them back by hand (journal.json says where each goes), then "
-                    + DISCARD_HINT[0].lower()
-                    + DISCARD_HINT[1:],
-                )
-            journal.discard()
-            if journal.state == "reloading":
-                self.recovered_a_reload = True
-            if journal.state == "starting" and journal.start is not None:
-                self.recovered_starts.append(journal.start)
-            note = (
-                " nginx may have been reloaded with the new files before the interruption: "
-                "it is reloaded once more."
-                if journal.state == "reloading"
-                else " nginx was not running and the run may have started it with the new "
-                "files: a master it started is stopped again."
-                if journal.state == "starting"
-                else ""
-            )
-            messages.append(
-                f"An earlier apply was interrupted (journal {directory.name}, state "
-                f"{journal.state}); its {len(journal.entries)} file(s) were put back as they "
-                f"were.{note}"
-            )
-        return messages
+        recovered = recover_journals(self.state, self.ctx.nginx_root, self.managed)
+        self.recovered_a_reload = recovered.a_reload
+        self.recovered_starts = recovered.starts
+        return recovered.messages
 
     async def stop_recovered(self) -> list[str]:
         """After :meth:`recover`: stop the masters the undone runs had started.
@@ -1055,22 +820,8 @@ class Installer:
 
     def describe_unfinished(self) -> list[str]:
         """What each unfinished journal holds, for ``apply --discard-journal``."""
-        lines = []
-        for directory in self.unfinished():
-            try:
-                journal = load_journal(directory, self.ctx.nginx_root, lambda _p: True)
-            except JournalError as exc:
-                lines.append(f"{directory}: {exc.message}")
-                continue
-            if journal is None:
-                lines.append(f"{directory}: no journal (a run killed before it changed anything)")
-            else:
-                lines.append(journal.describe())
-        return lines
+        return describe_journals(self.state, self.ctx.nginx_root)
 
     def discard_unfinished(self) -> list[Path]:
         """Remove every unfinished journal without restoring anything; returns them."""
-        found = self.unfinished()
-        for directory in found:
-            Journal(directory, "").discard()
-        return found
+        return discard_journals(self.state)

@@ -32,9 +32,10 @@ from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.findings import Finding, fail, has_failure, ok, warn
 from wizard.install.errors import InstallError
-from wizard.install.installer import Installer, InstallResult
+from wizard.install.installer import Installer
 from wizard.install.lock import DEFAULT_WAIT, RunLock
 from wizard.install.plan import Action, Masker, Plan, masker_for
+from wizard.install.result import InstallResult
 
 Stage = Literal["recover", "check", "plan", "diff", "confirm", "apply", "done"]
 
