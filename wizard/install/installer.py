@@ -25,12 +25,14 @@ reload), ``rollback`` -> :meth:`Installer.rollback` (in-process) and
 The caller holds the run lock (:mod:`wizard.install.lock`) around recovery
 and apply; :mod:`wizard.install.pipeline` does.
 
-Fault injection, for the tests that kill a run at each phase: when
-``CODESTREAM_BASTION_TESTING=1`` *and* ``CODESTREAM_BASTION_FAULT=<phase>``
-are both set, the process SIGKILLs itself on entering that phase (``planned``,
-``writing``, ``written``, ``testing``, ``reloading``, ``starting``, ``started``
-(the start command has returned, the master's pid is not recorded yet),
-``done``). Without the first variable the second is ignored.
+The pieces: what to write where (:mod:`~wizard.install.targets`), the nginx
+side of step 4 (:mod:`~wizard.install.activate`), putting back
+(:mod:`~wizard.install.recovery`), the result (:mod:`~wizard.install.result`).
+
+Fault injection (:func:`wizard.install.result.fault_point`), for the tests that
+kill a run at each phase: ``planned``, ``writing``, ``written``, ``testing``,
+``reloading``, ``starting``, ``started`` (the start command has returned, the
+master's pid is not recorded yet), ``done``.
 """
 
 from __future__ import annotations
@@ -38,23 +40,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
-import json
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.constants import ANSWERS_NAME, DEFAULT_LOG_DIR, SERVER_CONF_NAME, SYSTEM_NGINX_ROOT
-from wizard.fsutil import (
-    atomic_symlink,
-    atomic_write,
-    check_directory,
-    read_state,
-    remove_tmp_leftovers,
+from wizard.fsutil import atomic_symlink, atomic_write, check_directory
+from wizard.install.activate import (
+    Nginx,
+    listener_for,
+    reload_restored,
+    stop_recovered,
+    test_and_reload,
 )
 from wizard.install.errors import InstallError
 from wizard.install.journal import Journal, StartRecord, prune_done
@@ -64,47 +64,40 @@ from wizard.install.recovery import (
     describe_journals,
     discard_journals,
     recover_journals,
-    restore_state,
+    roll_back,
     unfinished_journals,
 )
-from wizard.install.reload import (
-    Listener,
-    MasterSnapshot,
-    failure_lines,
-    prove_reload,
-    snapshot_master,
-)
 from wizard.install.renew_hook import HOOK_MODE, planned_renew_hook
-from wizard.install.result import InstallResult, Outcome, fault_point, write_remedy
-from wizard.install.start import (
-    Manager,
-    StartPlan,
-    plan_start,
-    process_start_time,
-    stop_started,
+from wizard.install.result import (
+    InstallResult,
+    Outcome,
+    failed_result,
+    fault_point,
+    record_run,
+    write_remedy,
 )
+from wizard.install.start import StartPlan, plan_start
 from wizard.install.state import StateDir
 from wizard.install.targets import (
-    MAX_CURRENT,
     answers_bytes,
     check_directories,
     is_managed,
     missing_directories,
     nginx_changes,
     read_currents,
+    stale_targets,
 )
 from wizard.nginx import (
     COMMAND_TIMEOUT,
     CommandResult,
     Layout,
     LayoutError,
-    config_test_message,
     detect_layout,
     find_binary,
     nginx_argv,
     run_command,
 )
-from wizard.nginx.master import SYSTEMD_RUN_DIR, CommandRunner, wait_for_master
+from wizard.nginx.master import SYSTEMD_RUN_DIR, CommandRunner
 
 if TYPE_CHECKING:
     from wizard.nginx import NginxFeatures
@@ -230,10 +223,6 @@ class Installer:
         """certbot's ``config_test``: ``nginx -t`` of the tree as it is now."""
         return await run_command(self.config_test_argv(), self.command_timeout)
 
-    def _output_path(self, name: str) -> Path:
-        path = Path(name)
-        return path if path.is_absolute() else self.output_dir / path
-
     def managed(self, path: Path) -> bool:
         """Whether ``path`` is one this install manages (:func:`.targets.is_managed`)."""
         return is_managed(path, self.answers, self.ctx.nginx_root)
@@ -272,10 +261,8 @@ class Installer:
         )
 
     def _targets(self, layout: Layout | None) -> list[tuple[Path, bytes | None, int, Role]]:
-        """Every file to write, with its content, mode and role.
-
-        The rendered files, the answers (content ``None``: made from the file
-        there now), and the renewal hook and monitor units when asked for.
+        """Every file to write, with content, mode and role: the rendered files, the answers
+        (``None``: made from the file there now), the renewal hook and monitor units if asked.
 
         Raises:
             InstallError: When the answers cannot be rendered.
@@ -306,7 +293,9 @@ class Installer:
                     targets.append((layout.server_block, item.content, item.mode, "nginx"))
             else:
                 role = roles.get(item.name, "other")
-                targets.append((self._output_path(item.name), item.content, item.mode, role))
+                path = Path(item.name)  # a snippet name may be absolute
+                path = path if path.is_absolute() else self.output_dir / path
+                targets.append((path, item.content, item.mode, role))
         targets.append((self.output_dir / ANSWERS_NAME, None, 0o600, "answers"))
         if self.renew_hook:
             hook, script = planned_renew_hook(self.answers, self.ctx.nginx_root, self.binary)
@@ -374,27 +363,7 @@ class Installer:
             )
         return nginx_argv(self.binary, self.ctx.nginx_root, "-s", "reload"), ""
 
-    def listener(self) -> Listener | None:
-        """Where the new server block listens (for the handshake of the reload proof)."""
-        bastion = self.answers.bastion
-        if not self.answers.exposes_bastion or not bastion.certificate:
-            return None
-        host = "127.0.0.1"
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(bastion.public_ip).is_loopback:
-                host = bastion.public_ip  # the block then listens on that address only
-        return Listener(host, bastion.listen_port, bastion.hostname, bastion.certificate)
-
     # -- apply / rollback -------------------------------------------------------------------
-
-    def _stale(self, plan: Plan) -> list[Path]:
-        stale = [
-            f.path for f in plan.files if not read_state(f.path, MAX_CURRENT + 1).same_as(f.current)
-        ]
-        stale += [
-            link.path for link in plan.links if not read_state(link.path, 0).same_as(link.current)
-        ]
-        return stale
 
     def rollback(self, plan: Plan, journal: Journal | None = None) -> list[str]:
         """Put every target of ``plan`` back as it was when the plan was made.
@@ -402,25 +371,7 @@ class Installer:
         Returns:
             Problems met (empty when everything is back byte for byte).
         """
-        problems: list[str] = []
-        for link in reversed(plan.links):
-            try:
-                if not read_state(link.path, 0).same_as(link.current):
-                    restore_state(link.path, link.current)
-            except OSError as exc:
-                problems.append(f"{link.path}: {exc.strerror or exc}")
-        for change in reversed(plan.files):
-            try:
-                if not read_state(change.path, MAX_CURRENT + 1).same_as(change.current):
-                    restore_state(change.path, change.current)
-                remove_tmp_leftovers(change.path)
-            except OSError as exc:
-                problems.append(f"{change.path}: {exc.strerror or exc}")
-        created = journal.created_dirs if journal is not None else []
-        for directory in reversed(created):
-            with contextlib.suppress(OSError):
-                os.rmdir(directory)
-        return problems
+        return roll_back(plan, journal)
 
     def _write(self, plan: Plan, journal: Journal) -> list[Path]:
         for directory in plan.directories:
@@ -493,15 +444,15 @@ class Installer:
             journal.save("writing")
             fault_point("writing")
             written = await asyncio.to_thread(self._write, plan, journal)
-            outcome = await self._test_and_reload(plan, journal)
+            outcome = await test_and_reload(self._nginx(), plan, journal)
         except BaseException as exc:
             problems = await asyncio.to_thread(self.rollback, plan, journal)
             if not problems:
                 journal.discard()
             if not isinstance(exc, Exception):
                 raise
-            return self._failed(
-                f"Writing failed: {exc}", "", problems, journal, remedy=write_remedy(exc)
+            return failed_result(
+                f"Writing failed: {exc}", "", problems, journal.directory, remedy=write_remedy(exc)
             )
         if outcome.failure is not None:
             return await self._undone(plan, journal, outcome)
@@ -518,7 +469,7 @@ class Installer:
                 remedy="Remove or disable that server block, or change its server_name.",
                 code="install.conflict",
             )
-        stale = await asyncio.to_thread(self._stale, plan)
+        stale = await asyncio.to_thread(stale_targets, plan)
         if stale:
             return InstallResult(
                 False,
@@ -547,7 +498,9 @@ class Installer:
             notes = (await self.reload_restored(),)
         if not problems:
             journal.discard()
-        failed = self._failed(message, output, problems, journal, remedy=remedy, code=outcome.code)
+        failed = failed_result(
+            message, output, problems, journal.directory, remedy=remedy, code=outcome.code
+        )
         return InstallResult(**{**failed.__dict__, "notes": failed.notes + outcome.notes + notes})
 
     def _installed(
@@ -558,7 +511,7 @@ class Installer:
         journal.save("done")
         with contextlib.suppress(OSError):
             prune_done(self.state.journals)
-            self._record_run(plan, written, outcome)
+            record_run(self.state.runs_file, written, outcome)
         if plan.nginx_changed:
             message = f"Installed {len(written)} file(s); " + (
                 f"nginx was not running and was started ({outcome.start})."
@@ -584,177 +537,23 @@ class Installer:
             notes=outcome.notes,
         )
 
-    def _record_run(self, plan: Plan, written: list[Path], outcome: Outcome) -> None:
-        """Append one line to the run record (what changed, when, reloaded or not)."""
-        from datetime import UTC, datetime
-
-        line = {
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "pid": os.getpid(),
-            "written": [str(p) for p in written],
-            "reloaded": outcome.reloaded,
-            "started": outcome.started,
-        }
-        fd = os.open(
-            self.state.runs_file,
-            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o600,
-        )
-        try:
-            os.write(fd, (json.dumps(line) + "\n").encode("utf-8"))
-        finally:
-            os.close(fd)
-
     async def reload_restored(self) -> str:
         """After a rollback, reload nginx once more so it runs the restored files."""
-        argv, why_not = await self.reload_argv()
-        if argv is None:
-            return why_not
-        result = await run_command(argv, self.command_timeout)
-        if result.ok:
-            return f"nginx was reloaded with the restored configuration ({' '.join(argv)})."
-        return f"Reloading nginx with the restored configuration failed ({' '.join(argv)}): " + (
-            config_test_message(result.output) or f"exit status {result.returncode}"
-        )
+        return await reload_restored(self._nginx())
 
-    async def _test_and_reload(self, plan: Plan, journal: Journal) -> Outcome:
-        """``nginx -t``, then the reload and its proof, when nginx's configuration changed."""
-        if not plan.nginx_changed:
-            return Outcome()
-        journal.save("testing")
-        fault_point("testing")
-        test = await run_command(self.config_test_argv(), self.command_timeout)
-        if not test.ok:
-            return Outcome(
-                failure=(
-                    "nginx -t failed with the new server block; every file was put back as it was.",
-                    config_test_message(test.output),
-                    "Read nginx's message above: it names the file and line. Fix the cause "
-                    "(often a certificate path nginx cannot read, or another file of the tree), "
-                    "then run apply again.",
-                )
-            )
-        before = await snapshot_master(self.binary, self.ctx.nginx_root)
-        if before.pid is None and self.may_start:
-            start = plan.start
-            if start is None or start.pid_file != before.pid_file:
-                start = await self.start_plan()  # planned while a master ran, or elsewhere
-            if start is not None:
-                return await self._start(start, journal, before)
-        reload_argv, why_not = await self.reload_argv()
-        if reload_argv is None:
-            return Outcome(notes=(why_not,))
-        journal.save("reloading")
-        fault_point("reloading")
-        reload = await run_command(reload_argv, self.command_timeout)
-        command = " ".join(reload_argv)
-        if not reload.ok:
-            return Outcome(
-                failure=(
-                    f"Reloading nginx failed ({command}); every file was put back as it was.",
-                    config_test_message(reload.output) or f"exit status {reload.returncode}",
-                    "Make sure nginx is running (systemctl status nginx, or start it with "
-                    "'nginx'), then run apply again.",
-                )
-            )
-        proof = await prove_reload(before, self.listener(), wait=self.prove_wait)
-        if not proof.ok:
-            return Outcome(
-                failure=(
-                    f"Reloading nginx did not take effect ({command}): {proof.message} Every "
-                    "file was put back as it was.",
-                    proof.nginx_output,
-                    "Read nginx's message above (a port another process holds, a file nginx "
-                    "cannot read), fix the cause, then run apply again.",
-                ),
-                reload_sent=True,
-            )
-        return Outcome(
-            reload=command, reloaded=not proof.notes, reload_sent=True, notes=proof.notes
-        )
-
-    async def _start(self, start: StartPlan, journal: Journal, before: MasterSnapshot) -> Outcome:
-        """No master runs: start nginx the host's way, prove it serves, else stop it again."""
-        journal.start = StartRecord(start.manager, start.enabled_before, time.time())
-        journal.save("starting")
-        fault_point("starting")
-        result = await self.command_runner(list(start.argv), self.command_timeout)
-        fault_point("started")
-        command = start.command
-        if not result.ok:
-            # nginx's own words: the start command's output (the nginx binary prints
-            # them), else the error log's (systemctl only says the unit failed).
-            words = config_test_message(result.output) or f"exit status {result.returncode}"
-            if "[emerg]" not in words:
-                words = "\n".join([words, *failure_lines(before)[-10:]])
-            stopped = await stop_started(
-                start, run=self.command_runner, timeout=self.command_timeout
-            )
-            return Outcome(
-                failure=(
-                    f"nginx was not running, and starting it failed ({command}); every file "
-                    "was put back as it was.",
-                    words,
-                    "Read nginx's message above (another process holding the listen port: "
-                    "'ss -ltnp'; a file nginx may not read; SELinux), fix the cause, then run "
-                    "apply again.",
-                ),
-                code="install.start_failed",
-                notes=(stopped,) if stopped else (),
-            )
-        master = await wait_for_master(start.pid_file, self.prove_wait)
-        if master.running and master.pid is not None:
-            # Recorded at once: recovery then stops exactly this master.
-            journal.start = dataclasses.replace(journal.start, pid=master.pid)
-            journal.save()
-        proof = await prove_reload(before, self.listener(), wait=self.prove_wait, started=True)
-        if proof.ok:
-            return Outcome(start=command, started=True, notes=proof.notes)
-        stopped = await stop_started(start, run=self.command_runner, timeout=self.command_timeout)
-        return Outcome(
-            failure=(
-                f"nginx was not running; it was started ({command}) but does not serve the new "
-                f"server block: {proof.message} Every file was put back as it was.",
-                proof.nginx_output,
-                "Read nginx's message above (a port another process holds, a file nginx "
-                "cannot read), fix the cause, then run apply again.",
-            ),
-            code="install.start_failed",
-            notes=(stopped,) if stopped else (),
-        )
-
-    def _failed(
-        self,
-        message: str,
-        output: str,
-        problems: list[str],
-        journal: Journal,
-        *,
-        remedy: str,
-        code: str = "install.rolled_back",
-    ) -> InstallResult:
-        if problems:
-            return InstallResult(
-                False,
-                True,
-                message
-                + " Putting the old files back FAILED for: "
-                + "; ".join(problems)
-                + f". The originals are in {journal.directory} (see its journal.json).",
-                nginx_output=output,
-                backup_dir=journal.directory,
-                remedy="Copy the files back from the backup directory by hand, then run "
-                "'nginx -t'.",
-                code="install.failed",
-            )
-        return InstallResult(
-            False,
-            False,
-            message,
-            nginx_output=output,
-            rolled_back=True,
-            remedy=remedy,
-            code=code,
+    def _nginx(self) -> Nginx:
+        """What :mod:`wizard.install.activate` needs of this installer, as it is now."""
+        return Nginx(
+            self.binary,
+            self.ctx.nginx_root,
+            self.command_timeout,
+            self.prove_wait,
+            self.command_runner,
+            self.config_test_argv(),
+            listener_for(self.answers),
+            self.may_start,
+            self.reload_argv,
+            self.start_plan,
         )
 
     # -- recovery ---------------------------------------------------------------------------
@@ -785,36 +584,10 @@ class Installer:
     async def stop_recovered(self) -> list[str]:
         """After :meth:`recover`: stop the masters the undone runs had started.
 
-        A master is stopped only when it is the one the run recorded (its pid),
-        or, when the run was killed before it could record the pid, when the
-        master started after the run began its start. Any other master (one
-        an admin started since, say) is reloaded with the restored files
-        instead, never stopped.
+        See :func:`wizard.install.activate.stop_recovered`: only a master the
+        run started is stopped; any other is reloaded with the restored files.
         """
-        messages = []
-        for record in self.recovered_starts:
-            snapshot = await snapshot_master(self.binary, self.ctx.nginx_root)
-            if snapshot.pid is None:
-                messages.append("No nginx master was left running by the interrupted run.")
-                continue
-            began = await asyncio.to_thread(process_start_time, snapshot.pid)
-            ours = (
-                snapshot.pid == record.pid
-                if record.pid is not None
-                else began is not None and began >= record.at - 2.0  # /proc's btime: whole s
-            )
-            if not ours:
-                messages.append(
-                    f"The nginx master {snapshot.pid} was not started by the interrupted run: "
-                    "left running. " + await self.reload_restored()
-                )
-                continue
-            manager = cast("Manager", record.manager)  # one of the three: load_journal checked
-            start = StartPlan((), manager, "", snapshot.pid_file, record.enabled_before)
-            stopped = await stop_started(
-                start, run=self.command_runner, timeout=self.command_timeout
-            )
-            messages.append(stopped or "No nginx master was left running by the interrupted run.")
+        messages = await stop_recovered(self._nginx(), self.recovered_starts)
         self.recovered_starts = []
         return messages
 

@@ -27,6 +27,7 @@ from wizard.fsutil import (
 )
 from wizard.install.errors import JournalError
 from wizard.install.journal import DISCARD_HINT, Journal, StartRecord, journal_dirs, load_journal
+from wizard.install.plan import Plan
 from wizard.install.state import StateDir
 from wizard.install.targets import MAX_CURRENT
 
@@ -36,6 +37,7 @@ __all__ = [
     "discard_journals",
     "recover_journals",
     "restore_state",
+    "roll_back",
     "unfinished_journals",
 ]
 
@@ -70,6 +72,33 @@ def restore_state(path: Path, state: PathState) -> None:
             owner = None
         atomic_write(path, state.content, state.mode, owner=owner, check=False)
     _chown(path, state)
+
+
+def roll_back(plan: Plan, journal: Journal | None = None) -> list[str]:
+    """Put every target of ``plan`` back as it was when the plan was made.
+
+    Returns:
+        Problems met (empty when everything is back byte for byte).
+    """
+    problems: list[str] = []
+    for link in reversed(plan.links):
+        try:
+            if not read_state(link.path, 0).same_as(link.current):
+                restore_state(link.path, link.current)
+        except OSError as exc:
+            problems.append(f"{link.path}: {exc.strerror or exc}")
+    for change in reversed(plan.files):
+        try:
+            if not read_state(change.path, MAX_CURRENT + 1).same_as(change.current):
+                restore_state(change.path, change.current)
+            remove_tmp_leftovers(change.path)
+        except OSError as exc:
+            problems.append(f"{change.path}: {exc.strerror or exc}")
+    created = journal.created_dirs if journal is not None else []
+    for directory in reversed(created):
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
+    return problems
 
 
 @dataclass

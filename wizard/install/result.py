@@ -9,12 +9,22 @@ variable the second is ignored.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["FAULT_ENV", "TESTING_ENV", "InstallResult", "Outcome", "fault_point", "write_remedy"]
+__all__ = [
+    "FAULT_ENV",
+    "TESTING_ENV",
+    "InstallResult",
+    "Outcome",
+    "failed_result",
+    "fault_point",
+    "record_run",
+    "write_remedy",
+]
 
 TESTING_ENV = "CODESTREAM_BASTION_TESTING"
 FAULT_ENV = "CODESTREAM_BASTION_FAULT"
@@ -85,3 +95,59 @@ def write_remedy(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return "Check free disk space and permissions, then run apply again."
     return "This is unexpected: please report it with the message above."
+
+
+def failed_result(
+    message: str,
+    output: str,
+    problems: list[str],
+    backup_dir: Path,
+    *,
+    remedy: str,
+    code: str = "install.rolled_back",
+) -> InstallResult:
+    """A failed run: rolled back, or (``problems``) not entirely, the backups in ``backup_dir``."""
+    if problems:
+        return InstallResult(
+            False,
+            True,
+            message
+            + " Putting the old files back FAILED for: "
+            + "; ".join(problems)
+            + f". The originals are in {backup_dir} (see its journal.json).",
+            nginx_output=output,
+            backup_dir=backup_dir,
+            remedy="Copy the files back from the backup directory by hand, then run 'nginx -t'.",
+            code="install.failed",
+        )
+    return InstallResult(
+        False,
+        False,
+        message,
+        nginx_output=output,
+        rolled_back=True,
+        remedy=remedy,
+        code=code,
+    )
+
+
+def record_run(runs_file: Path, written: list[Path], outcome: Outcome) -> None:
+    """Append one line to the run record (what changed, when, reloaded or not)."""
+    from datetime import UTC, datetime
+
+    line = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "pid": os.getpid(),
+        "written": [str(p) for p in written],
+        "reloaded": outcome.reloaded,
+        "started": outcome.started,
+    }
+    fd = os.open(
+        runs_file,
+        os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o600,
+    )
+    try:
+        os.write(fd, (json.dumps(line) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)

@@ -25,7 +25,7 @@ from wizard.constants import (
 from wizard.fsutil import PathState, UnsafePathError, check_directory, read_state
 from wizard.install.errors import InstallError
 from wizard.install.monitor import SERVICE_NAME, TIMER_NAME
-from wizard.install.plan import LinkChange
+from wizard.install.plan import LinkChange, Plan
 from wizard.install.renew_hook import renew_hook_path
 from wizard.nginx import Layout, find_conflicting_server_blocks
 
@@ -37,6 +37,7 @@ __all__ = [
     "missing_directories",
     "nginx_changes",
     "read_currents",
+    "stale_targets",
 ]
 
 MAX_CURRENT = 16 * 1024 * 1024
@@ -180,3 +181,14 @@ def missing_directories(files: Sequence[Path], directories: Sequence[Path]) -> l
             parent = parent.parent
     found.sort(key=lambda p: len(p.parts))
     return found
+
+
+def stale_targets(plan: Plan) -> list[Path]:
+    """The targets of ``plan`` that changed on disk since it was made."""
+    stale = [
+        f.path for f in plan.files if not read_state(f.path, MAX_CURRENT + 1).same_as(f.current)
+    ]
+    stale += [
+        link.path for link in plan.links if not read_state(link.path, 0).same_as(link.current)
+    ]
+    return stale
