@@ -34,8 +34,8 @@ import pytest
 from tests.integration.test_install import Env, Tree
 from tests.nginx_harness import free_port, require_nginx
 from wizard.answers import load_answers, save_answers
-from wizard.apply_command import run_apply
 from wizard.cli import main
+from wizard.commands.apply import run_apply
 from wizard.install import Installer, run_pipeline
 from wizard.install.state import StateDir
 from wizard.nginx import NginxFeatures

@@ -30,9 +30,9 @@ import pytest
 
 from tests.nginx_harness import NginxHarness, free_port, require_nginx
 from wizard.answers import Answers, save_answers
-from wizard.apply_command import run_apply
 from wizard.checks.context import CheckContext
 from wizard.checks.nginx import _version_finding, check_nginx
+from wizard.commands.apply import run_apply
 from wizard.demo.ca import TestCA
 from wizard.install import Installer, InstallError
 from wizard.nginx import (

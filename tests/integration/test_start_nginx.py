@@ -40,8 +40,8 @@ import pytest
 
 from tests.nginx_harness import masters_under, require_nginx
 from wizard.answers import load_answers, save_answers
-from wizard.apply_command import default_installer, run_apply
 from wizard.cli import main
+from wizard.commands.apply import default_installer, run_apply
 from wizard.demo.environment import DemoEnvironment, running_demo
 from wizard.demo.nginx import DemoNginx
 from wizard.install.pipeline import run_pipeline

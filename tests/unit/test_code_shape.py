@@ -19,19 +19,6 @@ MAX_MODULE_LINES = 600
 FUNCTION_REASON = "# long-function:"
 MODULE_REASON = "# long-module:"
 
-# Waiting for issue 12's install work to be merged before they are split
-# (another branch is rewriting these very functions); emptied then.
-PENDING: frozenset[str] = frozenset(
-    {
-        "wizard/install/installer.py",
-        "wizard/install/installer.py:Installer.plan",
-        "wizard/install/installer.py:Installer.apply",
-        "wizard/install/journal.py:load_journal",
-        "wizard/install/pipeline.py:run_pipeline",
-        "wizard/install/reload.py:_prove",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Long:
@@ -78,11 +65,7 @@ def measure(root: Path = ROOT) -> list[Long]:
 
 def test_no_function_or_module_is_too_long_without_saying_why() -> None:
     unexplained = [f"{long.where} ({long.lines} lines)" for long in measure() if not long.reason]
-    assert sorted(u for u in unexplained if u.split(" (")[0] not in PENDING) == []
-
-
-def test_the_pending_list_names_only_what_is_still_too_long() -> None:
-    assert sorted(PENDING - {long.where for long in measure()}) == []
+    assert unexplained == []
 
 
 def test_the_measure_finds_a_long_function_and_reads_its_reason(tmp_path: Path) -> None:

@@ -234,7 +234,7 @@ async def test_the_installer_plans_the_systemd_start_and_undoes_it_with_stop_and
     assert "  nginx is not running: it will be started (systemctl enable --now nginx)" in (
         plan.summary()
     )
-    from wizard.apply_command import question
+    from wizard.commands.apply import question
 
     assert question(plan).startswith(
         "nginx is not running: it will be started (systemctl enable --now nginx). "

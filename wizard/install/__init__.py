@@ -10,7 +10,7 @@
 - :mod:`~wizard.install.pipeline`: recover -> check -> plan -> diff -> confirm -> apply,
   called by the ``apply`` command and the wizard alike.
 
-Nothing here prints: :mod:`wizard.apply_command` shows the results.
+Nothing here prints: :mod:`wizard.commands.apply` shows the results.
 """
 
 from __future__ import annotations

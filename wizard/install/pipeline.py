@@ -1,6 +1,6 @@
 """The one install pipeline: recover -> check -> plan -> diff -> confirm -> apply.
 
-Both the ``apply`` command (:mod:`wizard.apply_command`) and the wizard's
+Both the ``apply`` command (:mod:`wizard.commands.apply`) and the wizard's
 Review and Install steps call :func:`run_pipeline`; it prints nothing and
 returns a :class:`PipelineResult` that each front end shows its own way (text,
 JSON, findings on screen).
