@@ -25,15 +25,8 @@ from pathlib import Path
 
 
 def _args(env: object, answers: Path) -> list[str]:
-    ctx = env.context()  # type: ignore[attr-defined]
-    return [
-        "apply", "--answers", str(answers), "--yes",
-        "--dns-server", str(ctx.nameservers[0]),
-        "--public-dns", str(ctx.public_nameservers[0]),
-        "--ca-bundle", str(ctx.ca_bundle),
-        "--nginx-root", str(ctx.nginx_root),
-        "--lab", "--timeout", "3",
-    ]  # fmt: skip
+    options: list[str] = env.cli_options()  # type: ignore[attr-defined]
+    return ["apply", "--answers", str(answers), "--yes", *options]
 
 
 def main() -> int:

@@ -8,40 +8,15 @@ that ``apply`` writes, and the post-install checks go through it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.nginx_harness import require_nginx
 from wizard.cli import main
-from wizard.demo.environment import DemoEnvironment, running_demo
+from wizard.demo.environment import DemoEnvironment
 from wizard.demo.nginx import DemoNginx
 
 pytestmark = pytest.mark.nginx
-
-
-@pytest.fixture
-def demo_with_nginx(tmp_path: Path) -> Iterator[tuple[DemoEnvironment, Path, DemoNginx]]:
-    binary = require_nginx()
-    with running_demo(tmp_path / "demo", timeout=2.0) as (env, answers):
-        nginx = DemoNginx(env.files.nginx_root, binary)
-        nginx.start()
-        try:
-            yield env, answers, nginx
-        finally:
-            nginx.stop()
-
-
-def _args(env: DemoEnvironment) -> list[str]:
-    ctx = env.context()
-    return [
-        "--dns-server", str(ctx.nameservers[0]),
-        "--public-dns", str(ctx.public_nameservers[0]),
-        "--ca-bundle", str(ctx.ca_bundle),
-        "--nginx-root", str(ctx.nginx_root),
-        "--lab", "--timeout", "3",
-    ]  # fmt: skip
 
 
 def test_apply_then_post_install_check_passes_and_second_apply_is_a_no_op(
@@ -53,16 +28,18 @@ def test_apply_then_post_install_check_passes_and_second_apply_is_a_no_op(
     env, answers, _nginx = demo_with_nginx
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")
-    assert main(["check", "--answers", str(answers), "--post-install", *_args(env)]) == 1
+    assert main(["check", "--answers", str(answers), "--post-install", *env.cli_options()]) == 1
     before = capsys.readouterr().out
     assert "proxy.unreachable" in before
 
-    assert main(["apply", "--answers", str(answers), "--yes", *_args(env)]) == 0
+    assert main(["apply", "--answers", str(answers), "--yes", *env.cli_options()]) == 0
     applied = capsys.readouterr().out
     assert "codestream-bastion.conf" in applied
     assert (env.files.nginx_root / "conf.d" / "codestream-bastion.conf").is_file()
 
-    status = main(["check", "--answers", str(answers), "--post-install", "--json", *_args(env)])
+    status = main(
+        ["check", "--answers", str(answers), "--post-install", "--json", *env.cli_options()]
+    )
     document = json.loads(capsys.readouterr().out)
     proxy = {f["code"]: f["status"] for f in document["findings"] if f["code"].startswith("proxy")}
     assert status == 0, [f for f in document["findings"] if f["status"] == "fail"]
@@ -71,5 +48,5 @@ def test_apply_then_post_install_check_passes_and_second_apply_is_a_no_op(
     api_paths = {request.path for request in env.api.requests} if env.api else set()
     assert "/no-auth/provider-action/slack/" in api_paths
 
-    assert main(["apply", "--answers", str(answers), "--yes", *_args(env)]) == 0
+    assert main(["apply", "--answers", str(answers), "--yes", *env.cli_options()]) == 0
     assert "nothing to change" in capsys.readouterr().out.lower()

@@ -10,66 +10,16 @@ changes nothing and does not reload.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.nginx_harness import require_nginx
+from tests.integration.demo_apply import apply_args, listing, one_json_object
 from wizard.cli import main
-from wizard.demo.environment import DemoEnvironment, running_demo
+from wizard.demo.environment import DemoEnvironment
 from wizard.demo.nginx import DemoNginx
 
 pytestmark = pytest.mark.nginx
-
-
-@pytest.fixture
-def demo_with_nginx(tmp_path: Path) -> Iterator[tuple[DemoEnvironment, Path, DemoNginx]]:
-    binary = require_nginx()
-    with running_demo(tmp_path / "demo", timeout=2.0) as (env, answers):
-        nginx = DemoNginx(env.files.nginx_root, binary)
-        nginx.start()
-        try:
-            yield env, answers, nginx
-        finally:
-            nginx.stop()
-
-
-def apply_args(env: DemoEnvironment, answers: Path, *extra: str) -> list[str]:
-    ctx = env.context()
-    return [
-        "apply", "--answers", str(answers), *extra,
-        "--dns-server", str(ctx.nameservers[0]),
-        "--public-dns", str(ctx.public_nameservers[0]),
-        "--ca-bundle", str(ctx.ca_bundle),
-        "--nginx-root", str(ctx.nginx_root),
-        "--lab", "--timeout", "3",
-    ]  # fmt: skip
-
-
-def one_json_object(stdout: str) -> dict[str, object]:
-    """The whole of stdout must be one JSON object (and its newline)."""
-    assert stdout.endswith("\n")
-    assert stdout.count("\n") == 1, stdout
-    document = json.loads(stdout)
-    assert isinstance(document, dict)
-    assert set(document) == {"ok", "changed", "reloaded", "started", "files", "findings"}
-    for finding in document["findings"]:  # type: ignore[attr-defined]
-        assert set(finding) == {"code", "status", "title", "detail", "remedy"}
-    return document
-
-
-def listing(*roots: Path) -> dict[str, tuple[int, bytes]]:
-    found: dict[str, tuple[int, bytes]] = {}
-    for root in roots:
-        for directory, _dirs, files in os.walk(root):
-            for name in files:
-                path = Path(directory) / name
-                if path.suffix in (".log", ".pid") or "temp" in path.parts:
-                    continue
-                found[str(path)] = (path.lstat().st_mode, path.read_bytes())
-    return found
 
 
 def test_apply_json_dry_run_then_apply_then_no_op(

@@ -17,13 +17,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.test_apply_json import apply_args, demo_with_nginx, one_json_object
+from tests.integration.demo_apply import apply_args, one_json_object
 from wizard.cli import main
 from wizard.demo.environment import DemoEnvironment
 from wizard.demo.nginx import DemoNginx
 from wizard.install.monitor import SERVICE_NAME, TEXTFILE_NAME, TIMER_NAME
-
-__all__ = ["demo_with_nginx"]  # the fixture, shared with test_apply_json
 
 pytestmark = pytest.mark.nginx
 

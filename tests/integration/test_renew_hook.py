@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_apply_json import apply_args, demo_with_nginx, one_json_object
+from tests.integration.demo_apply import apply_args, one_json_object
 from wizard.checks.renewal import HOOK_NAME
 from wizard.cli import main
 from wizard.demo.environment import DEMO_HOSTNAME, DemoEnvironment
 from wizard.demo.nginx import DemoNginx
 from wizard.install.reload import worker_pids
-
-__all__ = ["demo_with_nginx"]  # the fixture, shared with test_apply_json
 
 pytestmark = pytest.mark.nginx
 
@@ -47,15 +45,9 @@ def make_certbot_lineage(env: DemoEnvironment) -> Path:
 def _renewal_finding(
     env: DemoEnvironment, answers: Path, capsys: pytest.CaptureFixture[str]
 ) -> str:
-    ctx = env.context()
     main(
         [
-            "check", "--answers", str(answers), "--json",
-            "--dns-server", str(ctx.nameservers[0]),
-            "--public-dns", str(ctx.public_nameservers[0]),
-            "--ca-bundle", str(ctx.ca_bundle),
-            "--nginx-root", str(ctx.nginx_root),
-            "--lab", "--timeout", "3",
+            "check", "--answers", str(answers), "--json", *env.cli_options(),
         ]
     )  # fmt: skip
     findings = json.loads(capsys.readouterr().out)["findings"]

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.demo_apply import apply_args, listing
 from tests.nginx_harness import masters_under, require_nginx
 from wizard.answers import load_answers, save_answers
 from wizard.cli import main
@@ -69,30 +70,14 @@ class Stopped:
         return load_answers(self.answers).bastion.listen_port
 
     def args(self, *extra: str) -> list[str]:
-        ctx = self.env.context()
-        return [
-            "apply", "--answers", str(self.answers), *extra,
-            "--dns-server", str(ctx.nameservers[0]),
-            "--public-dns", str(ctx.public_nameservers[0]),
-            "--ca-bundle", str(ctx.ca_bundle),
-            "--nginx-root", str(ctx.nginx_root),
-            "--lab", "--timeout", "3",
-        ]  # fmt: skip
+        return apply_args(self.env, self.answers, *extra)
 
     def running(self) -> bool:
         return master_state(self.nginx.pid_file).running
 
     def listing(self) -> dict[str, tuple[int, bytes]]:
         """Every file of the tree and the output directory (not logs, pid or temp files)."""
-        found: dict[str, tuple[int, bytes]] = {}
-        for top in (self.root, self.out):
-            for directory, _dirs, files in os.walk(top):
-                for name in files:
-                    path = Path(directory) / name
-                    if path.suffix in (".log", ".pid") or "temp" in path.parts:
-                        continue
-                    found[str(path)] = (path.lstat().st_mode, path.read_bytes())
-        return found
+        return listing(self.root, self.out)
 
 
 @pytest.fixture

@@ -185,6 +185,21 @@ class DemoEnvironment(Service):
             nginx_root=self.files.nginx_root,
         )
 
+    def cli_options(self, timeout: float = 3.0) -> list[str]:
+        """The headless commands' options that point them at this demo (``check``/``apply``).
+
+        Args:
+            timeout: The ``--timeout`` to pass.
+        """
+        ctx = self.context()
+        return [
+            "--dns-server", str(ctx.nameservers[0]),
+            "--public-dns", str(ctx.public_nameservers[0]),
+            "--ca-bundle", str(ctx.ca_bundle),
+            "--nginx-root", str(ctx.nginx_root),
+            "--lab", "--timeout", f"{timeout:g}",
+        ]  # fmt: skip
+
 
 class DemoLauncher:
     """Builds and starts the demo environment and its nginx, off the event loop.
