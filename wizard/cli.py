@@ -231,7 +231,49 @@ def _add_demo(commands: Subparsers) -> None:
         help="keep the demo files (answers, certificates) here; re-use them on the next run",
     )
     demo.add_argument("--json", action="store_true", help="with --check: print JSON")
+    _add_demo_web(demo)
     _add_shared(demo, suppress=True)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("use a port between 1 and 65535 (0: any free one)")
+    return value
+
+
+def _add_demo_web(demo: argparse.ArgumentParser) -> None:
+    """``demo --web``: the demo in a browser (README.md, "Guided demo")."""
+    web = demo.add_argument_group("in a browser (needs the 'web' extra: textual-serve)")
+    web.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the demo to browsers instead of this terminal; each tab gets its own demo",
+    )
+    web.add_argument(
+        "--port", type=_port, help="with --web: the port (default 8000; 0: any free one)"
+    )
+    web.add_argument(
+        "--host",
+        help="with --web: the address to listen on (default 127.0.0.1; others need --public)",
+    )
+    web.add_argument(
+        "--public",
+        action="store_true",
+        help="with --web: allow an address beyond loopback (no authentication: anyone who "
+        "reaches it drives the demo)",
+    )
+    web.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help="with --web: browser sessions at once (default 4)",
+    )
+    # The directory of one browser session, made and removed by the --web server.
+    web.add_argument("--session-dir", metavar="DIR", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.commands.common import guarded
+from wizard.commands.common import EXIT_USAGE, guarded
 
 if TYPE_CHECKING:
     from wizard.demo.environment import DemoEnvironment, DemoLauncher
@@ -30,17 +30,33 @@ OUTPUT_NAME = "output"
 
 def run(args: argparse.Namespace) -> int:
     """The ``demo`` command; returns its exit status."""
+    from wizard.commands.demo_web import WEB_ONLY, run_web
+
+    if args.web:
+        return guarded(lambda: run_web(args))
+    given = [option for option, dest in WEB_ONLY if getattr(args, dest) not in (None, False)]
+    if given:
+        print(f"codestream-bastion: {', '.join(given)}: only with demo --web", file=sys.stderr)
+        return EXIT_USAGE
     return guarded(
         lambda: run_demo(
             check_only=args.check,
-            directory=Path(args.dir) if args.dir else None,
+            directory=Path(args.session_dir or args.dir) if args.session_dir or args.dir else None,
             as_json=args.json,
             timeout=args.timeout,
+            web_session=bool(args.session_dir),
         )
     )
 
 
-def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout: float) -> int:
+def run_demo(
+    *,
+    check_only: bool,
+    directory: Path | None,
+    as_json: bool,
+    timeout: float,
+    web_session: bool = False,
+) -> int:
     """The wizard in the demo, or with ``check_only`` the headless check.
 
     Args:
@@ -48,6 +64,9 @@ def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout
         directory: ``--dir``: keep the demo's files there (``None``: a temporary one).
         as_json: With ``check_only``: print JSON.
         timeout: Per-operation timeout for the checks.
+        web_session: One browser session of ``demo --web`` (``directory`` is
+            the session's, made and removed by the server): nothing is printed
+            after the wizard, since stdout is the browser's terminal.
 
     Returns:
         The exit status (0 when the wizard was completed or no check failed).
@@ -57,18 +76,21 @@ def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout
     from wizard.demo.environment import DemoLauncher, demo_answers, demo_directory, demo_farewell
     from wizard.tui.app import run_app
 
+    kept = directory is not None and not web_session
     with demo_directory(directory) as files:
         answers_path, api_port = demo_answers(files)
         launcher = DemoLauncher(files, timeout=timeout, api_port=api_port)
         try:
-            outcome = run_app(demo_session(launcher, answers_path, kept=directory is not None))
+            outcome = run_app(demo_session(launcher, answers_path, kept=kept))
         finally:
             # Also when it was still starting: nothing is left running.
             launcher.stop()
+    if web_session:
+        return outcome.code
     # Said after the directory is gone (or kept), so it matches what is on disk.
     print(
         demo_farewell(
-            kept=files.root if directory is not None else None,
+            kept=files.root if kept else None,
             removed=files.root,
             finished=outcome.finished,
             stopped_at=outcome.step_title,
