@@ -81,7 +81,7 @@ def run_demo(
         answers_path, api_port = demo_answers(files)
         launcher = DemoLauncher(files, timeout=timeout, api_port=api_port)
         try:
-            outcome = run_app(demo_session(launcher, answers_path, kept=kept))
+            outcome = run_app(demo_session(launcher, answers_path, kept=kept, web=web_session))
         finally:
             # Also when it was still starting: nothing is left running.
             launcher.stop()
@@ -128,7 +128,7 @@ def _run_check(directory: Path | None, *, as_json: bool, timeout: float) -> int:
 
 
 def demo_session(
-    launcher: DemoLauncher, answers_path: Path, *, kept: bool = False
+    launcher: DemoLauncher, answers_path: Path, *, kept: bool = False, web: bool = False
 ) -> WizardSession:
     """The session of ``codestream-bastion demo``; its environment is not started yet.
 
@@ -141,6 +141,7 @@ def demo_session(
         launcher: The demo's environment, to be started.
         answers_path: The demo answers (they prefill every field).
         kept: The demo directory is kept after the demo (``--dir``).
+        web: A browser session of ``demo --web`` (its directory is never kept).
     """
     from wizard.answers import load_answers
     from wizard.tui.session import WizardSession
@@ -160,6 +161,7 @@ def demo_session(
         output_dir=files.root / OUTPUT_NAME,
         launcher=launcher,
         demo_kept=files.root if kept else None,
+        demo_web=web,
     )
 
 

@@ -119,6 +119,8 @@ class WizardSession:
             outside the demo.
         demo_kept: The demo runs in a directory kept after it (``--dir``);
             ``None`` when its files are removed on exit.
+        demo_web: A browser session of ``demo --web``: its files are always
+            removed (there is no ``--dir`` to keep them).
     """
 
     context: CheckContext
@@ -134,3 +136,4 @@ class WizardSession:
     output_dir: Path = field(default_factory=Path.cwd)
     launcher: EnvironmentLauncher | None = None
     demo_kept: Path | None = None
+    demo_web: bool = False
