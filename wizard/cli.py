@@ -9,33 +9,47 @@ libraries (cryptography, httpx, dnspython, jinja2), load when the command runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from wizard.constants import SYSTEM_NGINX_ROOT
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 300:
-        raise argparse.ArgumentTypeError("use a timeout between 0 and 300 seconds")
-    return value
+N = TypeVar("N", int, float)
 
 
-def _lock_wait(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("use a wait between 0 and 3600 seconds")
-    return value
+def _number(
+    convert: Callable[[str], N], low: N, high: N, *, what: str, out_of_range: str
+) -> Callable[[str], N]:
+    """An argparse type: ``convert``, then ``low <= value <= high``, else the message."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(out_of_range)
+        return value
+
+    return parse
+
+
+# A timeout of exactly 0 would fail every operation: the smallest is a millisecond.
+_timeout = _number(
+    float, 0.001, 300.0, what="a number of seconds",
+    out_of_range="use a timeout between 0 and 300 seconds",
+)  # fmt: skip
+_lock_wait = _number(
+    float, 0.0, 3600.0, what="a number of seconds",
+    out_of_range="use a wait between 0 and 3600 seconds",
+)  # fmt: skip
+_port = _number(
+    int, 0, 65535, what="a port number",
+    out_of_range="use a port between 1 and 65535 (0: any free one)",
+)  # fmt: skip
 
 
 def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -233,16 +247,6 @@ def _add_demo(commands: Subparsers) -> None:
     demo.add_argument("--json", action="store_true", help="with --check: print JSON")
     _add_demo_web(demo)
     _add_shared(demo, suppress=True)
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("use a port between 1 and 65535 (0: any free one)")
-    return value
 
 
 def _add_demo_web(demo: argparse.ArgumentParser) -> None:
