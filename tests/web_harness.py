@@ -88,6 +88,7 @@ class WebDemo:
     base: Path
     url: str
     output: list[str] = field(default_factory=list)
+    stopped: bool = False
 
     @classmethod
     @contextlib.contextmanager
@@ -140,6 +141,9 @@ class WebDemo:
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
         """Signal the server and wait for it; its exit status (idempotent)."""
+        if self.stopped:
+            return self.process.returncode
+        self.stopped = True
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:

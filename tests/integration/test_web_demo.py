@@ -102,9 +102,13 @@ async def test_two_sessions_side_by_side_run_and_both_stop(tmp_path: Path) -> No
                 for s in (first, second)
             ]
             await until(lambda: all(accepts(p) for p in api_ports if p), 60, "both fake APIs")
+            # The demo, its nginx master and worker (the worker follows the master's pid file).
+            await until(
+                lambda: len(processes_under(first)) >= 3 and len(processes_under(second)) >= 3,
+                30,
+                "both demos' nginx workers",
+            )
             first_pids, second_pids = processes_under(first), processes_under(second)
-            assert len(first_pids) >= 3
-            assert len(second_pids) >= 3
             assert first_pids.isdisjoint(second_pids)
 
             # The cap: a third tab is told so, on the page and in its terminal.
@@ -119,8 +123,12 @@ async def test_two_sessions_side_by_side_run_and_both_stop(tmp_path: Path) -> No
 
             # One tab goes: its demo ends with everything it started; the other runs on.
             await one.close()
-            await until(lambda: not first.exists(), 60, "the first session's directory to go")
-            assert not any(alive(pid) for pid in first_pids)
+            await until(
+                lambda: not first.exists() and not any(alive(pid) for pid in first_pids),
+                60,
+                "the first session's processes and directory to go",
+            )
+            await until(lambda: len(server.session_dirs()) == 1, 30, "the server to forget it")
             assert all(alive(pid) for pid in second_pids)
 
             # Ctrl+C on the server: the session still open ends with it.
@@ -133,3 +141,21 @@ async def test_two_sessions_side_by_side_run_and_both_stop(tmp_path: Path) -> No
     assert not root.exists()
     assert "session 1 ended; its demo environment is stopped." in output
     assert "session 2 ended; its demo environment is stopped." in output
+
+
+async def test_a_server_killed_outright_leaves_no_demo_running(tmp_path: Path) -> None:
+    """kill -9 gives the server no chance to clean up: each demo ends itself (parent death)."""
+    require_nginx()
+    with WebDemo.start(tmp_path) as server:
+        async with aiohttp.ClientSession() as http:
+            tab = await http.ws_connect(server.url + "ws?width=100&height=30")
+            await read_until(tab, WELCOME)
+            (session,) = server.session_dirs()
+            await until(lambda: nginx_master(session), 120, "the demo's nginx")
+            await until(lambda: len(processes_under(session)) >= 3, 30, "the nginx worker")
+            pids = processes_under(session)
+            server.process.kill()
+            await until(lambda: not any(alive(pid) for pid in pids), 30, "the demo to end itself")
+            assert processes_under(tmp_path) == set()
+            # The demo removed its own directory on the way out.
+            assert not session.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from wizard.demo.environment import DemoEnvironment, DemoLauncher
     from wizard.tui.session import WizardSession
 
-__all__ = ["demo_session", "run", "run_demo", "started_demo_session"]
+__all__ = ["demo_session", "run", "run_demo", "run_web_session", "started_demo_session"]
 
 STATE_NAME = "state.toml"
 """The demo's resume state, in its directory (unless ``$CODESTREAM_BASTION_STATE`` says)."""
@@ -38,25 +39,19 @@ def run(args: argparse.Namespace) -> int:
     if given:
         print(f"codestream-bastion: {', '.join(given)}: only with demo --web", file=sys.stderr)
         return EXIT_USAGE
+    if args.session_dir:
+        return guarded(lambda: run_web_session(Path(args.session_dir), args.timeout))
     return guarded(
         lambda: run_demo(
             check_only=args.check,
-            directory=Path(args.session_dir or args.dir) if args.session_dir or args.dir else None,
+            directory=Path(args.dir) if args.dir else None,
             as_json=args.json,
             timeout=args.timeout,
-            web_session=bool(args.session_dir),
         )
     )
 
 
-def run_demo(
-    *,
-    check_only: bool,
-    directory: Path | None,
-    as_json: bool,
-    timeout: float,
-    web_session: bool = False,
-) -> int:
+def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout: float) -> int:
     """The wizard in the demo, or with ``check_only`` the headless check.
 
     Args:
@@ -64,9 +59,6 @@ def run_demo(
         directory: ``--dir``: keep the demo's files there (``None``: a temporary one).
         as_json: With ``check_only``: print JSON.
         timeout: Per-operation timeout for the checks.
-        web_session: One browser session of ``demo --web`` (``directory`` is
-            the session's, made and removed by the server): nothing is printed
-            after the wizard, since stdout is the browser's terminal.
 
     Returns:
         The exit status (0 when the wizard was completed or no check failed).
@@ -76,27 +68,50 @@ def run_demo(
     from wizard.demo.environment import DemoLauncher, demo_answers, demo_directory, demo_farewell
     from wizard.tui.app import run_app
 
-    kept = directory is not None and not web_session
     with demo_directory(directory) as files:
         answers_path, api_port = demo_answers(files)
         launcher = DemoLauncher(files, timeout=timeout, api_port=api_port)
         try:
-            outcome = run_app(demo_session(launcher, answers_path, kept=kept, web=web_session))
+            outcome = run_app(demo_session(launcher, answers_path, kept=directory is not None))
         finally:
             # Also when it was still starting: nothing is left running.
             launcher.stop()
-    if web_session:
-        return outcome.code
     # Said after the directory is gone (or kept), so it matches what is on disk.
     print(
         demo_farewell(
-            kept=files.root if kept else None,
+            kept=files.root if directory is not None else None,
             removed=files.root,
             finished=outcome.finished,
             stopped_at=outcome.step_title,
         )
     )
     return outcome.code
+
+
+def run_web_session(directory: Path, timeout: float) -> int:
+    """One browser tab's demo under ``demo --web`` (``--session-dir``); its exit status.
+
+    The server made ``directory`` and wrote its answers (ports no other tab
+    holds). Nothing is printed after the wizard: stdout is the browser's
+    terminal. The demo ends with the server even when that is killed outright
+    (:func:`~wizard.web.sessions.die_with_parent`), and removes its directory
+    on the way out whatever ended it (the server removes it too).
+    """
+    from wizard.demo.environment import DemoFiles, DemoLauncher, demo_answers
+    from wizard.tui.app import run_app
+    from wizard.web.sessions import die_with_parent
+
+    die_with_parent()
+    files = DemoFiles(directory.resolve())
+    try:
+        answers_path, api_port = demo_answers(files)
+        launcher = DemoLauncher(files, timeout=timeout, api_port=api_port)
+        try:
+            return run_app(demo_session(launcher, answers_path, web=True)).code
+        finally:
+            launcher.stop()
+    finally:
+        shutil.rmtree(files.root, ignore_errors=True)
 
 
 def _run_check(directory: Path | None, *, as_json: bool, timeout: float) -> int:

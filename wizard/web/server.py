@@ -137,7 +137,7 @@ class DemoWebServer(Server):
         )
 
     def request_exit(self) -> None:
-        """Ctrl+C or SIGTERM: stop every session, then the server (once)."""
+        """Ctrl+C, SIGTERM or SIGHUP: stop every session, then the server (once)."""
         if self._stopping:
             say("still stopping the sessions' demos; a moment.")
             return
@@ -159,6 +159,8 @@ class DemoWebServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         """End every session (its nginx included), then close the pages' sockets."""
+        # A demo ended before it painted is expected now, not "failed to start".
+        logging.getLogger("textual-serve").setLevel(logging.CRITICAL)
         await self.book.close_all()
         for websocket in list(self._sockets):
             with contextlib.suppress(Exception):
@@ -215,7 +217,8 @@ class DemoWebServer(Server):
         self.initialize_logging()
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP too: the presenter's SSH session dropping must not orphan the demos.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, self.request_exit)
         web.run_app(
             self._make_app(),

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from wizard.demo.environment import DemoFiles, demo_answers, free_port
 
-__all__ = ["DemoSession", "PortBook", "SessionBook", "session_argv"]
+__all__ = ["DemoSession", "PortBook", "SessionBook", "die_with_parent", "session_argv"]
 
 QUIT_WAIT = 10.0
 """Seconds the wizard has to quit by itself when asked (its demo stops nginx meanwhile)."""
@@ -45,6 +45,8 @@ TERM_WAIT = 15.0
 """Seconds after SIGTERM: the demo's own clean-up stops nginx (up to ~8 s) and its servers."""
 KILL_WAIT = 5.0
 """Seconds after SIGKILL for the process to be gone."""
+PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal a process gets when its parent dies (<linux/prctl.h>)."""
 
 
 def session_argv(directory: Path, timeout: float) -> list[str]:
@@ -58,6 +60,25 @@ def session_argv(directory: Path, timeout: float) -> list[str]:
         sys.executable, "-m", "wizard", "demo",
         "--session-dir", str(directory), "--timeout", f"{timeout:g}",
     ]  # fmt: skip
+
+
+def die_with_parent() -> None:
+    """In a session's demo: get SIGTERM when the server dies, even by SIGKILL (Linux).
+
+    The demo then stops its nginx and servers as on any SIGTERM, instead of
+    running on with nobody to show its screen to. Elsewhere this does nothing.
+    """
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        # The server died before the signal was asked for.
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class PortBook:
