@@ -7,6 +7,8 @@ bounded wait below fails instead of the test hanging.
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +128,24 @@ def test_sessions_get_their_own_directory_ports_and_answers_up_to_the_cap(tmp_pa
     assert "stopping" in book.refusal()
     book.sweep()
     assert not tmp_path.exists()
+
+
+def test_a_port_in_use_is_a_message_and_leaves_nothing(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "wizard", "demo", "--web", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            env=dict(os.environ, TMPDIR=str(tmp_path)),
+            check=False,
+        )
+    assert result.returncode == 2, result
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port N (0: any free one)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # its private directory is gone too

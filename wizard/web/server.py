@@ -29,6 +29,7 @@ import contextlib
 import logging
 import shlex
 import signal
+import socket
 import tempfile
 import textwrap
 from pathlib import Path
@@ -40,7 +41,6 @@ from aiohttp.web_runner import GracefulExit
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from wizard.demo.environment import free_port
 from wizard.web.access import page_url
 from wizard.web.sessions import DemoSession, SessionBook
 
@@ -250,7 +250,7 @@ def serve_demo(*, host: str, port: int, limit: int, timeout: float) -> int:
         ValueError: The address cannot be listened on (the message says why and what to do).
     """
     try:
-        port = port or free_port(host.strip("[]"))
+        port = port or _free_port(host.strip("[]"))
     except OSError as exc:
         raise _cannot_listen(host, port, exc) from None
     root = Path(tempfile.mkdtemp(prefix="codestream-bastion-web-"))
@@ -263,6 +263,15 @@ def serve_demo(*, host: str, port: int, limit: int, timeout: float) -> int:
         # Whatever happened to the loop: nothing of any session stays behind.
         book.sweep()
     return 0
+
+
+def _free_port(host: str) -> int:
+    """A TCP port free on ``host`` now (IPv4 or IPv6, as the address is)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.bind(address)
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> ValueError:
