@@ -111,6 +111,14 @@ async def test_two_sessions_side_by_side_run_and_both_stop(tmp_path: Path) -> No
             first_pids, second_pids = processes_under(first), processes_under(second)
             assert first_pids.isdisjoint(second_pids)
 
+            # Another name for this address (DNS rebinding), another site's page: refused.
+            async with http.get(server.url, headers={"Host": "attacker.example"}) as page:
+                assert page.status == 421
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused_origin:
+                await http.ws_connect(ws_url, origin="http://attacker.example")
+            assert refused_origin.value.status == 403
+            assert len(server.session_dirs()) == 2
+
             # The cap: a third tab is told so, on the page and in its terminal.
             async with http.get(server.url) as page:
                 assert page.status == 503

@@ -17,7 +17,14 @@ import pytest
 
 from wizard.answers import load_answers
 from wizard.constants import ANSWERS_NAME
-from wizard.web.access import check_host, is_loopback, page_url, public_warning
+from wizard.web.access import (
+    check_host,
+    host_allowed,
+    is_loopback,
+    origin_allowed,
+    page_url,
+    public_warning,
+)
 from wizard.web.sessions import PortBook, SessionBook, session_argv
 
 
@@ -149,3 +156,29 @@ def test_a_port_in_use_is_a_message_and_leaves_nothing(tmp_path: Path) -> None:
     assert "--port N (0: any free one)" in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []  # its private directory is gone too
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.0.0.1:8000", True),
+        ("127.0.0.1:9000", True),  # an SSH tunnel's other local port
+        ("localhost:8000", True),
+        ("[::1]:8000", True),
+        ("attacker.example:8000", False),  # DNS rebinding: their name, our address
+        ("127.0.0.1.attacker.example", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_this_servers_names_are_served(host: str | None, allowed: bool) -> None:
+    assert host_allowed(host, listen_host="127.0.0.1", public=False) is allowed
+    assert host_allowed(host, listen_host="127.0.0.1", public=True)
+
+
+def test_another_sites_page_cannot_open_a_session() -> None:
+    assert origin_allowed("http://127.0.0.1:8000", "127.0.0.1:8000")
+    assert origin_allowed(None, "127.0.0.1:8000")  # not a browser
+    assert not origin_allowed("https://attacker.example", "127.0.0.1:8000")
+    assert not origin_allowed("http://127.0.0.1:9999", "127.0.0.1:8000")
+    assert not origin_allowed("null", "127.0.0.1:8000")

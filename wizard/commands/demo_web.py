@@ -57,4 +57,4 @@ def run_web(args: argparse.Namespace) -> int:
         ) from None
     if not is_loopback(host):
         print(public_warning(host), file=sys.stderr, flush=True)
-    return serve_demo(host=host, port=port, limit=limit, timeout=args.timeout)
+    return serve_demo(host=host, port=port, limit=limit, timeout=args.timeout, public=args.public)

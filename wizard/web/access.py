@@ -4,13 +4,29 @@ The web demo has no authentication: whoever reaches its port gets a shell-free
 but live demo of a tool that runs as root (its own nginx, its own servers). So
 it listens on 127.0.0.1, and any other address is refused unless ``--public``
 says the presenter accepts that, and then it is said loudly.
+
+Listening on loopback is not enough against a web page the presenter has
+open in the same browser: any site may open a websocket to 127.0.0.1
+(:func:`origin_allowed` refuses one from another origin), and a name of the
+attacker's that resolves to 127.0.0.1 (DNS rebinding) makes the browser send
+its own name in ``Host`` (:func:`host_allowed` accepts only this server's
+names).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
-__all__ = ["DEFAULT_HOST", "check_host", "is_loopback", "page_url", "public_warning"]
+__all__ = [
+    "DEFAULT_HOST",
+    "check_host",
+    "host_allowed",
+    "is_loopback",
+    "origin_allowed",
+    "page_url",
+    "public_warning",
+]
 
 DEFAULT_HOST = "127.0.0.1"
 """Where ``demo --web`` listens unless told otherwise."""
@@ -55,6 +71,40 @@ def public_warning(host: str) -> str:
         "this port drives the demo of a tool that runs as root, with its own nginx and "
         "servers on this host. Stop it (Ctrl+C) as soon as the demo is over."
     )
+
+
+def _split_host(value: str) -> str:
+    """The name or address of a ``Host`` header (``[::1]:8000`` -> ``::1``)."""
+    try:
+        return urlsplit(f"//{value}").hostname or ""
+    except ValueError:
+        return ""
+
+
+def host_allowed(host_header: str | None, *, listen_host: str, public: bool) -> bool:
+    """Whether a request's ``Host`` names this server (DNS rebinding names another).
+
+    Loopback addresses and ``localhost`` are accepted on any port (an SSH
+    tunnel may forward another one), and so is the address it listens on. With
+    ``--public`` every name is: the presenter accepted that anyone may reach it.
+    """
+    if public:
+        return True
+    if not host_header:
+        return False
+    name = _split_host(host_header)
+    return is_loopback(name) or name == listen_host.strip("[]").lower()
+
+
+def origin_allowed(origin: str | None, host_header: str | None) -> bool:
+    """Whether a websocket comes from this server's own page.
+
+    Browsers always send ``Origin`` on a websocket; another site's page sends
+    its own. A client without one is not a browser (and could send anything).
+    """
+    if origin is None:
+        return True
+    return bool(host_header) and urlsplit(origin).netloc.lower() == (host_header or "").lower()
 
 
 def page_url(host: str, port: int) -> str:

@@ -32,6 +32,7 @@ import signal
 import socket
 import tempfile
 import textwrap
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from aiohttp.web_runner import GracefulExit
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from wizard.web.access import page_url
+from wizard.web.access import host_allowed, origin_allowed, page_url
 from wizard.web.sessions import DemoSession, SessionBook
 
 __all__ = ["DemoWebServer", "serve_demo"]
@@ -114,9 +115,10 @@ class DemoWebServer(Server):
         book: The sessions (their root, the cap).
         host: Where to listen (checked by :func:`wizard.web.access.check_host`).
         port: The TCP port.
+        public: ``--public``: any ``Host`` is accepted (still not another site's websocket).
     """
 
-    def __init__(self, book: SessionBook, *, host: str, port: int) -> None:
+    def __init__(self, book: SessionBook, *, host: str, port: int, public: bool = False) -> None:
         self.url = page_url(host, port)
         super().__init__(
             "codestream-bastion demo",
@@ -127,6 +129,7 @@ class DemoWebServer(Server):
             templates_path=TEMPLATES,
         )
         self.book = book
+        self.public = public
         self._sockets: set[web.WebSocketResponse] = set()
         self._stopping = False
 
@@ -144,6 +147,23 @@ class DemoWebServer(Server):
         self._stopping = True
         say("stopping every session and its demo environment ...")
         raise GracefulExit()
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        app.middlewares.append(self._only_this_server)
+        return app
+
+    @web.middleware
+    async def _only_this_server(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Refuse another name for this server (DNS rebinding) and another site's websocket."""
+        host = request.headers.get("Host")
+        if not host_allowed(host, listen_host=self.host, public=self.public):
+            raise web.HTTPMisdirectedRequest(text="This is not the address of this demo server.")
+        if not origin_allowed(request.headers.get("Origin"), host):
+            raise web.HTTPForbidden(text="Only this server's own page may open a session.")
+        return await handler(request)
 
     async def on_startup(self, app: web.Application) -> None:
         """Nothing: the URL is announced once the server listens (:meth:`announce`)."""
@@ -237,7 +257,7 @@ def _size(request: web.Request, name: str, default: int) -> int:
     return min(max(to_int(request.query.get(name, str(default)), default), 10), 500)
 
 
-def serve_demo(*, host: str, port: int, limit: int, timeout: float) -> int:
+def serve_demo(*, host: str, port: int, limit: int, timeout: float, public: bool = False) -> int:
     """Serve the demo until stopped; returns the exit status.
 
     Args:
@@ -245,6 +265,7 @@ def serve_demo(*, host: str, port: int, limit: int, timeout: float) -> int:
         port: The port (0: any free one).
         limit: The cap on concurrent sessions.
         timeout: The demos' per-operation timeout.
+        public: ``--public`` was given.
 
     Raises:
         ValueError: The address cannot be listened on (the message says why and what to do).
@@ -256,7 +277,7 @@ def serve_demo(*, host: str, port: int, limit: int, timeout: float) -> int:
     root = Path(tempfile.mkdtemp(prefix="codestream-bastion-web-"))
     book = SessionBook(root, limit=limit, timeout=timeout, reserved_ports=(port,))
     try:
-        DemoWebServer(book, host=host, port=port).serve()
+        DemoWebServer(book, host=host, port=port, public=public).serve()
     except OSError as exc:
         raise _cannot_listen(host, port, exc) from None
     finally:
