@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from wizard.compat import tomllib
 from wizard.constants import MSTEAMS_ENDPOINT, SLACK_ENDPOINT, SLACK_EVENTS_ENDPOINT
 from wizard.fsutil import atomic_write
 from wizard.secrets_source import SecretSourceError, SecretSources, resolve_secrets, saved_form

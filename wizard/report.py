@@ -123,6 +123,7 @@ STATUS_VALUES: dict[Status, int] = {"ok": 0, "skip": 1, "warn": 2, "fail": 3}
 NAGIOS_OK, NAGIOS_WARNING, NAGIOS_CRITICAL, NAGIOS_UNKNOWN = 0, 1, 2, 3
 _NAGIOS_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _NAGIOS_SERVICE = "CODESTREAM-BASTION"
+_PERF_ORDER: tuple[Status, ...] = ("fail", "warn", "ok", "skip")
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def format_nagios(findings: Sequence[Finding], run: CheckRun) -> str:
     ]
     summary = count_summary(counts)
     text = summary if state == NAGIOS_OK else f"{summary}: " + "; ".join(named)
-    perf = [f"{status}={counts[status]}" for status in ("fail", "warn", "ok", "skip")]
+    perf = [f"{status}={counts[status]}" for status in _PERF_ORDER]
     if run.certificate_not_after is not None:
         days = (run.certificate_not_after - run.checked_at).total_seconds() / 86400
         perf.append(f"certificate_days_left={days:.1f};30;0")

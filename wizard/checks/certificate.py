@@ -214,7 +214,7 @@ def _weak_hash(cert: x509.Certificate) -> str | None:
         algorithm = cert.signature_hash_algorithm
     except UnsupportedAlgorithm:
         return None
-    return algorithm.name.upper() if isinstance(algorithm, hashes.SHA1 | hashes.MD5) else None
+    return algorithm.name.upper() if isinstance(algorithm, (hashes.SHA1, hashes.MD5)) else None
 
 
 def check_signature(chain: Sequence[x509.Certificate]) -> list[Finding]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Union
 
 from wizard.constants import MSTEAMS_ENDPOINT
 from wizard.findings import Finding, ok, warn
@@ -22,7 +23,7 @@ RELEASE_HEADER = "X-CS-API-Version"
 PROBE_PATH = f"{MSTEAMS_ENDPOINT}/"
 """What the probe GETs: a bot endpoint (POST-only), so CodeStream answers its 404."""
 
-Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 """Response headers, as a mapping (``httpx.Headers``) or ``(name, value)`` pairs."""
 
 

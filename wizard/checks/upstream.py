@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wizard import compat
 from wizard.answers import CodeStreamAnswers
 from wizard.checks.api_url import (
     ANSWERS_HINT,
@@ -252,7 +253,7 @@ async def _exchange(target: ApiTarget, route: Route, trust: Trust, ctx: CheckCon
     """
     url, headers, extensions = _request_parts(target, route, ctx)
     started = time.monotonic()
-    async with asyncio.timeout(2 * ctx.timeout), _client(ctx, trust) as client:
+    async with compat.timeout(2 * ctx.timeout), _client(ctx, trust) as client:
         request = client.build_request("GET", url, headers=headers, extensions=extensions)
         response = await client.send(request, stream=True)
         try:

@@ -8,7 +8,7 @@ in their ASCII form (:mod:`wizard.hostnames`); wildcards follow RFC 6125.
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
 
 from wizard.checks.context import CheckContext
@@ -27,8 +27,8 @@ else:
 
 def check_time(ctx: CheckContext) -> datetime:
     """The time certificates are judged at: ``ctx.now`` (tests) or now, in UTC."""
-    when = ctx.now or datetime.now(UTC)
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    when = ctx.now or datetime.now(timezone.utc)
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def get_extension(cert: x509.Certificate, kind: type[_Ext]) -> _Ext | None:

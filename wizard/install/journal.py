@@ -35,7 +35,7 @@ import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ DISCARD_HINT = (
 
 def stamp() -> str:
     """A sortable UTC time stamp for a journal directory."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 @dataclass
@@ -238,7 +238,7 @@ def _start_record(raw: object, directory: Path) -> StartRecord | None:
         isinstance(raw, dict)
         and raw.get("manager") in ("systemd", "nginx", "command")
         and isinstance(raw.get("enabled_before"), bool)
-        and isinstance(raw.get("at"), int | float)
+        and isinstance(raw.get("at"), (int, float))
         and not isinstance(raw.get("at"), bool)
         and (raw.get("pid") is None or (type(raw.get("pid")) is int and raw["pid"] > 0))
     ):

@@ -12,13 +12,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from wizard.answers import MASK, SECRET_KEYS, Answers, reveal
+from wizard.compat import tomllib
 from wizard.fsutil import PathState
 from wizard.nginx import Layout
 

@@ -66,7 +66,7 @@ async def run_command(
         return CommandResult(None, f"cannot run {argv[0]}: {exc.strerror or exc}")
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
+    except asyncio.TimeoutError:
         await _kill(process)
         return CommandResult(None, f"{' '.join(argv)} did not finish within {timeout:g} s")
     except asyncio.CancelledError:

@@ -144,7 +144,7 @@ def split_dump(output: str) -> dict[str, str]:
     """The files in ``nginx -T`` output: ``{path as nginx opened it: text}``, in load order."""
     files: dict[str, str] = {}
     headers = list(_DUMP_HEADER.finditer(output))
-    for header, following in zip(headers, [*headers[1:], None], strict=True):
+    for header, following in zip(headers, [*headers[1:], None]):
         end = following.start() if following is not None else len(output)
         path = os.path.normpath(header.group(1))
         files.setdefault(path, output[header.end() + 1 : end])

@@ -28,7 +28,7 @@ def describe_error(exc: BaseException) -> str:
         return "connection refused (nothing listens there)"
     if isinstance(exc, ConnectionResetError):
         return "connection reset by the server"
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return "no answer in time"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
@@ -68,7 +68,7 @@ async def peer_certificate(
         return await asyncio.wait_for(handshake(), timeout)
     except ProbeError:
         raise
-    except (OSError, ssl.SSLError, TimeoutError, EOFError) as exc:
+    except (OSError, ssl.SSLError, asyncio.TimeoutError, EOFError) as exc:
         raise ProbeError(describe_error(exc)) from exc
 
 

@@ -145,7 +145,7 @@ class CertificateScreen(StepScreen):
         # Less the cell padding, and a column for a vertical scrollbar that may come.
         room = self.query_one("#body").content_size.width - 2 * len(widths) - 2
         widths[-1] = max(widths[-1], room - sum(widths[:-1]))
-        for (label, _), width in zip(COLUMNS, widths, strict=True):
+        for (label, _), width in zip(COLUMNS, widths):
             table.add_column(label, width=width)
         self._summaries = {summary.path: summary for summary in summaries}
         for summary in summaries:
