@@ -293,7 +293,7 @@ def _refused(pre: Preflight) -> CertificateResult:
         False,
         pre.findings,
         pre.method,
-        error=first.title if first else "The pre-check failed.",
+        error=f"{first.title}. {first.detail}".strip() if first else "The pre-check failed.",
         remedy=first.remedy if first else "",
         steps=["Refused before the CA was asked: fix the failed checks."],
     )
