@@ -80,7 +80,13 @@ class Pebble:
         )
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [require_tool("pebble"), "-config", str(directory / "pebble.json"), "-dnsserver", dns],
+                [
+                    require_tool("pebble"),
+                    "-config",
+                    str(directory / "pebble.json"),
+                    "-dnsserver",
+                    dns,
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -107,7 +113,7 @@ class Pebble:
         """The root pebble issues under (its management endpoint ``/roots/0``)."""
         context = ssl.create_default_context(cafile=str(self.api_bundle))
         url = f"https://127.0.0.1:{self.management_port}/roots/0"
-        with urllib.request.urlopen(url, context=context, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(url, context=context, timeout=5) as response:
             data: bytes = response.read()
             return data
 

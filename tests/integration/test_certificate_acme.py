@@ -98,10 +98,18 @@ def run_certificate(
     capsys.readouterr()
     status = main(
         [
-            "certificate", "--answers", str(answers), "--acme-server", world.pebble.url,
-            f"--http-port={world.pebble.http_port}", *certbot_dirs(directory),
-            "--yes", "--json", *extra, *world.env.cli_options(),
-        ]  # fmt: skip
+            "certificate",
+            "--answers",
+            str(answers),
+            "--acme-server",
+            world.pebble.url,
+            f"--http-port={world.pebble.http_port}",
+            *certbot_dirs(directory),
+            "--yes",
+            "--json",
+            *extra,
+            *world.env.cli_options(),
+        ]
     )
     out = capsys.readouterr().out
     assert out.count("\n") == 1, out

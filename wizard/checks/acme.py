@@ -28,6 +28,7 @@ from typing import Literal
 from wizard.checks.caa import check_caa
 from wizard.checks.context import CheckContext
 from wizard.checks.dns import check_dns
+from wizard.checks.hostname import check_hostname
 from wizard.findings import Finding, apply_lab_mode, fail, has_failure, ok, skip
 from wizard.probes.listeners import PortListeners, port_listeners
 
@@ -204,5 +205,11 @@ async def preflight(
             "DNS-01: no port needs to be reachable",
             "The CA reads a TXT record under _acme-challenge instead.",
         )
-    findings = [*dns_findings, check_certbot(certbot), port_finding, *caa_findings]
+    findings = [
+        *check_hostname(hostname),
+        *dns_findings,
+        check_certbot(certbot),
+        port_finding,
+        *caa_findings,
+    ]
     return Preflight(tuple(apply_lab_mode(findings, ctx.lab)), method)
