@@ -119,6 +119,10 @@ class WizardSession:
             outside the demo.
         demo_kept: The demo runs in a directory kept after it (``--dir``);
             ``None`` when its files are removed on exit.
+        acme_server: The ACME directory the Certificate step's "Get a
+            certificate" asks (``None``: not offered, as in the demo, where
+            nothing may leave loopback).
+        certbot_config_dir: certbot's configuration directory for it.
     """
 
     context: CheckContext
@@ -134,3 +138,5 @@ class WizardSession:
     output_dir: Path = field(default_factory=Path.cwd)
     launcher: EnvironmentLauncher | None = None
     demo_kept: Path | None = None
+    acme_server: str | None = None
+    certbot_config_dir: Path = Path("/etc/letsencrypt")
