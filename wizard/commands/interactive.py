@@ -49,7 +49,7 @@ def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> Wizar
         AnswersError: When ``answers_path`` exists but cannot be used.
     """
     from wizard.answers import Answers, load_answers
-    from wizard.checks.caa import LETS_ENCRYPT_DIRECTORY
+    from wizard.install.acme import CertificateRequest
     from wizard.tui.session import CERTIFICATE_ROOTS, WizardSession
     from wizard.tui.state import StateStore, default_state_path
 
@@ -64,5 +64,6 @@ def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> Wizar
         certificate_roots=(*CERTIFICATE_ROOTS, Path.cwd()),
         prefilled_from=answers_path if prefilled else None,
         output_dir=output_dir,
-        acme_server=LETS_ENCRYPT_DIRECTORY,  # the Certificate step's "Get a certificate"
+        # The Certificate step's "Get a certificate": Let's Encrypt, port 80, /etc/letsencrypt.
+        acme=CertificateRequest("", ""),
     )

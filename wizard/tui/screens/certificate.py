@@ -228,11 +228,12 @@ class CertificateScreen(StepScreen):
     @on(Button.Pressed, "#get-certificate")
     def _get_certificate(self) -> None:
         """Open "Get a certificate" for the host name (not in the demo: it needs the internet)."""
-        from wizard.install.acme import CertificateRequest
+        from dataclasses import replace
+
         from wizard.tui.screens.get_certificate import GetCertificateScreen
 
         session, bastion = self.wizard.session, self.answers.bastion
-        if session.acme_server is None:
+        if session.acme is None:
             self.say("Getting a certificate needs a real CA on the internet: not in the demo.")
             return
         if not bastion.hostname or not bastion.public_ip:
@@ -240,12 +241,7 @@ class CertificateScreen(StepScreen):
                 "Enter the host name and the public IP first: the CA checks them.", problem=True
             )
             return
-        request = CertificateRequest(
-            bastion.hostname,
-            bastion.public_ip,
-            acme_server=session.acme_server,
-            config_dir=session.certbot_config_dir,
-        )
+        request = replace(session.acme, hostname=bastion.hostname, public_ip=bastion.public_ip)
         screen = GetCertificateScreen(request, self.answers.copy(), session)
         self.app.push_screen(screen, self._got_certificate)
 
