@@ -28,7 +28,14 @@ from wizard.answers import Answers, load_answers
 from wizard.checks.caa import LETS_ENCRYPT_DIRECTORY, LETS_ENCRYPT_STAGING_DIRECTORY
 from wizard.checks.context import CheckContext
 from wizard.commands.apply import default_installer, print_json
-from wizard.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context_from_args, guarded
+from wizard.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ask_yes_no,
+    context_from_args,
+    guarded,
+)
 from wizard.install.acme import CertificateRequest, CertificateResult, obtain_certificate
 from wizard.install.installer import Installer
 
@@ -68,17 +75,6 @@ def request_from_args(args: argparse.Namespace, answers: Answers) -> Certificate
         logs_dir=Path(args.certbot_logs_dir).resolve() if args.certbot_logs_dir else None,
         dns_wait=args.dns_wait,
     )
-
-
-def _ask(stdin: TextIO, prompt: TextIO, text: str) -> bool | None:
-    """A yes/no question on a terminal; ``None`` when there is none."""
-    isatty = getattr(stdin, "isatty", None)
-    if not (isatty and isatty()):
-        return None
-    prompt.write(text)
-    prompt.flush()
-    line = stdin.readline()
-    return None if not line else line.strip().lower() in ("y", "yes")
 
 
 def _print_text(result: CertificateResult, stdout: TextIO) -> None:
@@ -138,7 +134,7 @@ async def run_certificate(
             f"The pre-check passed. Ask {request.acme_server} for a certificate for "
             f"{request.cert_name} (certbot --{result.method})? [y/N] "
         )
-        return await asyncio.to_thread(_ask, reader, progress_out, question)
+        return await asyncio.to_thread(ask_yes_no, reader, progress_out, question)
 
     async def make_installer(new: Answers) -> Installer:
         return await default_installer(new, ctx, state_dir=state_dir)
