@@ -29,7 +29,7 @@ from wizard.checks.caa import check_caa
 from wizard.checks.context import CheckContext
 from wizard.checks.dns import check_dns
 from wizard.checks.hostname import check_hostname
-from wizard.findings import Finding, apply_lab_mode, fail, has_failure, ok, skip
+from wizard.findings import Finding, fail, has_failure, ok, skip
 from wizard.probes.listeners import PortListeners, port_listeners
 
 Challenge = Literal["http-01", "dns-01"]
@@ -190,7 +190,10 @@ async def preflight(
         http_port: Where the CA's HTTP-01 request arrives.
         acme_server: The ACME directory URL (its CA's CAA identity).
         certbot: The certbot executable, ``None`` when not installed.
-        ctx: Resolvers, timeout, nginx tree, lab mode.
+        ctx: Resolvers, timeout, nginx tree.
+
+    Returns:
+        The findings as a real bastion gets them (the caller applies lab mode).
     """
     dns_findings, caa_findings = await asyncio.gather(
         check_dns(hostname, public_ip, ctx), check_caa(hostname, acme_server, ctx)
@@ -212,4 +215,4 @@ async def preflight(
         port_finding,
         *caa_findings,
     ]
-    return Preflight(tuple(apply_lab_mode(findings, ctx.lab)), method)
+    return Preflight(tuple(findings), method)

@@ -38,7 +38,7 @@ from wizard.checks.acme import Challenge, Method, Preflight, find_certbot, prefl
 from wizard.checks.caa import LETS_ENCRYPT_DIRECTORY
 from wizard.checks.context import CheckContext
 from wizard.checks.hostname import to_ascii_hostname
-from wizard.findings import Finding
+from wizard.findings import Finding, apply_lab_mode
 from wizard.fsutil import atomic_write
 from wizard.install.acme_hook import hook_command, hook_environment, read_record
 from wizard.install.acme_webroot import temporary_webroot
@@ -339,6 +339,8 @@ async def obtain_certificate(
         certbot=certbot,
         ctx=ctx,
     )
+    # Lab mode is judged once, by its one rule, as engine.run_checks does.
+    pre = replace(pre, findings=tuple(apply_lab_mode(pre.findings, ctx.lab)))
     if not pre.ok or certbot is None or pre.method is None:
         return _refused(pre)
     method = pre.method
