@@ -161,11 +161,9 @@ def test_standalone_issues_writes_answers_and_check_passes(
     assert world.pebble.orders() == orders
 
 
-def test_webroot_through_running_nginx(
-    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    name = "web.demo.test"
-    point_here(world, name)
+@pytest.fixture
+def nginx_on_http_port(world: World) -> Iterator[DemoNginx]:
+    """The demo tree's nginx running, a default server on pebble's HTTP-01 port (like port 80)."""
     root = world.env.files.nginx_root
     default = root / "conf.d" / "00-default-http.conf"
     default.write_text(
@@ -174,19 +172,86 @@ def test_webroot_through_running_nginx(
     nginx = DemoNginx(root, require_nginx())
     nginx.start()
     try:
-        answers = answers_without_certificate(world, tmp_path, name)
-        status, document = run_certificate(world, answers, tmp_path, capsys)
-        assert status == 0, document
-        assert document["issued"] is True
-        assert {f["code"] for f in document["findings"]} >= {"acme.port_nginx"}
-        # The temporary block is gone again, no journal is left, nginx still runs.
-        assert not (root / "conf.d" / ACME_CONF_NAME).exists()
-        state = Path(os.environ["CODESTREAM_BASTION_STATE_DIR"])
-        assert not [p for p in state.rglob("journal.json") if b'"done"' not in p.read_bytes()]
-        assert nginx.pid() is not None
+        yield nginx
     finally:
         nginx.stop()
         default.unlink()
+
+
+def unfinished_journals() -> list[Path]:
+    state = Path(os.environ["CODESTREAM_BASTION_STATE_DIR"])
+    return [p for p in state.rglob("journal.json") if b'"done"' not in p.read_bytes()]
+
+
+def test_webroot_through_running_nginx(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], nginx_on_http_port: DemoNginx
+) -> None:
+    name = "web.demo.test"
+    point_here(world, name)
+    root = world.env.files.nginx_root
+    answers = answers_without_certificate(world, tmp_path, name)
+    status, document = run_certificate(world, answers, tmp_path, capsys)
+    assert status == 0, document
+    assert document["issued"] is True
+    assert {f["code"] for f in document["findings"]} >= {"acme.port_nginx"}  # type: ignore[attr-defined]
+    # The temporary block is gone again, no journal is left, nginx still runs.
+    assert not (root / "conf.d" / ACME_CONF_NAME).exists()
+    assert unfinished_journals() == []
+    assert nginx_on_http_port.pid() is not None
+
+
+KILLED_MID_CERTBOT = """
+import asyncio, os, sys
+from pathlib import Path
+from wizard.answers import load_answers
+from wizard.commands.apply import default_installer
+from wizard.checks.context import CheckContext
+from wizard.install.acme_webroot import temporary_webroot
+
+async def main() -> None:
+    ctx = CheckContext(nginx_root=Path(sys.argv[2]), lab=True)
+    installer = await default_installer(load_answers(sys.argv[1]), ctx)
+    async with temporary_webroot(installer, "crash.demo.test", int(sys.argv[3])):
+        print("installed", flush=True)
+        os._exit(9)  # killed while certbot would run: no clean-up at all
+
+asyncio.run(main())
+"""
+
+
+def test_a_run_killed_mid_certbot_is_undone_by_the_next(
+    world: World, tmp_path: Path, nginx_on_http_port: DemoNginx
+) -> None:
+    import subprocess
+    import sys
+
+    root = world.env.files.nginx_root
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_CERTBOT, str(world.answers), str(root),
+         str(world.pebble.http_port)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert child.returncode == 9, child.stderr
+    assert child.stdout == "installed\n"
+    block = root / "conf.d" / ACME_CONF_NAME
+    assert b"crash.demo.test" in block.read_bytes()
+    assert len(unfinished_journals()) == 1
+    # The next run (here the certificate command's first step) puts the tree back.
+    from wizard.commands.apply import default_installer
+    from wizard.install.acme_webroot import recover_first
+    from wizard.install.lock import RunLock
+
+    ctx = world.env.context()
+    installer = asyncio.run(default_installer(load_answers(world.answers), ctx))
+    lock = RunLock(installer.state.lock_file, ctx.nginx_root, 5)
+    try:
+        messages = asyncio.run(recover_first(installer, lock))
+    finally:
+        lock.release()
+    assert messages, "the interrupted run is reported"
+    assert not block.exists()
+    assert unfinished_journals() == []
+    assert nginx_on_http_port.pid() is not None
 
 
 def test_name_pointing_elsewhere_is_refused_before_the_ca(

@@ -38,7 +38,7 @@ from wizard.checks.acme import Challenge, Method, Preflight, find_certbot, prefl
 from wizard.checks.caa import LETS_ENCRYPT_DIRECTORY
 from wizard.checks.context import CheckContext
 from wizard.checks.hostname import to_ascii_hostname
-from wizard.findings import Finding, apply_lab_mode
+from wizard.findings import Finding, apply_lab_mode, fail
 from wizard.fsutil import atomic_write
 from wizard.install.acme_hook import hook_command, hook_environment, read_record
 from wizard.install.acme_webroot import temporary_webroot
@@ -365,7 +365,14 @@ async def obtain_certificate(
             request, answers, answers_path, ctx, make_installer, result, certbot, tell
         )
     except InstallError as exc:
-        return replace(result, ok=False, error=exc.message, remedy=exc.remedy)
+        refusal = fail(exc.code, exc.message, "", exc.remedy or "Fix the cause and run again.")
+        return replace(
+            result,
+            ok=False,
+            findings=(*result.findings, refusal),
+            error=exc.message,
+            remedy=exc.remedy,
+        )
 
 
 async def _obtain(
