@@ -66,7 +66,7 @@ class CertificateScreen(StepScreen):
 
     STEP = "certificate"
     TITLE = "TLS certificate"
-    HINT = "Tab: key, then the certificates found here.  Enter: next step."
+    HINT = "Tab: key, Get a certificate, the certificates found here.  Enter: next step."
 
     def __init__(self) -> None:
         super().__init__()
