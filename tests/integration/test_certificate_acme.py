@@ -30,8 +30,6 @@ from wizard.demo.nginx import DemoNginx
 from wizard.install.acme import CertificateRequest, obtain_certificate
 from wizard.install.installer import Installer
 
-pytestmark = pytest.mark.nginx
-
 
 @dataclass(frozen=True)
 class World:
@@ -183,6 +181,7 @@ def unfinished_journals() -> list[Path]:
     return [p for p in state.rglob("journal.json") if b'"done"' not in p.read_bytes()]
 
 
+@pytest.mark.nginx
 def test_webroot_through_running_nginx(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], nginx_on_http_port: DemoNginx
 ) -> None:
@@ -219,6 +218,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.nginx
 def test_a_run_killed_mid_certbot_is_undone_by_the_next(
     world: World, tmp_path: Path, nginx_on_http_port: DemoNginx
 ) -> None:
