@@ -204,7 +204,13 @@ def certbot_remedy(error: str, method: Method | None) -> str:
         "webroot": "Make sure port 80 of this host reaches this nginx from the internet.",
         "manual": "Make sure the TXT record is published at the domain's DNS provider.",
     }.get(method or "", "")
-    return f"{why} Read certbot's message above; {fix} Then run again.".replace(";  ", "; ")
+    if "ratelimited" in lowered:
+        fix = (
+            "Wait until the limit's window has passed (certbot's message says when); "
+            "try with --staging meanwhile."
+        )
+    parts = (why, "Read certbot's message above.", fix, "Then run again.")
+    return " ".join(part for part in parts if part)
 
 
 def _realpath(path: Path) -> str:
