@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,3 +336,47 @@ def test_dns01_through_the_manual_hooks(world: World, tmp_path: Path) -> None:
     assert result.issued
     assert seen == [f"_acme-challenge.{name}"]
     assert load_answers(tmp_path / "answers.toml").bastion.certificate == result.certificate
+
+
+def test_dns01_command_shows_the_record_and_waits_for_it(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The headless command prints the TXT record, then waits until public DNS serves it."""
+    import tempfile
+    import threading
+
+    name = "dns01-cli.demo.test"
+    point_here(world, name)
+    public = world.env.public_dns
+    assert public is not None
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the hook's channel goes
+    answers = answers_without_certificate(world, tmp_path, name)
+    argv = [
+        "certificate", "--answers", str(answers), "--acme-server", world.pebble.url,
+        "--challenge", "dns-01", "--dns-wait", "30", *certbot_dirs(tmp_path), "--yes",
+        *world.env.cli_options(),
+    ]  # fmt: skip
+    status: list[int] = []
+    runner = threading.Thread(target=lambda: status.append(main(argv)))
+    runner.start()
+    deadline = time.monotonic() + 30
+    records: list[Path] = []
+    while not records and time.monotonic() < deadline:
+        records = list(scratch.glob("codestream-bastion-dns01-*/record.json"))
+        time.sleep(0.1)
+    assert records, "the auth hook never named the record"
+    record = json.loads(records[0].read_text())
+    assert record["name"] == f"_acme-challenge.{name}"
+    time.sleep(1.5)  # the hook is now asking public DNS, which does not have it yet
+    public.set_records(record["name"], "TXT", [json.dumps(record["value"])])
+    runner.join(60)
+    out = capsys.readouterr().out
+    assert status == [0], out
+    assert "Create this DNS record at the domain's DNS provider:" in out
+    assert f"  _acme-challenge.{name} TXT {record['value']}" in out
+    assert "certbot issued a new certificate" in out
