@@ -17,6 +17,8 @@ DEFAULT_LOG_DIR = "/var/log/nginx"
 
 SERVER_CONF_NAME = "codestream-bastion.conf"
 """The file name of the generated server block, in every layout."""
+ACME_CONF_NAME = "codestream-bastion-acme.conf"
+"""The temporary server block of ``certificate``'s HTTP-01 challenge through nginx."""
 ANSWERS_NAME = "answers.toml"
 """The answers file saved beside the generated files."""
 NEXT_STEPS_NAME = "next-steps.md"

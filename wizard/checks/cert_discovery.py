@@ -259,3 +259,84 @@ def find_matching_key(cert_path: str, candidates_dirs: Sequence[Path] | None = N
     except (OSError, ValueError):
         return None
     return None
+
+
+# -- the certificate step's list: server certificates only (issue 19) -------------------------
+
+TRUST_STORE_DIRS: tuple[str, ...] = (
+    "/etc/ssl/certs",  # Debian, Ubuntu: the trust store's hashed links and bundle
+    "/usr/share/ca-certificates",
+    "/usr/local/share/ca-certificates",
+    "/etc/ca-certificates",
+    "/etc/pki/ca-trust",  # RHEL, Fedora
+    "/etc/pki/tls/certs",  # RHEL: ca-bundle.crt
+    "/etc/pki/trust",  # SUSE
+    "/var/lib/ca-certificates",  # SUSE
+)
+_WIDE_LIMIT = 10 * MAX_DISCOVERED  # before the trust store and CA certificates are dropped
+
+
+def trust_store_dirs(ctx: CheckContext) -> frozenset[str]:
+    """Directories of the system's trust store (real paths): CA roots, never server certificates.
+
+    The known ones, the directory of the trust bundle the checks use, and
+    OpenSSL's certificate directory.
+    """
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    dirs = [*TRUST_STORE_DIRS, paths.capath or "", paths.openssl_capath or ""]
+    bundle = ctx.trust_bundle()
+    if bundle is not None:
+        dirs.append(str(Path(bundle).parent))
+    return frozenset(os.path.realpath(d) for d in dirs if d)
+
+
+def _inside(path: Path, dirs: frozenset[str]) -> bool:
+    """Whether ``path`` (as named, or what it links to) lies in one of ``dirs``."""
+    for candidate in (os.path.abspath(path), os.path.realpath(path)):
+        parent = os.path.dirname(candidate)
+        if any(parent == d or parent.startswith(d + os.sep) for d in dirs):
+            return True
+    return False
+
+
+def _ca_without_names(path: Path) -> bool:
+    """A CA:TRUE certificate without a subjectAltName: a CA root, not a server's.
+
+    :func:`_looks_like_server_certificate` keeps CA:TRUE certificates without
+    keyCertSign (``openssl req -x509`` makes such server certificates); old
+    roots such as Go Daddy Class 2 have no key usage at all, but no server
+    certificate lacks the names a client checks.
+    """
+    from cryptography import x509
+
+    blocks = pem_blocks(_peek(path))
+    try:
+        cert = x509.load_pem_x509_certificate(blocks[0][1])
+    except (ValueError, IndexError):
+        return True
+    return is_ca(cert) and get_extension(cert, x509.SubjectAlternativeName) is None
+
+
+def discover_server_certificates(
+    roots: Sequence[Path], ctx: CheckContext, *, limit: int = MAX_DISCOVERED
+) -> list[Path]:
+    """What the certificate step lists: :func:`discover_certificates`, server certificates only.
+
+    Drops everything inside the trust store's directories (:func:`trust_store_dirs`)
+    and CA certificates that :func:`discover_certificates` lets through, so a
+    host without a certificate of its own shows none, rather than CA roots.
+    """
+    excluded = trust_store_dirs(ctx)
+    found = discover_certificates(roots, limit=_WIDE_LIMIT)
+    servers = [p for p in found if not _inside(p, excluded) and not _ca_without_names(p)]
+    return servers[:limit]
+
+
+def summary_matches(summary: CertificateSummary, hostname: str) -> bool:
+    """Whether the summarised certificate names ``hostname`` (RFC 6125 wildcards)."""
+    from wizard.checks.x509_facts import ascii_hostname, san_matches
+
+    name = ascii_hostname(hostname)
+    return name is not None and any(san_matches(pattern, name) for pattern in summary.names)
