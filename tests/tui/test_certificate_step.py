@@ -32,7 +32,7 @@ def old_style_root(path: Path) -> None:
 
     key = generate_key()
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Class 2 Authority")])
-    now = dt.datetime.now(dt.timezone.utc)  # noqa: UP017 (Python 3.9 has no datetime.UTC)
+    now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
