@@ -18,6 +18,8 @@ DEFAULT_LOG_DIR = "/var/log/nginx"
 SERVER_CONF_NAME = "codestream-bastion.conf"
 """The file name of the generated server block, in every layout."""
 ANSWERS_NAME = "answers.toml"
+MAX_TRUST_STORE_BYTES = 16 << 20
+"""Largest trust store or CA file read (the system bundle is about 200 KiB)."""
 """The answers file saved beside the generated files."""
 NEXT_STEPS_NAME = "next-steps.md"
 SLACK_MANIFEST_NAME = "slack-app-manifest.json"

@@ -24,6 +24,7 @@ symlink is reported as such, never read through).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -45,13 +46,15 @@ class UnsafePathError(PermissionError):
         path: The directory (or file) that is not trusted.
         message: What was found and why it is not trusted.
         remedy: What to do about it.
+        owner: The uid that owns ``path``, when known.
     """
 
-    def __init__(self, path: Path, message: str, remedy: str) -> None:
+    def __init__(self, path: Path, message: str, remedy: str, *, owner: int | None = None) -> None:
         super().__init__(f"{message} {remedy}")
         self.path = path
         self.message = message
         self.remedy = remedy
+        self.owner = owner
 
     def __str__(self) -> str:
         return f"{self.message} {self.remedy}"
@@ -80,30 +83,72 @@ def _owner_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _check_component(component: Path, st: os.stat_result, directory: Path) -> None:
-    trusted = trusted_uids()
-    if not stat.S_ISDIR(st.st_mode):
+def _check_component(
+    component: Path,
+    st: os.stat_result,
+    directory: Path,
+    *,
+    uids: frozenset[int] | None = None,
+    reading: bool = False,
+) -> None:
+    """Refuse one step of a path that a user other than ``uids`` could change.
+
+    Args:
+        component: The directory (or, when ``reading``, the file itself).
+        st: Its ``lstat``.
+        directory: What is being written into, or read, for the message.
+        uids: The trusted owners (default :func:`trusted_uids`).
+        reading: ``directory`` is a file about to be read: the last step may be
+            a file, and the words say that the file could be swapped.
+    """
+    trusted = trusted_uids() if uids is None else uids
+    is_dir = stat.S_ISDIR(st.st_mode)
+    if not is_dir and not reading:
         raise NotADirectoryError(f"{component} is not a directory")
     mode = stat.S_IMODE(st.st_mode)
+    if reading:
+        doing = f"{directory} can be changed by another user"
+        fix = (
+            f"Move {directory} into a directory only root can write (each directory "
+            f"above it owned by root, not writable by group or others), or "
+            f"'chown root {component}' and 'chmod go-w {component}'."
+        )
+    else:
+        doing = f"Refused to write into {directory}"
+        fix = ""
     if st.st_uid not in trusted:
         raise UnsafePathError(
             component,
-            f"Refused to write into {directory}: {component} belongs to "
-            f"{_owner_name(st.st_uid)}, who could swap the files in it for links.",
-            f"Use a directory owned by root or by you (or 'chown root {component}').",
+            f"{doing}: {component} belongs to {_owner_name(st.st_uid)}, who could "
+            + ("swap the files in it for links." if is_dir else "rewrite it."),
+            fix or f"Use a directory owned by root or by you (or 'chown root {component}').",
+            owner=st.st_uid,
         )
-    if mode & (stat.S_IWGRP | stat.S_IWOTH) and not mode & stat.S_ISVTX:
+    if mode & (stat.S_IWGRP | stat.S_IWOTH) and not (is_dir and mode & stat.S_ISVTX):
         who = "everyone" if mode & stat.S_IWOTH else "its group"
         raise UnsafePathError(
             component,
-            f"Refused to write into {directory}: {component} is writable by {who} "
-            f"(mode {mode:04o}), who could swap the files in it for links.",
-            f"Use a directory only root or you can write, or 'chmod go-w {component}'.",
+            f"{doing}: {component} is writable by {who} (mode {mode:04o}), who could "
+            + ("swap the files in it for links." if is_dir else "rewrite it."),
+            fix or f"Use a directory only root or you can write, or 'chmod go-w {component}'.",
+            owner=st.st_uid,
         )
 
 
-def _walk(path: Path, directory: Path, depth: int = 0) -> Path:
+def _walk(
+    path: Path,
+    directory: Path,
+    depth: int = 0,
+    *,
+    uids: frozenset[int] | None = None,
+    reading: bool = False,
+) -> Path:
     """Check every directory on the way to ``path``, following links only from trusted places.
+
+    Each component is checked as written (lexically); a symbolic link is only
+    followed from a directory already checked, and its target is walked the
+    same way. With ``reading``, the last component may be a file, and is
+    checked too.
 
     Returns:
         The real path reached.
@@ -111,7 +156,7 @@ def _walk(path: Path, directory: Path, depth: int = 0) -> Path:
     if depth > 40:  # as the kernel's ELOOP
         raise OSError(f"too many symbolic links on the way to {directory}")
     current = Path("/")
-    _check_component(current, os.stat(current), directory)
+    _check_component(current, os.stat(current), directory, uids=uids, reading=reading)
     for part in Path(os.path.abspath(path)).parts[1:]:
         step = current / part
         st = os.lstat(step)
@@ -119,11 +164,35 @@ def _walk(path: Path, directory: Path, depth: int = 0) -> Path:
             # The link sits in ``current``, already checked: only a trusted user could
             # have put it there. Its target is checked the same way.
             target = os.readlink(step)
-            current = _walk(current / target, directory, depth + 1)
+            current = _walk(current / target, directory, depth + 1, uids=uids, reading=reading)
             continue
-        _check_component(step, st, directory)
+        _check_component(step, st, directory, uids=uids, reading=reading)
         current = step
     return current
+
+
+def check_readable_path(path: Path, *, uids: frozenset[int] | None = None) -> None:
+    """Refuse a file to read that a user other than root or the invoker could change.
+
+    The sshd ``StrictModes`` rule of :func:`check_directory`, for a file the
+    tool reads and root later trusts (a certificate and key nginx loads, the
+    ``upstream_ca``, the answers file a root timer reads): every directory
+    from ``/`` down, as written and through each symbolic link (the link's own
+    directory first, then its target), and the file itself must belong to a
+    trusted user and be writable by nobody else (a sticky directory such as
+    ``/tmp`` is accepted on the way, the file in it must still be trusted).
+
+    Args:
+        path: The file (or directory, e.g. an nginx root).
+        uids: The trusted owners; default :func:`trusted_uids`, ``{0}`` for
+            what a root service reads.
+
+    Raises:
+        UnsafePathError: Naming the path, the component at fault, its owner and
+            how to move the file.
+        OSError: When the path cannot be examined (missing, permission denied).
+    """
+    _walk(Path(path), Path(path), uids=uids, reading=True)
 
 
 def check_directory(directory: Path, target: Path | None = None) -> None:
@@ -251,6 +320,147 @@ def fsync_directory(directory: Path) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+class BoundedReadError(OSError):
+    """A file the bounded reader refused or could not read.
+
+    An :class:`OSError` so that callers handling ``OSError`` report it too.
+
+    Attributes:
+        path: The file.
+        kind: ``missing``, ``directory``, ``special`` (a FIFO, socket or
+            device), ``too_large``, ``link`` (with ``follow=False``),
+            ``permission`` or ``error``.
+        why: What was found, for a sentence ("it is not a regular file ...").
+    """
+
+    def __init__(self, path: Path, kind: str, why: str) -> None:
+        super().__init__(f"{path}: {why}")
+        self.path = path
+        self.kind = kind
+        self.why = why
+        self.strerror = why
+
+
+_WHY_SPECIAL = "it is not a regular file (a FIFO, socket or device)"
+
+
+def open_regular(path: Path | str, *, follow: bool = True) -> tuple[int, os.stat_result]:
+    """Open ``path`` for reading only if it is a regular file; the descriptor and its fstat.
+
+    ``O_NONBLOCK``: a FIFO opens at once instead of waiting for a writer;
+    ``fstat`` on the open descriptor: what is checked is what is read, even if
+    the name was swapped in between. The caller closes the descriptor.
+
+    Args:
+        path: The file.
+        follow: Follow a symbolic link at the last component; ``False`` opens
+            with ``O_NOFOLLOW`` and refuses a link (kind ``link``).
+
+    Raises:
+        BoundedReadError: Missing, a directory, a FIFO, socket or device, a
+            link (``follow=False``), permission denied, or another error.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    where = Path(path)
+    try:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        raise BoundedReadError(where, "missing", "no such file") from None
+    except IsADirectoryError:
+        raise BoundedReadError(where, "directory", "it is a directory") from None
+    except PermissionError:
+        raise BoundedReadError(where, "permission", "permission denied") from None
+    except OSError as exc:
+        if not follow and exc.errno == errno.ELOOP:
+            raise BoundedReadError(where, "link", "it is a symbolic link") from None
+        raise BoundedReadError(where, "error", exc.strerror or str(exc)) from None
+    try:
+        info = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise BoundedReadError(where, "error", exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise BoundedReadError(where, "directory", "it is a directory")
+        raise BoundedReadError(where, "special", _WHY_SPECIAL)
+    return fd, info
+
+
+def read_bounded(path: Path | str, limit: int, *, follow: bool = True) -> bytes:
+    """The whole content of the regular file ``path``, refused above ``limit`` bytes.
+
+    The one reader for every file the tool reads that someone else may have
+    made: :func:`open_regular` (regular file by ``fstat``, ``O_NONBLOCK``), the
+    size cap checked on the descriptor, then at most ``limit + 1`` bytes read,
+    so that ``/dev/zero``, a FIFO, a file that grows while read or a huge file
+    cost at most ``limit + 1`` bytes and no wait.
+
+    Args:
+        path: The file.
+        limit: The largest size accepted, in bytes.
+        follow: See :func:`open_regular`.
+
+    Raises:
+        BoundedReadError: See :func:`open_regular`; kind ``too_large`` above ``limit``.
+    """
+    fd, info = open_regular(path, follow=follow)
+    too_large = BoundedReadError(
+        Path(path), "too_large", f"it is over {limit:,} bytes (only that much is read)"
+    )
+    try:
+        if info.st_size > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except BlockingIOError:
+        raise BoundedReadError(Path(path), "special", _WHY_SPECIAL) from None
+    except BoundedReadError:
+        raise
+    except OSError as exc:
+        raise BoundedReadError(Path(path), "error", exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if left <= 0:
+        raise too_large
+    return b"".join(chunks)
+
+
+def read_since(path: Path | str, offset: int, limit: int, *, last: bool = False) -> bytes:
+    """What a log file got since it was ``offset`` bytes long, at most ``limit`` bytes.
+
+    Through :func:`open_regular` (a FIFO or device in the log's place is
+    refused at once). A file shorter than ``offset`` was rotated: it is read
+    from its start.
+
+    Args:
+        path: The log file.
+        offset: Its size when the caller started watching.
+        limit: Read at most this much.
+        last: Keep the last ``limit`` bytes instead of the first.
+
+    Raises:
+        BoundedReadError: See :func:`open_regular`.
+    """
+    fd, info = open_regular(path)
+    try:
+        start = offset if info.st_size >= offset else 0
+        if last:
+            start = max(start, info.st_size - limit)
+        os.lseek(fd, start, os.SEEK_SET)
+        return os.read(fd, limit)
+    except OSError as exc:
+        raise BoundedReadError(Path(path), "error", exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

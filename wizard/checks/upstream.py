@@ -136,10 +136,14 @@ def _load_upstream_ca(path: str) -> ssl.SSLContext:
 
     from cryptography import x509
 
+    from wizard.constants import MAX_TRUST_STORE_BYTES
+    from wizard.fsutil import BoundedReadError, read_bounded
+
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path} cannot be read ({exc.strerror or exc})") from None
+        # The one bounded reader: a FIFO, /dev/zero or a huge file is refused at once.
+        data = read_bounded(path, MAX_TRUST_STORE_BYTES)
+    except BoundedReadError as exc:
+        raise ValueError(f"{path} cannot be used: {exc.why}") from None
     try:
         x509.load_pem_x509_certificates(data)
     except ValueError:
@@ -156,8 +160,13 @@ def _load_trust_store(bundle: Path | None) -> ssl.SSLContext:
     """
     import ssl
 
+    from wizard.fsutil import BoundedReadError
+    from wizard.probes.tls import verifying_context
+
     try:
-        return ssl.create_default_context(cafile=str(bundle) if bundle else None)
+        return verifying_context(bundle)
+    except BoundedReadError as exc:
+        raise ValueError(f"the trust store {bundle} cannot be used: {exc.why}") from None
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(f"the trust store {bundle} cannot be loaded ({exc})") from None
 

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wizard.fsutil import read_since
 from wizard.nginx import parse_config, run_command
 from wizard.nginx.master import (
     PROC,
@@ -148,10 +149,7 @@ def new_log_lines(snapshot: MasterSnapshot) -> list[str]:
     if snapshot.error_log is None:
         return []
     try:
-        with snapshot.error_log.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(snapshot.log_offset if size >= snapshot.log_offset else 0)
-            data = handle.read(_MAX_LOG_READ)
+        data = read_since(snapshot.error_log, snapshot.log_offset, _MAX_LOG_READ)
     except OSError:
         return []
     return data.decode("utf-8", errors="replace").splitlines()
@@ -163,14 +161,9 @@ def failure_lines(snapshot: MasterSnapshot) -> list[str]:
 
 
 def _leaf_der(certificate: str) -> bytes | None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from wizard.checks.pem import leaf_der  # the one bounded certificate reader
 
-    try:
-        with open(certificate, "rb") as handle:
-            return x509.load_pem_x509_certificates(handle.read())[0].public_bytes(Encoding.DER)
-    except (OSError, ValueError, IndexError):
-        return None
+    return leaf_der(certificate)
 
 
 def presented_certificate(host: str, port: int, server_name: str, timeout: float) -> bytes:

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding
+from wizard.safetext import visible
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField, Extra
 from wizard.tui.widgets.findings import BADGES
@@ -134,7 +135,8 @@ class CertificateScreen(StepScreen):
         note = self.query_one("#cert-note", Static)
         if not summaries:
             where = ", ".join(str(root) for root in roots)
-            note.update(f"No certificate found in {where}. Type the path below.")
+            # The roots include the working directory: a name, never markup.
+            note.update(Text(visible(f"No certificate found in {where}. Type the path below.")))
             return
         note.update(
             f"{len(summaries)} certificate(s) found on this host: Tab here, "
