@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from wizard.checks.context import CheckContext
 from wizard.constants import MAX_TRUST_STORE_BYTES
 from wizard.findings import Finding, fail
-from wizard.fsutil import BoundedReadError, read_bounded
+from wizard.fsutil import BoundedReadError, UnsafePathError, check_readable_path, read_bounded
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -151,6 +151,35 @@ def read_capped(path: str, role: FileRole, limit: int = MAX_FILE_BYTES) -> bytes
                 f"Run the wizard as root (sudo), or make the {role.noun} readable by this user.",
             ) from None
         raise unreadable(role, path, exc.why) from None
+
+
+def swappable(path: str, code: str, noun: str) -> list[Finding]:
+    """A failure when a user other than root or the invoker could change ``path``.
+
+    nginx (or the check) loads the file as root at every reload: whoever owns
+    the file or any directory on its way (as written, and through each link's
+    own directory) could swap it for their own certificate, key or CA, or for
+    a link to any file. The sshd ``StrictModes`` rule of
+    :func:`wizard.fsutil.check_readable_path`.
+
+    Args:
+        path: The file (an empty path is not judged).
+        code: The finding's code, e.g. ``cert.unsafe_path``.
+        noun: What the file is, for the title ("certificate").
+
+    Returns:
+        One ``fail`` naming the path, its owner and how to move it, or nothing
+        (also when the path cannot be examined: reading it says why).
+    """
+    if not path.strip():
+        return []
+    try:
+        check_readable_path(Path(path))
+    except UnsafePathError as exc:
+        return [fail(code, f"Another user can change the {noun} file", exc.message, exc.remedy)]
+    except OSError:
+        return []
+    return []
 
 
 def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:

@@ -48,6 +48,7 @@ from wizard.checks.fingerprint import (
     header_value,
     release_findings,
 )
+from wizard.checks.pem import swappable
 from wizard.checks.upstream_failures import failure
 from wizard.findings import Finding, fail, ok, warn
 from wizard.probes.dns import DnsAnswer, resolve_addresses
@@ -192,7 +193,10 @@ async def _trust(
                     "system trust store.",
                 )
             ]
-        return Trust(context, f"upstream_ca {ca_file}", True), []
+        # nginx reads it at every reload (proxy_ssl_trusted_certificate): whoever can
+        # change it chooses which API the bastion trusts.
+        unsafe = swappable(ca_file, "upstream.ca_unsafe_path", "upstream_ca")
+        return Trust(context, f"upstream_ca {ca_file}", True), unsafe
     bundle = ctx.trust_bundle()
     try:
         context = await asyncio.to_thread(_load_trust_store, bundle)
