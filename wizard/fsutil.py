@@ -370,8 +370,8 @@ def open_regular(path: Path | str, *, follow: bool = True) -> tuple[int, os.stat
         raise BoundedReadError(where, "missing", "no such file") from None
     except IsADirectoryError:
         raise BoundedReadError(where, "directory", "it is a directory") from None
-    except PermissionError:
-        raise BoundedReadError(where, "permission", "permission denied") from None
+    except PermissionError as exc:
+        raise BoundedReadError(where, "permission", exc.strerror or "permission denied") from None
     except OSError as exc:
         if not follow and exc.errno == errno.ELOOP:
             raise BoundedReadError(where, "link", "it is a symbolic link") from None
@@ -390,6 +390,13 @@ def open_regular(path: Path | str, *, follow: bool = True) -> tuple[int, os.stat
 
 
 def read_bounded(path: Path | str, limit: int, *, follow: bool = True) -> bytes:
+    """The content of the regular file ``path``; :func:`read_bounded_stat` without the stat."""
+    return read_bounded_stat(path, limit, follow=follow)[0]
+
+
+def read_bounded_stat(
+    path: Path | str, limit: int, *, follow: bool = True
+) -> tuple[bytes, os.stat_result]:
     """The whole content of the regular file ``path``, refused above ``limit`` bytes.
 
     The one reader for every file the tool reads that someone else may have
@@ -402,6 +409,9 @@ def read_bounded(path: Path | str, limit: int, *, follow: bool = True) -> bytes:
         path: The file.
         limit: The largest size accepted, in bytes.
         follow: See :func:`open_regular`.
+
+    Returns:
+        The bytes and the ``fstat`` of the descriptor they were read from.
 
     Raises:
         BoundedReadError: See :func:`open_regular`; kind ``too_large`` above ``limit``.
@@ -431,7 +441,7 @@ def read_bounded(path: Path | str, limit: int, *, follow: bool = True) -> bytes:
         os.close(fd)
     if left <= 0:
         raise too_large
-    return b"".join(chunks)
+    return b"".join(chunks), info
 
 
 def read_since(path: Path | str, offset: int, limit: int, *, last: bool = False) -> bytes:
