@@ -444,6 +444,32 @@ def read_bounded_stat(
     return b"".join(chunks), info
 
 
+def read_head(path: Path | str, limit: int) -> bytes:
+    """The first ``limit`` bytes of the regular file ``path`` (less when it is shorter).
+
+    For files read only in part (a peek at a certificate, an nginx file whose
+    excess is ignored): :func:`open_regular`, then at most ``limit`` bytes.
+
+    Raises:
+        BoundedReadError: See :func:`open_regular`.
+    """
+    fd, _info = open_regular(path)
+    try:
+        chunks: list[bytes] = []
+        left = limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise BoundedReadError(Path(path), "error", exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+
+
 def read_since(path: Path | str, offset: int, limit: int, *, last: bool = False) -> bytes:
     """What a log file got since it was ``offset`` bytes long, at most ``limit`` bytes.
 

@@ -27,7 +27,7 @@ from wizard.checks.context import CheckContext
 from wizard.checks.pem import CERT_ROLE, FileProblem, parse_certificates, pem_blocks, read_capped
 from wizard.checks.x509_facts import get_extension, is_ca, name_label, public_der, san_names
 from wizard.findings import Status, worst_status
-from wizard.fsutil import open_regular
+from wizard.fsutil import read_head
 from wizard.safetext import has_control, visible
 
 MAX_DISCOVERED = 50
@@ -101,15 +101,9 @@ def summarize_certificate(path: str, hostname: str, ctx: CheckContext) -> Certif
 def _peek(path: Path) -> bytes:
     """The first bytes of a regular file, or ``b""``."""
     try:
-        fd, _info = open_regular(path)  # the bounded reader's open: regular files only
+        return read_head(path, _PEEK_BYTES)  # the bounded reader: regular files only
     except OSError:
         return b""
-    try:
-        return os.read(fd, _PEEK_BYTES)
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)
 
 
 def _looks_like_server_certificate(path: Path) -> bool:

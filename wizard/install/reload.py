@@ -29,8 +29,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wizard.fsutil import read_since
+from wizard.fsutil import read_head, read_since
 from wizard.nginx import parse_config, run_command
+from wizard.nginx.config import MAX_FILE_BYTES
 from wizard.nginx.master import (
     PROC,
     CompiledPaths,
@@ -105,7 +106,7 @@ def error_log_path(root: Path, compiled: CompiledPaths, nginx_v: str) -> Path | 
     """The main-context ``error_log`` of the tree, else the compiled one."""
     config = Path(root) / "nginx.conf"
     try:
-        text = config.read_text(encoding="utf-8", errors="replace")
+        text = read_head(config, MAX_FILE_BYTES).decode("utf-8", errors="replace")
     except OSError:
         text = ""
     logs = [
