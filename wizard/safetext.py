@@ -22,10 +22,15 @@ import re
 
 __all__ = ["CONTROL", "has_control", "visible"]
 
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-"""Every C0 control, DEL and every C1 control (U+0080-U+009F)."""
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Every C0 control, DEL, every C1 control (U+0080-U+009F), and lone surrogates.
 
-_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+A lone surrogate is what Python makes of a file name's bytes that are not
+UTF-8 (``surrogateescape``): it cannot be written to a UTF-8 stream at all, so
+printing one would end the run with a traceback.
+"""
+
+_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 """The same, less line feed and tab (text the program lays out in lines)."""
 
 
@@ -45,7 +50,8 @@ def visible(text: str, *, lines: bool = False) -> str:
 
     Returns:
         The text unchanged when it holds no control character; otherwise
-        ESC as ``\\x1b``, DEL as ``\\x7f`` and a C1 control as ``\\u009b``.
+        ESC as ``\\x1b``, DEL as ``\\x7f``, a C1 control as ``\\u009b`` and a
+        lone surrogate as ``\\udcff``.
     """
     pattern = _KEEP_LINES if lines else CONTROL
     if pattern.search(text) is None:  # the usual case: no copy
