@@ -105,6 +105,8 @@ def _check_component(
     is_dir = stat.S_ISDIR(st.st_mode)
     if not is_dir and not reading:
         raise NotADirectoryError(f"{component} is not a directory")
+    if not is_dir and not stat.S_ISREG(st.st_mode):
+        return  # a device or FIFO: the bounded reader refuses it, whoever owns it
     mode = stat.S_IMODE(st.st_mode)
     if reading:
         doing = f"{directory} can be changed by another user"
