@@ -19,6 +19,15 @@ Every file the tool writes (``render --out``, ``apply``'s outputs, the TUI's
 
 :func:`read_state` reads what a path is without following a symlink (a
 symlink is reported as such, never read through).
+
+Reading: every file the tool reads that someone else may have made goes
+through one bounded reader, :func:`read_bounded` (and :func:`read_head`,
+:func:`read_since` for partial reads): opened ``O_NONBLOCK`` so a FIFO never
+blocks, a regular file by ``fstat`` on the open descriptor, a size cap, at
+most cap + 1 bytes read. :func:`check_readable_path` applies the same
+StrictModes rule to a file that root will trust (a certificate, a key, what a
+root timer reads): the file and every directory on its way, as written and
+through each link's own directory.
 """
 
 from __future__ import annotations
