@@ -434,8 +434,19 @@ def read_bounded_stat(
     try:
         if info.st_size > limit:
             raise too_large
-        chunks: list[bytes] = []
-        left = limit + 1
+        data = _read_upto(fd, limit + 1, path)  # one byte more tells "too large"
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise too_large
+    return data, info
+
+
+def _read_upto(fd: int, count: int, path: Path | str) -> bytes:
+    """At most ``count`` bytes from ``fd``, in chunks of at most 1 MiB."""
+    chunks: list[bytes] = []
+    left = count
+    try:
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
             if not chunk:
@@ -444,15 +455,9 @@ def read_bounded_stat(
             left -= len(chunk)
     except BlockingIOError:
         raise BoundedReadError(Path(path), "special", _WHY_SPECIAL) from None
-    except BoundedReadError:
-        raise
     except OSError as exc:
         raise BoundedReadError(Path(path), "error", exc.strerror or str(exc)) from None
-    finally:
-        os.close(fd)
-    if left <= 0:
-        raise too_large
-    return b"".join(chunks), info
+    return b"".join(chunks)
 
 
 def read_head(path: Path | str, limit: int) -> bytes:
@@ -466,17 +471,7 @@ def read_head(path: Path | str, limit: int) -> bytes:
     """
     fd, _info = open_regular(path)
     try:
-        chunks: list[bytes] = []
-        left = limit
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise BoundedReadError(Path(path), "error", exc.strerror or str(exc)) from None
+        return _read_upto(fd, limit, path)
     finally:
         os.close(fd)
 

@@ -67,8 +67,12 @@ def nobody_home(shared: Path) -> Path:
     return home
 
 
-def plant_hostile_pair(shared: Path, stem: str = "fullchain") -> tuple[Path, Path]:
-    """A certificate with escapes in subject, issuer and SAN, and its key, planted by nobody."""
+def plant_hostile_pairs(shared: Path, stems: tuple[str, ...] = ("fullchain",)) -> Path:
+    """Certificates with escapes in subject, issuer and SAN, with keys, planted by nobody.
+
+    Returns:
+        Nobody's directory holding ``STEM.pem`` and ``STEM.key`` for each stem.
+    """
     ca = TestCA(f"Evil{OSC52}", with_intermediate=False)
     issued = ca.issue(
         ["bastion.example.test", f"x{TITLE[:-1]}.example.test"],
@@ -82,13 +86,12 @@ def plant_hostile_pair(shared: Path, stem: str = "fullchain") -> tuple[Path, Pat
         file.chmod(0o644)
     home = nobody_home(shared)
     as_nobody(
-        f"""
-        cp {staging}/c.pem '{home}/{stem}.pem'
-        cp {staging}/k.pem '{home}/{stem}.key'
-        chmod 600 '{home}/{stem}.key'
-        """
+        "\n".join(
+            f"cp {staging}/c.pem '{home}/{stem}.pem'; cp {staging}/k.pem '{home}/{stem}.key'"
+            for stem in stems
+        )
     )
-    return home / f"{stem}.pem", home / f"{stem}.key"
+    return home
 
 
 def run_check(
@@ -109,7 +112,8 @@ def test_a_planted_certificate_reaches_no_format_raw_and_is_flagged(
     capfdbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     env, demo_answers = demo
-    cert, key = plant_hostile_pair(shared)
+    home = plant_hostile_pairs(shared)
+    cert, key = home / "fullchain.pem", home / "fullchain.key"
     answers = load_answers(demo_answers)
     answers.bastion.certificate = str(cert)
     answers.bastion.private_key = str(key)

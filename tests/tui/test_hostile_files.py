@@ -19,12 +19,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from tests.integration.test_hostile_host import as_nobody, shared
-from tests.integration.test_hostile_input import CSI, OSC52, TITLE, nobody_home
+from tests.integration.test_hostile_host import shared
+from tests.integration.test_hostile_input import plant_hostile_pairs
 from tests.tui.conftest import Demo
 from tests.tui.test_layout import step, walk_to
 from tests.unit.test_untrusted_text import RecordingDriver, attacker_bytes
-from wizard.demo.ca import TestCA, cert_pem, key_pem
 from wizard.tui.testing import press, screen_lines, settle
 
 __all__ = ["shared"]  # the fixture, imported for the test below
@@ -34,31 +33,10 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacker tests ru
 STEMS = ("fullchain", "a[link=a:b]", "[@click=app.quit]")
 
 
-def plant(base: Path) -> Path:
-    ca = TestCA(f"Evil{OSC52}", with_intermediate=False)
-    issued = ca.issue(
-        ["bastion.example.test", f"x{TITLE[:-1]}.example.test"],
-        common_name=f"a{CSI}b{OSC52}",
-    )
-    staging = base / "staging"
-    staging.mkdir()
-    (staging / "c.pem").write_bytes(cert_pem(issued.cert))
-    (staging / "k.pem").write_bytes(key_pem(issued.key))
-    for file in staging.iterdir():
-        file.chmod(0o644)
-    home = nobody_home(base)
-    copies = "\n".join(
-        f"cp {staging}/c.pem '{home}/{stem}.pem'; cp {staging}/k.pem '{home}/{stem}.key'"
-        for stem in STEMS
-    )
-    as_nobody(copies)
-    return home
-
-
 async def test_planted_certificates_are_marked_and_shown_escaped_never_sent_raw(
     demo: Demo, shared: Path
 ) -> None:
-    home = plant(shared)
+    home = plant_hostile_pairs(shared, STEMS)
     session = demo.session()
     session.certificate_roots = (home,)
     from wizard.tui.app import WizardApp
