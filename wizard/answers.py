@@ -470,7 +470,7 @@ def read_answers_bytes(path: str | Path) -> bytes:
     Raises:
         AnswersError: Naming the file and what it is.
     """
-    from wizard.fsutil import BoundedReadError, read_bounded
+    from wizard.reading import BoundedReadError, read_bounded
 
     source = str(path)
     try:

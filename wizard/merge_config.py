@@ -30,13 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from wizard.fsutil import (
-    BoundedReadError,
-    UnsafePathError,
-    atomic_write,
-    check_readable_path,
-    read_bounded,
-)
+from wizard.fsutil import UnsafePathError, atomic_write, check_readable_path
+from wizard.reading import BoundedReadError, read_bounded
 from wizard.safetext import visible
 
 EXIT_OK = 0

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wizard.fsutil import BoundedReadError, read_bounded_stat
+from wizard.reading import BoundedReadError, read_bounded_stat
 
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
     "slack": ("client_secret", "signing_secret"),

@@ -1,6 +1,6 @@
 """The one bounded reader and the ownership rule for files the tool reads.
 
-``fsutil.read_bounded``: a regular file by ``fstat`` on the open descriptor,
+``reading.read_bounded``: a regular file by ``fstat`` on the open descriptor,
 opened ``O_NONBLOCK`` (a FIFO never blocks), refused above the cap after at
 most ``cap + 1`` bytes. ``fsutil.check_readable_path``: the sshd StrictModes
 rule, lexically and through each link's own directory, for files root later
@@ -17,16 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from wizard.fsutil import (
-    BoundedReadError,
-    UnsafePathError,
-    check_readable_path,
-    read_bounded,
-    read_head,
-    read_since,
-)
+from wizard.fsutil import UnsafePathError, check_readable_path
 from wizard.install.errors import InstallError
 from wizard.install.monitor import check_root_inputs, check_root_owned
+from wizard.reading import BoundedReadError, read_bounded, read_head, read_since
 
 ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file away")
 

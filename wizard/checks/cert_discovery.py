@@ -27,7 +27,7 @@ from wizard.checks.context import CheckContext
 from wizard.checks.pem import CERT_ROLE, FileProblem, parse_certificates, pem_blocks, read_capped
 from wizard.checks.x509_facts import get_extension, is_ca, name_label, public_der, san_names
 from wizard.findings import Status, worst_status
-from wizard.fsutil import read_head
+from wizard.reading import read_head
 from wizard.safetext import has_control, visible
 
 MAX_DISCOVERED = 50

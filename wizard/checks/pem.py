@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from wizard.checks.context import CheckContext
 from wizard.constants import MAX_TRUST_STORE_BYTES
 from wizard.findings import Finding, fail
-from wizard.fsutil import BoundedReadError, UnsafePathError, check_readable_path, read_bounded
+from wizard.fsutil import UnsafePathError, check_readable_path
+from wizard.reading import BoundedReadError, read_bounded
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -139,7 +140,7 @@ def read_capped(path: str, role: FileRole, limit: int = MAX_FILE_BYTES) -> bytes
     if info.st_size > limit:
         raise too_big
     try:
-        return read_bounded(path, limit)  # the one bounded reader (wizard.fsutil)
+        return read_bounded(path, limit)  # the one bounded reader (wizard.reading)
     except BoundedReadError as exc:
         if exc.kind == "too_large":
             raise too_big from None

@@ -392,7 +392,7 @@ class ErrorLogMark:
         """The lines written since :meth:`start`, or ``[]`` and why they cannot be read."""
         if self.path is None:
             return [], self.why
-        from wizard.fsutil import BoundedReadError, read_since
+        from wizard.reading import BoundedReadError, read_since
 
         try:
             data = read_since(self.path, self.offset, MAX_LOG_READ, last=True)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.findings import Finding, ok, skip, warn
-from wizard.fsutil import read_head
+from wizard.reading import read_head
 
 _RELOADS_NGINX = re.compile(r"\bnginx\b.*\b(reload|restart)\b|\b(reload|restart)\b.*\bnginx\b")
 _HOOK_KEYS = ("renew_hook", "deploy_hook", "post_hook")

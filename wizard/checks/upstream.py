@@ -138,7 +138,7 @@ def _load_upstream_ca(path: str) -> ssl.SSLContext:
     from cryptography import x509
 
     from wizard.constants import MAX_TRUST_STORE_BYTES
-    from wizard.fsutil import BoundedReadError, read_bounded
+    from wizard.reading import BoundedReadError, read_bounded
 
     try:
         # The one bounded reader: a FIFO, /dev/zero or a huge file is refused at once.
@@ -161,8 +161,8 @@ def _load_trust_store(bundle: Path | None) -> ssl.SSLContext:
     """
     import ssl
 
-    from wizard.fsutil import BoundedReadError
     from wizard.probes.tls import verifying_context
+    from wizard.reading import BoundedReadError
 
     try:
         return verifying_context(bundle)

@@ -39,8 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wizard.fsutil import PathState, atomic_write, read_bounded, read_state
+from wizard.fsutil import PathState, atomic_write, read_state
 from wizard.install.errors import JournalError
+from wizard.reading import read_bounded
 
 JOURNAL_NAME = "journal.json"
 STATES = ("planned", "writing", "testing", "reloading", "starting", "done")

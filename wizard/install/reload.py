@@ -29,7 +29,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wizard.fsutil import read_head, read_since
 from wizard.nginx import parse_config, run_command
 from wizard.nginx.config import MAX_FILE_BYTES
 from wizard.nginx.master import (
@@ -40,6 +39,7 @@ from wizard.nginx.master import (
     pid_file,
     runtime_prefix,
 )
+from wizard.reading import read_head, read_since
 
 PROOF_WAIT = 5.0
 """Seconds to wait for new workers and the new listener after the reload."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from wizard.fsutil import read_head
+from wizard.reading import read_head
 
 MAX_INCLUDE_DEPTH = 16
 MAX_FILE_BYTES = 4 * 1024 * 1024

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.constants import SYSTEM_NGINX_ROOT
-from wizard.fsutil import read_head
 from wizard.nginx.command import CommandResult, nginx_argv, run_command
 from wizard.nginx.config import MAX_FILE_BYTES, parse_config
+from wizard.reading import read_head
 
 SYSTEMD_RUN_DIR = Path("/run/systemd/system")
 """Exists when systemd is the init system (sd_booted(3))."""

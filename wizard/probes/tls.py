@@ -14,7 +14,7 @@ import ssl
 from pathlib import Path
 
 from wizard.constants import MAX_TRUST_STORE_BYTES
-from wizard.fsutil import read_bounded
+from wizard.reading import read_bounded
 from wizard.safetext import visible
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.answers import Answers, AnswersError, load_answers, save_answers
-from wizard.fsutil import atomic_write, read_head
+from wizard.fsutil import atomic_write
+from wizard.reading import read_head
 
 STATE_ENV = "CODESTREAM_BASTION_STATE"
 
