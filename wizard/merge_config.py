@@ -13,7 +13,14 @@ any other value in the snippet replaces the one in the configuration, and no
 key of the configuration is ever dropped. The diff is shown with every secret
 masked (the whole configuration holds database passwords and keys, not only
 ours), the original is backed up next to it (owner-only), and the new file is
-written atomically with the original's mode and owner.
+written atomically with the original's mode and owner (``fchown`` on the new
+file's descriptor, before its first byte).
+
+It often runs as root on the CodeStream host, so the configuration is refused,
+before a byte of it is read or shown, when it is a symbolic link or when
+another user controls it or a directory on its way; both files are read
+through the one bounded reader (:mod:`wizard.reading`), and JSON nested deeper
+than :data:`MAX_JSON_DEPTH` is refused naming the file.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from textual.drivers.headless_driver import HeadlessDriver
 from textual.widgets import Static
 
 from tests.unit.test_render import make_answers, render
-from wizard.checks.cert_discovery import summarize_certificate
+from wizard.checks.cert_discovery import discover_certificates, summarize_certificate
 from wizard.checks.context import CheckContext
 from wizard.checks.fingerprint import release_findings, release_in
 from wizard.checks.proxy import explain_gateway_errors
@@ -193,6 +193,17 @@ def test_a_hostile_certificate_is_summarised_and_described_escaped(
         Encoding.DER
     )
     assert CONTROL.search(describe_certificate(der)) is None
+
+
+def test_discovery_leaves_out_a_name_holding_a_control_character(
+    hostile_certificate: Path, tmp_path: Path
+) -> None:
+    data = hostile_certificate.read_bytes()
+    (tmp_path / "plain.pem").write_bytes(data)
+    (tmp_path / f"x{OSC52}.pem").write_bytes(data)
+    (tmp_path / f"d{TITLE}").mkdir()
+    (tmp_path / f"d{TITLE}" / "fullchain.pem").write_bytes(data)
+    assert discover_certificates([tmp_path]) == [tmp_path / "plain.pem"]
 
 
 # -- the TUI: the screen and the bytes its driver writes -----------------------------------------

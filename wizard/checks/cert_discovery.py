@@ -125,8 +125,6 @@ def _looks_like_server_certificate(path: Path) -> bool:
 
 
 def _is_candidate_name(name: str) -> bool:
-    if has_control(name):  # no real certificate is named so; it would only be shown
-        return False
     lower = name.lower()
     if "key" in lower:
         return False
@@ -185,7 +183,10 @@ def discover_certificates(roots: Sequence[Path], *, limit: int = MAX_DISCOVERED)
         try:
             for path in _walk(Path(root)):
                 real = os.path.realpath(path)
-                if real in seen or not _looks_like_server_certificate(path):
+                # No real certificate path holds a control character: it would only be shown.
+                if has_control(str(path)) or real in seen:
+                    continue
+                if not _looks_like_server_certificate(path):
                     continue
                 seen.add(real)
                 found.append(path)
