@@ -5,6 +5,13 @@ The wizard lists the certificates it finds in the usual places
 working directory) with a one-line verdict each, and finds the key that
 matches the chosen certificate. The walk is bounded (depth, entries, files
 peeked) and skips what is not a regular file. Only the TUI uses this module.
+
+Another user may plant files where discovery looks (the working directory is
+scanned): a name holding a control character is left out, every name a
+certificate shows goes through :func:`wizard.safetext.visible`
+(:func:`~wizard.checks.x509_facts.name_label`), and a certificate another user
+could change is marked by its verdict (``cert.unsafe_path``, the first finding
+of :func:`~wizard.checks.certificate.certificate_findings`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from wizard.checks.context import CheckContext
 from wizard.checks.pem import CERT_ROLE, FileProblem, parse_certificates, pem_blocks, read_capped
 from wizard.checks.x509_facts import get_extension, is_ca, name_label, public_der, san_names
 from wizard.findings import Status, worst_status
+from wizard.reading import read_head
+from wizard.safetext import has_control, visible
 
 MAX_DISCOVERED = 50
 """Most certificate files :func:`discover_certificates` returns."""
@@ -71,7 +80,8 @@ def summarize_certificate(path: str, hostname: str, ctx: CheckContext) -> Certif
 
         findings, parsed = certificate_findings(path, hostname, ctx)
     except Exception as exc:  # the wizard's list must not break on one odd file
-        return CertificateSummary(path, "", (), "", None, f"Could not be checked: {exc}", "fail")
+        why = visible(f"Could not be checked: {exc}")
+        return CertificateSummary(path, "", (), "", None, why, "fail")
     status = worst_status(findings)
     verdict = next((f.title for f in findings if f.status == status), "No finding")
     if parsed is None:
@@ -91,11 +101,7 @@ def summarize_certificate(path: str, hostname: str, ctx: CheckContext) -> Certif
 def _peek(path: Path) -> bytes:
     """The first bytes of a regular file, or ``b""``."""
     try:
-        if not path.is_file():
-            return b""
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read(_PEEK_BYTES)
+        return read_head(path, _PEEK_BYTES)  # the bounded reader: regular files only
     except OSError:
         return b""
 
@@ -177,7 +183,10 @@ def discover_certificates(roots: Sequence[Path], *, limit: int = MAX_DISCOVERED)
         try:
             for path in _walk(Path(root)):
                 real = os.path.realpath(path)
-                if real in seen or not _looks_like_server_certificate(path):
+                # No real certificate path holds a control character: it would only be shown.
+                if has_control(str(path)) or real in seen:
+                    continue
+                if not _looks_like_server_certificate(path):
                     continue
                 seen.add(real)
                 found.append(path)
@@ -217,6 +226,8 @@ def _key_candidates(directories: Sequence[Path]) -> Iterator[Path]:
         except OSError:
             continue
         for name in names:
+            if has_control(name):
+                continue
             lower = os.path.basename(name).lower()
             if lower.endswith((".key", ".pem")) or "key" in lower:
                 yield Path(name)

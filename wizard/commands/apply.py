@@ -413,10 +413,14 @@ def monitor_spec(args: argparse.Namespace) -> MonitorSpec | None:
         str(Path(args.answers).resolve()),
     ]
     check += ["--post-install", "--format", "prometheus", *shared_argv(args)]
+    # What the root service reads on these paths: refused unless root's alone.
+    inputs = [Path(args.answers).resolve(), Path(args.nginx_root).resolve()]
+    inputs += [Path(args.ca_bundle).resolve()] if args.ca_bundle else []
     return MonitorSpec(
         tuple(check),
         Path(args.textfile_dir).resolve() if args.textfile_dir else DEFAULT_TEXTFILE_DIR,
         Path(args.systemd_dir).resolve() if args.systemd_dir else DEFAULT_SYSTEMD_DIR,
+        tuple(inputs),
     )
 
 

@@ -98,13 +98,15 @@ def guarded(
             one JSON object even then).
     """
     from wizard.answers import AnswersError
+    from wizard.safetext import visible
 
     try:
         return body()
     except (AnswersError, ValueError) as exc:
         if on_usage_error is not None:
             on_usage_error(exc)
-        print(f"codestream-bastion: {exc}", file=sys.stderr)
+        # The message may quote a file name or a key: escaped, never sent to the terminal.
+        print(f"codestream-bastion: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("codestream-bastion: interrupted; nothing was left half-written.", file=sys.stderr)

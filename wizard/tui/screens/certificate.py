@@ -26,6 +26,7 @@ from textual.widgets import Button, DataTable, Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding
+from wizard.safetext import visible
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField, Extra
 from wizard.tui.widgets.findings import BADGES
@@ -148,16 +149,26 @@ class CertificateScreen(StepScreen):
         note = self.query_one("#cert-note", Static)
         if not summaries:
             where = ", ".join(str(root) for root in roots)
+            # The roots include the working directory: a name, never markup.
             note.update(
-                f"No server certificate found in {where}. Type its path above, or get one "
-                "with the button below."
+                Text(
+                    visible(
+                        f"No server certificate found in {where}. Type its path above, or get "
+                        "one with the button below."
+                    )
+                )
             )
             return
         matching = [s for s in summaries if hostname and summary_matches(s, hostname)]
         if hostname and not matching:
+            # The host name is typed text: shown as a name, never markup.
             note.update(
-                f"None of the {len(summaries)} certificate(s) found on this host is for "
-                f"{hostname}. Get one with the button below, or type the path of one."
+                Text(
+                    visible(
+                        f"None of the {len(summaries)} certificate(s) found on this host is "
+                        f"for {hostname}. Get one with the button below, or type the path of one."
+                    )
+                )
             )
         else:
             note.update(
