@@ -47,6 +47,9 @@ _lock_wait = _number(
     out_of_range="use a wait between 0 and 3600 seconds",
 )  # fmt: skip
 _port = _number(
+    int, 1, 65535, what="a TCP port (1-65535)", out_of_range="use a TCP port (1-65535)",
+)  # fmt: skip
+_port_or_any = _number(
     int, 0, 65535, what="a port number",
     out_of_range="use a port between 1 and 65535 (0: any free one)",
 )  # fmt: skip
@@ -219,12 +222,6 @@ def _add_apply(commands: Subparsers) -> None:
     _add_shared(apply, suppress=True)
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
-    return int(text)
-
-
 def _add_certificate(commands: Subparsers) -> None:
     """``certificate``: an ACME certificate through the host's certbot, pre-checked."""
     cert = commands.add_parser(
@@ -341,7 +338,7 @@ def _add_demo_web(demo: argparse.ArgumentParser) -> None:
         help="serve the demo to browsers instead of this terminal; each tab gets its own demo",
     )
     web.add_argument(
-        "--port", type=_port, help="with --web: the port (default 8000; 0: any free one)"
+        "--port", type=_port_or_any, help="with --web: the port (default 8000; 0: any free one)"
     )
     web.add_argument(
         "--host",
