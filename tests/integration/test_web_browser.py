@@ -2,8 +2,8 @@
 
 One server and one headless Chromium for the module (each costs seconds).
 Chromium runs with the flags that keep it from calling any host of its own
-(no background networking, component updates, sync or QUIC) and a fresh
-profile; selenium drives it through Debian's chromedriver, named explicitly
+(no background networking, component updates, sync or QUIC; no host name
+resolves) and a fresh profile; selenium drives it through Debian's chromedriver, named explicitly
 so that Selenium Manager never runs (it would look for drivers online).
 
 The test reads the screen the way the browser shows it: the xterm.js
@@ -44,6 +44,12 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Belt and braces: every host name Chromium would resolve fails, so nothing
+    # of its own (or of the page's) can reach beyond the IP literal we open.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--no-default-browser-check",
     "--window-size=1100,760",
 )
 SCREENSHOTS_ENV = "CODESTREAM_BASTION_WEB_SCREENSHOTS"
