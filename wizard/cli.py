@@ -9,33 +9,50 @@ libraries (cryptography, httpx, dnspython, jinja2), load when the command runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from wizard.constants import SYSTEM_NGINX_ROOT
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 300:
-        raise argparse.ArgumentTypeError("use a timeout between 0 and 300 seconds")
-    return value
+N = TypeVar("N", int, float)
 
 
-def _lock_wait(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("use a wait between 0 and 3600 seconds")
-    return value
+def _number(
+    convert: Callable[[str], N], low: N, high: N, *, what: str, out_of_range: str
+) -> Callable[[str], N]:
+    """An argparse type: ``convert``, then ``low <= value <= high``, else the message."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(out_of_range)
+        return value
+
+    return parse
+
+
+# A timeout of exactly 0 would fail every operation: the smallest is a millisecond.
+_timeout = _number(
+    float, 0.001, 300.0, what="a number of seconds",
+    out_of_range="use a timeout between 0 and 300 seconds",
+)  # fmt: skip
+_lock_wait = _number(
+    float, 0.0, 3600.0, what="a number of seconds",
+    out_of_range="use a wait between 0 and 3600 seconds",
+)  # fmt: skip
+_port = _number(
+    int, 1, 65535, what="a TCP port (1-65535)", out_of_range="use a TCP port (1-65535)",
+)  # fmt: skip
+_port_or_any = _number(
+    int, 0, 65535, what="a port number",
+    out_of_range="use a port between 1 and 65535 (0: any free one)",
+)  # fmt: skip
 
 
 def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -205,12 +222,6 @@ def _add_apply(commands: Subparsers) -> None:
     _add_shared(apply, suppress=True)
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
-    return int(text)
-
-
 def _add_certificate(commands: Subparsers) -> None:
     """``certificate``: an ACME certificate through the host's certbot, pre-checked."""
     cert = commands.add_parser(
@@ -314,7 +325,39 @@ def _add_demo(commands: Subparsers) -> None:
         help="keep the demo files (answers, certificates) here; re-use them on the next run",
     )
     demo.add_argument("--json", action="store_true", help="with --check: print JSON")
+    _add_demo_web(demo)
     _add_shared(demo, suppress=True)
+
+
+def _add_demo_web(demo: argparse.ArgumentParser) -> None:
+    """``demo --web``: the demo in a browser (README.md, "Guided demo")."""
+    web = demo.add_argument_group("in a browser (needs the 'web' extra: textual-serve)")
+    web.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the demo to browsers instead of this terminal; each tab gets its own demo",
+    )
+    web.add_argument(
+        "--port", type=_port_or_any, help="with --web: the port (default 8000; 0: any free one)"
+    )
+    web.add_argument(
+        "--host",
+        help="with --web: the address to listen on (default 127.0.0.1; others need --public)",
+    )
+    web.add_argument(
+        "--public",
+        action="store_true",
+        help="with --web: allow an address beyond loopback (no authentication: anyone who "
+        "reaches it drives the demo)",
+    )
+    web.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help="with --web: browser sessions at once (default 4)",
+    )
+    # The directory of one browser session, made and removed by the --web server.
+    web.add_argument("--session-dir", metavar="DIR", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -368,8 +368,12 @@ class WizardApp(App[int]):
         if session.demo and session.demo_kept is None:
             return (
                 "The demo's servers and nginx stop and its temporary files, answers "
-                "included, are removed: nothing to resume. To keep them, run "
-                "'codestream-bastion demo --dir DIR'."
+                "included, are removed: nothing to resume."
+                + (
+                    ""
+                    if session.demo_web
+                    else " To keep them, run 'codestream-bastion demo --dir DIR'."
+                )
             )
         if self.current_step == "done":
             return "Everything is saved."

@@ -124,6 +124,8 @@ class WizardSession:
             CA, certbot's directories; the name and address come from the
             answers); ``None``: not offered, as in the demo, where nothing
             may leave loopback.
+        demo_web: A browser session of ``demo --web``: its files are always
+            removed (there is no ``--dir`` to keep them).
     """
 
     context: CheckContext
@@ -140,3 +142,4 @@ class WizardSession:
     launcher: EnvironmentLauncher | None = None
     demo_kept: Path | None = None
     acme: CertificateRequest | None = None
+    demo_web: bool = False
