@@ -36,6 +36,11 @@ _REFRESH = (
     f"Write Microsoft's {AZURE_TAG} ranges into it, one CIDR a line: {REFRESH_RANGES} "
     '(README.md, "Limits"), then run apply again.'
 )
+# The codes of limits_in_force, by area: written out, so that each can be found.
+_CODES = {
+    "nginx": ("nginx.limits", "nginx.no_limits"),
+    "proxy": ("proxy.limits", "proxy.no_limits"),
+}
 RANGES_ROLE = FileRole("Teams ranges", "nginx.teams_ranges", "nginx.teams_ranges", _REFRESH)
 
 
@@ -137,9 +142,10 @@ def limits_in_force(answers: Answers, tree: Tree, area: str) -> Finding | None:
         return None
     found = server_limits(tree, server)
     wanted = bastion.requests_per_second or bastion.connections_per_client
+    limited, unlimited = _CODES[area]
     if found.any:
         return ok(
-            f"{area}.limits",
+            limited,
             f"The block serving {name} on port {port} limits each client",
             f"{found.where}: " + "; ".join(found.requests + found.connections) + ". A client "
             "over them gets 429 with Retry-After, logged as 'limiting requests' or 'limiting "
@@ -147,13 +153,13 @@ def limits_in_force(answers: Answers, tree: Tree, area: str) -> Finding | None:
         )
     if not wanted:
         return ok(
-            f"{area}.limits",
+            limited,
             f"No per-client limits on {name}, as the answers ask",
             f"{found.where} has no limit_req nor limit_conn; [bastion] requests_per_second and "
             "connections_per_client are 0.",
         )
     return warn(
-        f"{area}.no_limits",
+        unlimited,
         f"The block serving {name} on port {port} has no per-client limits",
         f"{found.where} has no limit_req nor limit_conn: one client can send the internal "
         "CodeStream API as many requests as it likes.",
