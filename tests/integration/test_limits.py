@@ -38,7 +38,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_install import Tree
 from tests.nginx_harness import NginxHarness, free_port, require_nginx
 from wizard.answers import Answers
 from wizard.constants import SERVER_CONF_NAME
@@ -399,45 +398,45 @@ ADMIN_ZONES = (
 )
 
 
-async def test_nginx_t_passes_on_the_debian_layout(
-    debian: Tree, pki: tuple[Path, Path, Path], features: NginxFeatures
+def _layout(request: pytest.FixtureRequest, layout: str, tmp_path: Path) -> tuple[Path, Path]:
+    """(the nginx root, the directory its http block includes blocks from) of ``layout``."""
+    if layout == "debian":
+        return request.getfixturevalue("debian").root, Path("sites-available")
+    if layout == "conf.d":
+        return request.getfixturevalue("rhel").root, Path("conf.d")
+    from tests.integration.test_rhel_layout import make_rhel_root
+
+    _trust, cert, key = request.getfixturevalue("pki")
+    root = tmp_path / "rhel-root"
+    make_rhel_root(root, (cert.read_bytes(), key.read_bytes()))
+    return root / "etc/nginx", Path("conf.d")
+
+
+@pytest.mark.parametrize("layout", ["debian", "conf.d", "rhel9"])
+async def test_nginx_t_passes_on_each_layout_with_two_blocks_and_the_admins_zones(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    pki: tuple[Path, Path, Path],
+    features: NginxFeatures,
+    layout: str,
 ) -> None:
-    root = debian.root
+    root, blocks = _layout(request, layout, tmp_path)
     answers = make_answers(pki, free_port(), free_port())
-    available, second = _place_two_blocks(root / "sites-available", answers, features, root)
-    (root / "sites-enabled" / available.name).symlink_to(available)
-    (root / "sites-enabled" / second.name).symlink_to(second)
+    placed = _place_two_blocks(root / blocks, answers, features, tmp_path)
+    if layout == "debian":
+        for path in placed:
+            (root / "sites-enabled" / path.name).symlink_to(path)
     (root / "conf.d").mkdir(exist_ok=True)
     (root / "conf.d" / "admin-zones.conf").write_text(ADMIN_ZONES, encoding="utf-8")
     result = await config_test(require_nginx(), root)
     assert result.ok, result.output
-
-
-async def test_nginx_t_passes_on_the_conf_d_layout(
-    rhel: Tree, pki: tuple[Path, Path, Path], features: NginxFeatures
-) -> None:
-    root = rhel.root
-    answers = make_answers(pki, free_port(), free_port())
-    _place_two_blocks(root / "conf.d", answers, features, root)
-    (root / "conf.d" / "admin-zones.conf").write_text(ADMIN_ZONES, encoding="utf-8")
-    result = await config_test(require_nginx(), root)
-    assert result.ok, result.output
-
-
-async def test_nginx_t_passes_on_rhel_9s_own_nginx_conf(
-    tmp_path: Path, pki: tuple[Path, Path, Path], features: NginxFeatures
-) -> None:
-    from tests.integration.test_rhel_layout import make_rhel_root
-
-    root = tmp_path / "rhel-root"
-    _trust, cert, key = pki
-    make_rhel_root(root, (cert.read_bytes(), key.read_bytes()))
-    nginx_root = root / "etc/nginx"
-    answers = make_answers(pki, free_port(), free_port())
-    _place_two_blocks(nginx_root / "conf.d", answers, features, root / "var/log/nginx")
-    (nginx_root / "conf.d" / "admin-zones.conf").write_text(ADMIN_ZONES, encoding="utf-8")
-    result = await config_test(require_nginx(), nginx_root)
-    assert result.ok, result.output
+    # Control: the same block twice binds its zones twice, which nginx refuses.
+    twice = root / "conf.d" / "twice.conf"
+    twice.write_text(placed[0].read_text(encoding="utf-8"), encoding="utf-8")
+    refused = await config_test(require_nginx(), root)
+    assert not refused.ok
+    assert "codestream_bastion_bastion.demo.test_" in refused.output, refused.output
+    assert "is already bound" in refused.output, refused.output
 
 
 # -- the Teams route from Microsoft's ranges only ------------------------------------------------
