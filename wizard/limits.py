@@ -37,6 +37,11 @@ LIMIT_BOUNDS: dict[str, tuple[int, int]] = {
     "request_burst": (0, 100_000),
     "connections_per_client": (0, 65_535),  # nginx refuses a limit_conn of 65536 or more
 }
+_ZERO = {
+    "requests_per_second": "0: no request limit",
+    "request_burst": "0: no burst; one sooner than the rate allows is refused",
+    "connections_per_client": "0: no connection limit",
+}
 TEAMS_SOURCES: tuple[str, ...] = ("any", "azure")
 """``[bastion] teams_source``: any address, or only the ranges in ``teams_ranges``."""
 MAX_RANGES_BYTES = 256 * 1024
@@ -78,7 +83,7 @@ def limit_problems(
         partial: A resume state, which may not name the ranges file yet.
     """
     problems = [
-        (key, f"{limits[key]} is out of range; use {low}-{high} (0: no limit).")
+        (key, f"{limits[key]} is out of range; use {low}-{high} ({_ZERO[key]}).")
         for key, (low, high) in LIMIT_BOUNDS.items()
         if not low <= limits[key] <= high
     ]
