@@ -161,6 +161,10 @@ async def test_check_proxy_passes_through_the_real_bastion(setup: Setup) -> None
     assert len(codes["proxy.endpoint"]) == 3
     assert "proxy.certificate" in codes
     assert "proxy.ok" in codes
+    # The limits in force, read from the block that serves the name (no rate limit here).
+    (limits,) = codes["proxy.limits"]
+    assert f"zone=codestream_bastion_{HOSTNAME}_{setup.port}_conn 50" in limits.detail
+    assert "rate=" not in limits.detail
     # The API saw exactly the endpoint GETs (with and without the trailing slash).
     seen = sorted(express_pathname(r.path) for r in setup.api.requests)
     assert seen == sorted([*ENDPOINTS, *(e + "/" for e in ENDPOINTS)])

@@ -246,6 +246,15 @@ def test_the_adapter_reads_the_limits_in_force(tmp_path: Path) -> None:
     assert found.where == f"{tree.servers[0].file}:{line}"
     old = read_tree(_tree(tmp_path / "old", OLD_BLOCK))
     assert not server_limits(old, old.servers[0]).any
+    # nginx's own view (nginx -T) is read the same way.
+    root = tmp_path / "nginx"
+    dump = "".join(
+        f"# configuration file {path}:\n{path.read_text(encoding='utf-8')}\n"
+        for path in (root / "nginx.conf", root / "conf.d" / "site.conf")
+    )
+    dumped = read_tree(root, dump)
+    assert dumped.source == "nginx -T"
+    assert server_limits(dumped, dumped.servers[0]).requests == found.requests
 
 
 def test_check_warns_when_the_block_serving_the_name_has_no_limits(tmp_path: Path) -> None:
