@@ -350,7 +350,7 @@ def test_slow_clients_are_cut_off_without_starving_others(
         replies = [other.send("POST", route) for route in ROUTES for _ in range(3)]
         other.close()
         assert [r.status for r in replies] == [200] * 9
-        assert max(r.seconds for r in replies) < 1.0
+        assert max(r.seconds for r in replies) < 3.0  # starved would be 10 s, the timeouts
         # And the slow ones are cut off by the header and body timeouts (10 s).
         deadline = started + 14
         for tls in slow_heads + held + extra:
@@ -368,10 +368,23 @@ def test_the_limits_are_off_when_set_to_0(
         tmp_path, pki, features, api, requests_per_second=0, connections_per_client=0
     ) as b:
         assert not re.search(r"limit_(req|conn)", b.conf)
-        replies = flood(b, "127.0.0.7", SLACK, seconds=1.0, workers=4)
-        assert len(replies) >= 100
-        assert {r.status for r in replies} == {200}
-        assert b.reached(SLACK) == len(replies)
+
+        # 150 requests at once from one address: the default limits would let 50
+        # through at once, then 20 a second (5 seconds for all), refusing the rest.
+        def send_25(_worker: int) -> list[Reply]:
+            client = Client(b, "127.0.0.7")
+            try:
+                return [client.send("POST", SLACK) for _ in range(25)]
+            finally:
+                client.close()
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            replies = [reply for sent in pool.map(send_25, range(6)) for reply in sent]
+        elapsed = time.monotonic() - started
+        assert [r.status for r in replies] == [200] * 150
+        assert b.reached(SLACK) == 150
+        assert elapsed < 5.0, "too slow to tell: the default limits would have passed them too"
 
 
 # -- the layouts -------------------------------------------------------------------------------
