@@ -320,10 +320,10 @@ def _read(tls: ssl.SSLSocket, deadline: float, until: bytes = b"") -> tuple[byte
         tls.settimeout(max(0.05, deadline - time.monotonic()))
         try:
             chunk = tls.recv(4096)
-        except TimeoutError:
-            break
         except (ConnectionResetError, ssl.SSLError):
             return data, True
+        except OSError:  # the read timed out (socket.timeout: TimeoutError from 3.10 on)
+            break
         if not chunk:
             return data, True
         data += chunk
