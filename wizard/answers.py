@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from wizard.compat import tomllib
 from wizard.constants import MSTEAMS_ENDPOINT, SLACK_ENDPOINT, SLACK_EVENTS_ENDPOINT
 from wizard.fsutil import atomic_write
 from wizard.limits import DEFAULT_LIMITS, limit_problems
@@ -481,55 +481,23 @@ def read_answers_bytes(path: str | Path) -> bytes:
     Raises:
         AnswersError: Naming the file and what it is.
     """
-    import stat
+    from wizard.reading import BoundedReadError, read_bounded
 
     source = str(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except IsADirectoryError:
-        raise AnswersError(source, "is a directory; give the answers file itself.") from None
-    except FileNotFoundError:
-        raise AnswersError(
-            source, "no such file. Check the path, or run the wizard to create it."
-        ) from None
-    except OSError as exc:
-        raise AnswersError(
-            source, f"cannot be read ({exc.strerror}); check its permissions."
-        ) from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise AnswersError(source, "is a directory; give the answers file itself.")
-        if not stat.S_ISREG(info.st_mode):
-            raise AnswersError(
-                source, "is not a regular file (a device, pipe or socket); give the answers file."
-            )
-        if info.st_size > MAX_ANSWERS_BYTES:
-            raise AnswersError(
-                source,
-                f"is {info.st_size} bytes, larger than {MAX_ANSWERS_BYTES // 1024} KiB; "
-                "is this really the answers file?",
-            )
-        chunks: list[bytes] = []
-        total = 0
-        while total <= MAX_ANSWERS_BYTES:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    except OSError as exc:
-        raise AnswersError(
-            source, f"cannot be read ({exc.strerror}); check its permissions."
-        ) from None
-    finally:
-        os.close(fd)
-    if total > MAX_ANSWERS_BYTES:
+        return read_bounded(path, MAX_ANSWERS_BYTES)  # the one bounded reader
+    except BoundedReadError as exc:
+        messages = {
+            "directory": "is a directory; give the answers file itself.",
+            "missing": "no such file. Check the path, or run the wizard to create it.",
+            "special": "is not a regular file (a device, pipe or socket); give the answers file.",
+            "too_large": f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB; "
+            "is this really the answers file?",
+        }
         raise AnswersError(
             source,
-            f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB; is this really the answers file?",
-        )
-    return b"".join(chunks)
+            messages.get(exc.kind, f"cannot be read ({exc.why}); check its permissions."),
+        ) from None
 
 
 def load_answers(path: str | Path, *, partial: bool = False) -> Answers:

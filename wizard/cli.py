@@ -98,7 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--answers", metavar="FILE", help="start the wizard from this answers file")
     _add_shared(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_check, _add_render, _add_apply, _add_merge_config, _add_demo):
+    for add in (
+        _add_check,
+        _add_render,
+        _add_apply,
+        _add_certificate,
+        _add_merge_config,
+        _add_demo,
+    ):
         add(commands)
     return parser
 
@@ -198,6 +205,82 @@ def _add_apply(commands: Subparsers) -> None:
     _add_shared(apply, suppress=True)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return int(text)
+
+
+def _add_certificate(commands: Subparsers) -> None:
+    """``certificate``: an ACME certificate through the host's certbot, pre-checked."""
+    cert = commands.add_parser(
+        "certificate",
+        help="get the bastion's certificate from an ACME CA through certbot (pre-checked)",
+        description=(
+            "Check that DNS points here, the challenge port is free or served by nginx and "
+            "CAA allows the CA; then run the host's certbot (standalone, webroot through a "
+            "temporary nginx server block, or DNS-01), write the lineage into the answers "
+            "file and install the deploy hook that reloads nginx after each renewal."
+        ),
+    )
+    cert.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
+    cert.add_argument(
+        "--acme-server",
+        metavar="URL",
+        default=None,
+        help="the ACME directory URL (default Let's Encrypt)",
+    )
+    cert.add_argument(
+        "--staging", action="store_true", help="use Let's Encrypt's staging directory"
+    )
+    cert.add_argument("--email", metavar="ADDR", help="the ACME account's contact address")
+    cert.add_argument(
+        "--challenge",
+        choices=("http-01", "dns-01"),
+        default="http-01",
+        help="http-01 (default; port 80 reachable) or dns-01 (a TXT record you create)",
+    )
+    cert.add_argument(
+        "--http-port",
+        type=_port,
+        metavar="N",
+        default=80,
+        help="where the HTTP-01 challenge is answered (default 80, what the CA calls)",
+    )
+    cert.add_argument(
+        "--certbot-config-dir",
+        metavar="DIR",
+        default="/etc/letsencrypt",
+        help="certbot's configuration directory (default /etc/letsencrypt)",
+    )
+    cert.add_argument("--certbot-work-dir", metavar="DIR", help="certbot's --work-dir")
+    cert.add_argument("--certbot-logs-dir", metavar="DIR", help="certbot's --logs-dir")
+    cert.add_argument(
+        "--dns-wait",
+        type=_lock_wait,
+        metavar="SECONDS",
+        default=600.0,
+        help="dns-01: how long to wait for the public resolvers to see the TXT record "
+        "(default 600)",
+    )
+    cert.add_argument("--yes", action="store_true", help="ask the CA without a question")
+    cert.add_argument(
+        "--dry-run", action="store_true", help="run the pre-check only; ask nothing of the CA"
+    )
+    cert.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (ok, certificate, private_key, lineage, issued, ...)",
+    )
+    cert.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=None,
+        help="where the install journal lives (as apply --state-dir)",
+    )
+    _add_shared(cert, suppress=True)
+
+
 def _add_merge_config(commands: Subparsers) -> None:
     """``merge-config``: the snippet into a CodeStream configuration."""
     merge = commands.add_parser(
@@ -245,6 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from wizard.commands.render import run
     elif command == "apply":
         from wizard.commands.apply import run
+    elif command == "certificate":
+        from wizard.commands.certificate import run
     elif command == "merge-config":
         from wizard.commands.merge_config import run
     elif command == "demo":

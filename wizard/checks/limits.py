@@ -21,7 +21,6 @@ import os
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.checks.pem import FileProblem, FileRole, read_capped
 from wizard.findings import Finding, fail, ok, skip, warn
 from wizard.limits import (
     AZURE_TAG,
@@ -31,6 +30,7 @@ from wizard.limits import (
     parse_ranges,
 )
 from wizard.nginx import ConfigError, Tree, read_tree, server_limits, serving_block
+from wizard.reading import BoundedReadError, read_bounded
 
 _REFRESH = (
     f"Write Microsoft's {AZURE_TAG} ranges into it, one CIDR a line: {REFRESH_RANGES} "
@@ -41,7 +41,6 @@ _CODES = {
     "nginx": ("nginx.limits", "nginx.no_limits"),
     "proxy": ("proxy.limits", "proxy.no_limits"),
 }
-RANGES_ROLE = FileRole("Teams ranges", "nginx.teams_ranges", "nginx.teams_ranges", _REFRESH)
 
 
 class TeamsRangesError(ValueError):
@@ -58,10 +57,9 @@ def read_teams_ranges(path: str) -> list[str]:
     if not os.path.isabs(path):
         raise TeamsRangesError(f"{path!r:.80} is not an absolute path; give the file's full path")
     try:
-        data = read_capped(path, RANGES_ROLE, MAX_RANGES_BYTES)
-    except FileProblem as exc:
-        finding = exc.finding
-        raise TeamsRangesError(f"{finding.detail} {finding.remedy}") from None
+        data = read_bounded(path, MAX_RANGES_BYTES)  # the one bounded reader
+    except BoundedReadError as exc:
+        raise TeamsRangesError(f"{path}: {exc.why}. {_REFRESH}") from None
     try:
         return parse_ranges(data.decode("ascii"))
     except UnicodeDecodeError as exc:

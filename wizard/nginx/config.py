@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from wizard.reading import read_head
+
 MAX_INCLUDE_DEPTH = 16
 MAX_FILE_BYTES = 4 * 1024 * 1024
 _CACHED_TEXT_BYTES = 256 * 1024
@@ -144,7 +146,7 @@ def split_dump(output: str) -> dict[str, str]:
     """The files in ``nginx -T`` output: ``{path as nginx opened it: text}``, in load order."""
     files: dict[str, str] = {}
     headers = list(_DUMP_HEADER.finditer(output))
-    for header, following in zip(headers, [*headers[1:], None], strict=True):
+    for header, following in zip(headers, [*headers[1:], None]):
         end = following.start() if following is not None else len(output)
         path = os.path.normpath(header.group(1))
         files.setdefault(path, output[header.end() + 1 : end])
@@ -162,8 +164,7 @@ def resolve_include(pattern: str, root: Path) -> str:
 
 def _read_file(path: Path) -> str | None:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES)
+        data = read_head(path, MAX_FILE_BYTES)  # a FIFO or device included is not waited on
     except OSError:
         return None
     return data.decode("utf-8", errors="replace")
