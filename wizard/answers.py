@@ -20,6 +20,7 @@ from typing import Any
 from wizard.compat import tomllib
 from wizard.constants import MSTEAMS_ENDPOINT, SLACK_ENDPOINT, SLACK_EVENTS_ENDPOINT
 from wizard.fsutil import atomic_write
+from wizard.limits import DEFAULT_LIMITS, limit_problems
 from wizard.secrets_source import SecretSourceError, SecretSources, resolve_secrets, saved_form
 
 MODES: tuple[str, ...] = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
@@ -107,6 +108,12 @@ class BastionAnswers:
     certificate: str = ""
     private_key: str = ""
     listen_port: int = 443
+    # Per-client limits on the bot routes and the Teams route's sources (wizard/limits.py).
+    requests_per_second: int = DEFAULT_LIMITS["requests_per_second"]
+    request_burst: int = DEFAULT_LIMITS["request_burst"]
+    connections_per_client: int = DEFAULT_LIMITS["connections_per_client"]
+    teams_source: str = "any"
+    teams_ranges: str = ""
 
 
 @dataclass
@@ -431,6 +438,10 @@ def _check_complete(
             "bastion.listen_port",
             _locate(text, "bastion", "listen_port"),
         )
+    b = answers.bastion
+    limits = {key: getattr(b, key) for key in DEFAULT_LIMITS}
+    for key, message in limit_problems(limits, b.teams_source, b.teams_ranges, partial=partial):
+        raise AnswersError(source, message, f"bastion.{key}", _locate(text, "bastion", key))
     if not partial:
         required = _REQUIRED_EXPOSED if answers.exposes_bastion else ()
         for dotted in required:

@@ -562,4 +562,6 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         )
         return findings
     gateway = await asyncio.to_thread(_gateway_findings, results, mark)
-    return findings + _judge(results, answers, where) + gateway
+    from wizard.checks.limits import proxy_limits
+
+    return findings + _judge(results, answers, where) + gateway + await proxy_limits(answers, ctx)

@@ -211,6 +211,8 @@ class Tree:
         source: ``nginx -T`` (nginx's own view) or ``files`` (read from disk).
         main: The directives of ``nginx.conf`` itself (includes not expanded).
         http_includes: The ``include`` directives of the ``http`` context.
+        http_directives: Its other simple directives, from every file it includes
+            (``limit_req_zone``, ...).
         servers: Every ``server`` block of the ``http`` context.
         unreadable: Included files that could not be read.
     """
@@ -219,6 +221,7 @@ class Tree:
     source: Literal["nginx -T", "files"] = "files"
     main: list[Directive] = field(default_factory=list)
     http_includes: list[Directive] = field(default_factory=list)
+    http_directives: list[Directive] = field(default_factory=list)
     servers: list[Directive] = field(default_factory=list)
     unreadable: list[Path] = field(default_factory=list)
 
@@ -250,6 +253,8 @@ def _walk(
                 seen.discard(key)
             continue
         if directive.block is None:
+            if context == ("http",):
+                tree.http_directives.append(directive)
             continue
         if directive.name == "server" and context == ("http",):
             tree.servers.append(directive)
