@@ -118,7 +118,7 @@ class NginxHarness:
             "worker_processes 1;",
             f"error_log {_quote(self.logs / 'error.log')} info;",
             f"pid {_quote(self.logs / 'nginx.pid')};",
-            "events { worker_connections 64; }",
+            "events { worker_connections 512; }",  # a burst test holds 40 clients and 40 upstreams
             "http {",
             f"    access_log {_quote(self.logs / 'access.log')} combined;",
             f"    client_body_temp_path {_quote(tmp / 'body')};",
