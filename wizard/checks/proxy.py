@@ -9,6 +9,8 @@ What Slack and Microsoft will do, done from here:
 4. ``GET`` each chosen endpoint (and the endpoint with a trailing ``/``, the
    URL the on-prem docs tell people to open): the API's Express 404 page
    ``Cannot GET <path>`` proves DNS, TLS, nginx and the API hop all work;
+   then speak to each as its provider does, signed, and compare the API's
+   clock with this host's (:mod:`wizard.checks.bot_proof`);
 5. ``GET`` paths that must *not* reach the API (``/``, ``/no-auth/``, a prefix
    extension such as ``.../slackX``, a sub-path, the endpoints of the mode
    that was not chosen): each must get nginx's own 404.
@@ -559,8 +561,14 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         ]
     findings = _certificate_findings(bastion.certificate, where, name, presented, trusted, ctx)
     context = loose if isinstance(trusted, BaseException) else strict
-    results = await asyncio.gather(
-        *(_run_probe(p, address, port, name, context, ctx.timeout) for p in _probes(answers))
+    from wizard.checks.bot_proof import Hop, prove_bot_routes
+
+    hop = Hop(address, port, name, context, ctx.timeout, where)
+    results, proof = await asyncio.gather(
+        asyncio.gather(
+            *(_run_probe(p, address, port, name, context, ctx.timeout) for p in _probes(answers))
+        ),
+        prove_bot_routes(answers, ctx, hop),
     )
     if all(response is None for _probe, response, _error in results):
         errors = sorted({error for _probe, _response, error in results})
@@ -575,4 +583,4 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         )
         return findings
     gateway = await asyncio.to_thread(_gateway_findings, results, mark)
-    return findings + _judge(results, answers, where) + gateway
+    return findings + _judge(results, answers, where) + gateway + proof
