@@ -103,11 +103,13 @@ class _Reply:
         return r is not None and answered_by_codestream(r.headers, r.body)
 
     def describe(self) -> str:
-        """Who answered and what, for every message."""
-        if self.response is None:
+        """Who answered and what, for every message (``Server`` is nginx's on every answer)."""
+        r = self.response
+        if r is None:
             return f"{self.what}: no answer ({self.error})"
         who = "CodeStream answered" if self.codestream else "nginx answered itself"
-        return f"{self.what}: {who} {self.response.describe()}"
+        body = " ".join(r.text.split())[:120]
+        return f"{self.what}: {who} HTTP {r.status} {r.reason}" + (f" {body!r}" if body else "")
 
     def release(self, known: Release | None) -> Release | None:
         """``known``, else the release CodeStream named in this answer."""
@@ -167,23 +169,26 @@ def _rejected(
     route: str, reply: _Reply, release: Release | None, skewed: bool, app_id: bool
 ) -> Finding:
     names = "[slack] signing_secret" + (" and [slack] app_id" if app_id else "")
+    cause = (
+        f"The {names} of the answers file differ from what the API holds in "
+        f"{_secret_slots(release, app_id)}, or something altered the body or the Slack headers."
+    )
+    remedy = (
+        f"Copy the Signing Secret{' and App ID' if app_id else ''} from the Slack app's Basic "
+        f"Information into {names}, render, load the snippet into CodeStream (next-steps.md) "
+        "and restart it; keep the server block's proxy settings as generated."
+    )
     if skewed:
         cause = (
             "The API's clock is more than 300 s off (proxy.clock_skew), which alone makes "
-            "CodeStream refuse every signature; fix the clock first."
+            "CodeStream refuse every signature, whatever the secret."
         )
-    else:
-        cause = (
-            f"The {names} of the answers file differ from what the API holds in "
-            f"{_secret_slots(release, app_id)}, or nginx altered the body or the Slack headers."
-        )
+        remedy = "Fix the clock first (proxy.clock_skew), then run the post-install check again."
     return fail(
         "proxy.slack_signature_rejected",
         f"CodeStream refused a correctly signed Slack request on {route}",
         f"{reply.describe()}. {cause}",
-        f"Copy the Signing Secret{' and App ID' if app_id else ''} from the Slack app's Basic "
-        f"Information into {names}, render, load the snippet into CodeStream (next-steps.md) "
-        "and restart it; keep the server block's proxy settings as generated.",
+        remedy,
     )
 
 
