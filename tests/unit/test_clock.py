@@ -125,7 +125,8 @@ def test_host_sync_state_asks_chronyc_only_when_timedatectl_cannot_say(
 
 NGINX_404 = (
     b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
-    b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
 )
 
 
