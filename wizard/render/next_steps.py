@@ -10,7 +10,6 @@ from wizard import __version__
 from wizard.answers import MODE_LABELS, Answers
 from wizard.constants import (
     NEXT_STEPS_NAME,
-    OAUTH_REDIRECT_PATH,
     SERVER_CONF_NAME,
     SLACK_EVENTS_MANIFEST_NAME,
     SLACK_MANIFEST_NAME,
@@ -154,7 +153,7 @@ def _context(answers: Answers, facts: NextStepsFacts) -> dict[str, Any]:
         "placeholders": _placeholders(answers),
         "endpoints": answers.endpoints,
         "shape": shape,
-        "api_origin": facts.urls.oauth_redirect.removesuffix(OAUTH_REDIRECT_PATH),
+        "api_origin": facts.upstream.url() if facts.upstream else facts.urls.api_origin,
         "release_source": (
             "answers"
             if answers.codestream.release.strip()
