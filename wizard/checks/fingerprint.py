@@ -130,7 +130,8 @@ def release_findings(header: str, configured: str) -> list[Finding]:
                 f"The API {sent} header. The snippet is written "
                 f"{shape_for(None).describe()}; releases before 13.0.2 read other keys.",
                 "Set release in the [codestream] table of the answers file to the API's "
-                'release (e.g. release = "14.0.3"; the Admin App shows it), then render again.',
+                'release (e.g. release = "14.0.3"; X-CS-API-Version of '
+                "curl -sI API_URL/no-auth/capabilities), then render again.",
             )
         ]
     findings: list[Finding] = []

@@ -138,7 +138,7 @@ class LoadSteps:
     file_merge: tuple[str, str, str]
 
 
-def _bastion_merge(target: str, snippet_name: str) -> tuple[str, str, str]:
+def bastion_merge(target: str, snippet_name: str) -> tuple[str, str, str]:
     """Copy ``target`` from the CodeStream host, merge the snippet into it, copy it back."""
     return (
         f"scp CODESTREAM_HOST:.codestream/{target} {target}",
@@ -175,7 +175,7 @@ def load_steps(shape: ConfigShape, snippet_name: str) -> LoadSteps:
         load += (commands.restart,)
     else:
         since = f"before {format_release(CONFIG_LOADER_SINCE)}"
-    fetch, merge, put = _bastion_merge(target, snippet_name)
+    fetch, merge, put = bastion_merge(target, snippet_name)
     return LoadSteps(
         method=method,
         since=since,
@@ -191,7 +191,7 @@ def load_steps(shape: ConfigShape, snippet_name: str) -> LoadSteps:
         ),
         load=load,
         target=target,
-        file_merge=_bastion_merge(FILE_CONFIG_NAME, snippet_name),
+        file_merge=bastion_merge(FILE_CONFIG_NAME, snippet_name),
     )
 
 
