@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.answers import Answers
+from wizard.checks.bot_proof import Hop
 from wizard.checks.context import CheckContext
 from wizard.constants import ALL_ENDPOINTS, ENDPOINT_PREFIX, OAUTH_REDIRECT_PATH
 from wizard.findings import Finding, fail, ok, skip, warn
@@ -503,6 +504,22 @@ def _certificate_findings(
     return findings
 
 
+async def _sweep_and_prove(
+    answers: Answers, ctx: CheckContext, hop: Hop
+) -> tuple[list[tuple[_Probe, HttpResponse | None, str]], list[Finding]]:
+    """The GET sweep and the signed proof of the bot routes, at the same time."""
+    from wizard.checks.bot_proof import prove_bot_routes
+
+    sweep = asyncio.gather(
+        *(
+            _run_probe(p, hop.address, hop.port, hop.name, hop.context, hop.timeout)
+            for p in _probes(answers)
+        )
+    )
+    results, proof = await asyncio.gather(sweep, prove_bot_routes(answers, ctx, hop))
+    return list(results), proof
+
+
 async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
     """Prove the installed bastion end to end (``proxy.*`` findings).
 
@@ -515,7 +532,7 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         ``proxy.ok`` when all is well; else ``proxy.unresolvable``,
         ``proxy.unreachable``, ``proxy.certificate_mismatch``, ``proxy.untrusted``,
         ``proxy.endpoint_not_api``, ``proxy.exposes_other_paths`` or
-        ``proxy.not_chosen_exposed``.
+        ``proxy.not_chosen_exposed``; then the signed proof's (``prove_bot_routes``).
     """
     if not answers.exposes_bastion:
         return [skip("proxy.skipped", "No proxy to test: this mode exposes nothing")]
@@ -561,15 +578,8 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         ]
     findings = _certificate_findings(bastion.certificate, where, name, presented, trusted, ctx)
     context = loose if isinstance(trusted, BaseException) else strict
-    from wizard.checks.bot_proof import Hop, prove_bot_routes
-
     hop = Hop(address, port, name, context, ctx.timeout, where)
-    results, proof = await asyncio.gather(
-        asyncio.gather(
-            *(_run_probe(p, address, port, name, context, ctx.timeout) for p in _probes(answers))
-        ),
-        prove_bot_routes(answers, ctx, hop),
-    )
+    results, proof = await _sweep_and_prove(answers, ctx, hop)
     if all(response is None for _probe, response, _error in results):
         errors = sorted({error for _probe, _response, error in results})
         findings.append(
