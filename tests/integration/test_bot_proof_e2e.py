@@ -20,6 +20,7 @@ from tests.integration.test_proxy_e2e import (
 from tests.nginx_harness import free_port
 from wizard.checks.proxy import check_proxy
 from wizard.checks.slack_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from wizard.releases import SLACK_EVENTS_SINCE, parse_release
 
 pytestmark = pytest.mark.nginx
 
@@ -150,3 +151,21 @@ async def test_without_the_secret_the_routes_are_only_shown_to_reach_the_verifie
     assert all(f.status == "warn" for f in unproven)
     assert all("signature check" in f.title for f in unproven)
     assert "proxy.slack_verified" not in codes
+
+
+@pytest.mark.parametrize("release", ["8.2.9", "12.0.10", "13.0.1", "14.0.14", "15.6.1"])
+async def test_the_right_setup_passes_on_every_release(api_settings: Setup, release: str) -> None:
+    s = api_settings
+    s.api.api_version = release
+    port = free_port()
+    answers = s.answers(listen_port=port)
+    answers.codestream.release = release
+    answers.slack.events = parse_release(release) >= SLACK_EVENTS_SINCE  # 13.0.1
+    logs = s.tmp / f"release-{release}" / "logs"
+    with s.nginx(f"release-{release}", s.render(answers, logs), port):
+        findings = await check_proxy(answers, s.ctx())
+    assert [(f.code, f.detail) for f in findings if f.status != "ok"] == []
+    codes = _by_code(findings)
+    routes = {f.title.split(":")[0] for f in codes["proxy.slack_verified"]}
+    assert routes == ({SLACK, EVENTS} if answers.slack.events else {SLACK})
+    assert "proxy.teams_token_required" in codes
