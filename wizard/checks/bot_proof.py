@@ -269,6 +269,15 @@ def _unexpected(route: str, reply: _Reply, wanted: str) -> Finding:
     )
 
 
+def _is_verifier_refusal(reply: _Reply) -> bool:
+    """CodeStream's 403 ``RAPI-1003``: ``provider_action_request.js`` refused the signature."""
+    return (
+        reply.response is not None
+        and reply.response.status == 403
+        and (reply.error_code() == "RAPI-1003")
+    )
+
+
 async def _interactivity_proof(
     hop: Hop, answers: Answers, release: Release | None, skewed: bool
 ) -> list[Finding]:
@@ -279,17 +288,20 @@ async def _interactivity_proof(
     body = ("payload=" + quote(json.dumps(payload, separators=(",", ":")), safe="")).encode()
     form = [("Content-Type", "application/x-www-form-urlencoded")]
     can_sign = bool(secret and app_id)
-    headers = form + signed_headers(secret, int(time.time()), body) if can_sign else form
+    unsigned_post = _post(hop, f"unsigned POST {route}", route, body, form)
+    if not can_sign:
+        unsigned = await unsigned_post
+        if not unsigned.codestream:
+            return [_nginx_failure(route, unsigned, hop)]
+        return [_unproven(route, unsigned, _is_verifier_refusal(unsigned), "RAPI-1003")]
+    headers = form + signed_headers(secret, int(time.time()), body)
     unsigned, signed = await asyncio.gather(
-        _post(hop, f"unsigned POST {route}", route, body, form),
-        _post(hop, f"signed POST {route}", route, body, headers),
+        unsigned_post, _post(hop, f"signed POST {route}", route, body, headers)
     )
     if not unsigned.codestream:
         return [_nginx_failure(route, unsigned, hop)]
-    assert unsigned.response is not None
-    verifier = unsigned.response.status == 403 and unsigned.error_code() == "RAPI-1003"
-    if not can_sign or not verifier:
-        return [_unproven(route, unsigned, verifier, "RAPI-1003")]
+    if not _is_verifier_refusal(unsigned):
+        return [_unproven(route, unsigned, False, "RAPI-1003")]
     if signed.response is not None and signed.codestream and signed.response.status == 200:
         return [
             ok(
