@@ -49,6 +49,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -199,15 +200,9 @@ def _express_etag(body: bytes) -> str:
     return f'W/"{len(body):x}-{digest[:27]}"'
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
-
-
 def _express_send(status: int, value: object = None, text: str | None = None) -> _Response:
-    """``res.status(status).send(...)``: an object as JSON, a string as HTML, else empty.
-
-    Express sets the type and a weak ETag for a body; ``send(undefined)`` ends
-    the response with no body (Node's ``Content-Length: 0``).
-    """
+    """``res.status(status).send(...)``: an object as JSON, a string as HTML, else empty
+    (``send(undefined)``: Node's ``Content-Length: 0``, no type, no ETag)."""
     headers = [("X-Powered-By", "Express")]
     body = b""
     if text is not None:
@@ -219,7 +214,7 @@ def _express_send(status: int, value: object = None, text: str | None = None) ->
     headers.append(("Content-Length", str(len(body))))
     if body:
         headers.append(("ETag", _express_etag(body)))
-    return _Response(status, _REASONS.get(status, "Unknown"), headers, body)
+    return _Response(status, HTTPStatus(status).phrase, headers, body)
 
 
 def _express_not_found(method: str, target: str) -> _Response:
