@@ -162,8 +162,9 @@ async def test_the_right_setup_passes_on_every_release(api_settings: Setup, rele
     answers.codestream.release = release
     answers.slack.events = parse_release(release) >= SLACK_EVENTS_SINCE  # 13.0.1
     logs = s.tmp / f"release-{release}" / "logs"
-    with s.nginx(f"release-{release}", s.render(answers, logs), port):
-        findings = await check_proxy(answers, s.ctx())
+    with s.nginx(f"release-{release}", s.render(answers, logs), port) as nginx:
+        # ctx.nginx_root is the tree nginx runs: proxy.limits reads the block there.
+        findings = await check_proxy(answers, s.ctx(nginx_root=nginx.conf.parent))
     assert [(f.code, f.detail) for f in findings if f.status != "ok"] == []
     codes = _by_code(findings)
     routes = {f.title.split(":")[0] for f in codes["proxy.slack_verified"]}

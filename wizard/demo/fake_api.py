@@ -57,7 +57,7 @@ from urllib.parse import quote
 
 from wizard import compat
 from wizard.constants import ALL_ENDPOINTS
-from wizard.demo.bot_routes import BotAnswer, BotSettings, bot_answer
+from wizard.demo.bot_routes import BotSettings, bot_answer
 from wizard.demo.service import Service
 
 Persona = Literal["codestream", "other", "welcome", "reset", "garbage", "hang"]
@@ -259,14 +259,9 @@ def _codestream_response(
     method, target = request.method, request.path
     endpoint = _bot_endpoint(target)
     if method == "POST" and endpoint is not None:
-        answer: BotAnswer = bot_answer(
-            endpoint,
-            api_version,
-            request.header,
-            request.body,
-            bot or BotSettings(),
-            time.time() if now is None else now,
-        )
+        clock = time.time() if now is None else now
+        settings = bot or BotSettings()
+        answer = bot_answer(endpoint, api_version, request.header, request.body, settings, clock)
         response = _express_send(answer.status, answer.json, answer.text)
     else:
         response = _express_not_found(method, target)

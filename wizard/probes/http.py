@@ -94,6 +94,18 @@ def parse_response(raw: bytes) -> HttpResponse:
     return response
 
 
+def _request_bytes(
+    method: str, target: str, host: str, headers: Sequence[tuple[str, str]], body: bytes | None
+) -> bytes:
+    """The request on the wire: the target verbatim, ``headers`` after ``Accept``, the body."""
+    more = [*headers] + ([("Content-Length", str(len(body)))] if body is not None else [])
+    head = (
+        f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
+        "Accept: */*\r\n" + "".join(f"{k}: {v}\r\n" for k, v in more) + "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + (body or b"")
+
+
 async def https_request(
     address: str,
     port: int,
@@ -140,14 +152,7 @@ async def https_request(
             tls = writer.get_extra_info("ssl_object")
             der = tls.getpeercert(binary_form=True) if tls is not None else None
             host = host_header or (server_name if port == 443 else f"{server_name}:{port}")
-            more = [*headers] + ([("Content-Length", str(len(body)))] if body is not None else [])
-            request = (
-                f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
-                "Accept: */*\r\n"
-                + "".join(f"{k}: {v}\r\n" for k, v in more)
-                + "Connection: close\r\n\r\n"
-            )
-            writer.write(request.encode("latin-1") + (body or b""))
+            writer.write(_request_bytes(method, target, host, headers, body))
             await writer.drain()
             raw = bytearray()
             while len(raw) < MAX_RESPONSE:
