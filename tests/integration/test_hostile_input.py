@@ -32,7 +32,7 @@ from wizard.answers import load_answers, save_answers
 from wizard.cli import main
 from wizard.demo.ca import TestCA, cert_pem, key_pem
 from wizard.demo.environment import DemoEnvironment, running_demo
-from wizard.demo.fake_api import _codestream_response
+from wizard.demo.fake_api import RecordedRequest, _codestream_response
 
 __all__ = ["shared"]  # the fixture, imported for the tests below
 
@@ -158,9 +158,9 @@ class HostileUpstream:
     def _answer(self, request: bytes) -> bytes:
         target = request.split(b" ", 2)[1].decode("latin-1") if b" " in request else "/"
         if self.codestream:  # CodeStream's own 404, with a release header full of escapes
-            response = _codestream_response("GET", target, b"", f"14.0.3{OSC52}{CSI}")
+            response = _codestream_response(_get(target), f"14.0.3{OSC52}{CSI}")
         else:  # a web server that is not CodeStream, naming itself with escapes
-            response = _codestream_response("GET", target, b"", None)
+            response = _codestream_response(_get(target), None)
             body = b"<h1>Welcome</h1>"
             response.status, response.reason, response.body = 200, "OK", body
             response.headers = [(k, v) for k, v in response.headers if k != "Content-Length"]
@@ -192,6 +192,11 @@ class HostileUpstream:
 
     def __exit__(self, *_: object) -> None:
         self.sock.close()
+
+
+def _get(target: str) -> RecordedRequest:
+    """A GET of ``target`` as the fake API records it."""
+    return RecordedRequest("GET", target, (), b"")
 
 
 @pytest.mark.parametrize("codestream", [True, False], ids=["release-header", "not-codestream"])

@@ -84,6 +84,15 @@ class Reply:
     headers: dict[str, str]
     seconds: float
 
+    @property
+    def from_api(self) -> bool:
+        """CodeStream answered (every API answer carries the header), not nginx itself.
+
+        The bot routes answer an unsigned POST with 403 (Slack) and so on: what
+        counts here is who answered, not the status.
+        """
+        return "x-cs-api-version" in self.headers
+
 
 class Client:
     """HTTPS from one source address, keep-alive, reconnecting when nginx closes."""
@@ -231,11 +240,11 @@ def test_one_client_flood_reaches_the_api_only_up_to_the_limits(
         started = time.monotonic()
         replies = flood(b, "127.0.0.2", SLACK, seconds=2.0)
         elapsed = time.monotonic() - started
-        statuses = [r.status for r in replies]
-        passed = statuses.count(200)
+        passed = sum(r.from_api for r in replies)
         # The flood is a flood, and nginx refused the excess itself, before the API.
         assert len(replies) >= 200, len(replies)
-        assert set(statuses) == {200, 429}
+        assert passed > 0
+        assert {r.status for r in replies if not r.from_api} == {429}
         assert b.reached(SLACK) == passed
         assert 50 <= passed <= 50 + 20 * elapsed + 2, (passed, elapsed)
         refused = [r for r in replies if r.status == 429]
@@ -275,22 +284,22 @@ def test_ordinary_provider_traffic_is_never_limited(
             replies.append(client.send("GET", ROUTES[second % 3] + "/"))
             time.sleep(max(0.0, started + second + 1 - time.monotonic()))
         client.close()
-        assert [r.status for r in replies if r.status not in (200, 404)] == []
+        assert [r.status for r in replies if not r.from_api] == []
         assert len(replies) == 35
         # Slack retrying 40 deliveries at once from another of its addresses.
         clients = [Client(b, "127.0.0.4") for _ in range(40)]
         barrier = threading.Barrier(40, timeout=10)
 
-        def retry(client: Client) -> int:
+        def retry(client: Client) -> bool:
             barrier.wait()
             try:
-                return client.send("POST", ROUTES[1]).status
+                return client.send("POST", ROUTES[1]).from_api
             finally:
                 client.close()
 
         with ThreadPoolExecutor(max_workers=40) as pool:
             burst = list(pool.map(retry, clients))
-        assert burst == [200] * 40
+        assert burst == [True] * 40
         assert b.reached() == 35 + 40
         assert "limiting" not in b.error_log.read_text(encoding="utf-8")
 
@@ -349,7 +358,7 @@ def test_slow_clients_are_cut_off_without_starving_others(
         other = Client(b, "127.0.0.6")
         replies = [other.send("POST", route) for route in ROUTES for _ in range(3)]
         other.close()
-        assert [r.status for r in replies] == [200] * 9
+        assert [r.from_api for r in replies] == [True] * 9
         assert max(r.seconds for r in replies) < 3.0  # starved would be 10 s, the timeouts
         # And the slow ones are cut off by the header and body timeouts (10 s).
         deadline = started + 14
@@ -382,7 +391,7 @@ def test_the_limits_are_off_when_set_to_0(
         with ThreadPoolExecutor(max_workers=6) as pool:
             replies = [reply for sent in pool.map(send_25, range(6)) for reply in sent]
         elapsed = time.monotonic() - started
-        assert [r.status for r in replies] == [200] * 150
+        assert [r.from_api for r in replies] == [True] * 150
         assert b.reached(SLACK) == 150
         assert elapsed < 5.0, "too slow to tell: the default limits would have passed them too"
 
@@ -470,8 +479,8 @@ def test_teams_source_azure_lets_only_the_listed_ranges_reach_the_teams_route(
         denied = outsider.send("POST", teams)
         assert denied.status == 403
         assert b.reached(teams) == 0
-        assert outsider.send("POST", SLACK).status == 200  # Slack's routes stay open
-        assert microsoft.send("POST", teams).status == 200
+        assert outsider.send("POST", SLACK).from_api  # Slack's routes stay open
+        assert microsoft.send("POST", teams).from_api
         assert itself.send("GET", teams + "/").status == 404  # the proof's Express page
         assert b.reached(teams) == 2
         for client in (outsider, microsoft, itself):
