@@ -42,6 +42,7 @@ from wizard.tui.steps import (
     STEP_BY_ID,
     STEP_IDS,
     StepState,
+    first_unanswered,
     next_step,
     previous_step,
     skipped_steps,
@@ -192,13 +193,19 @@ class WizardApp(App[int]):
 
             self._saved = saved
             title = STEP_BY_ID[saved.step].title
-            where = saved.answers.bastion.hostname or "no host name yet"
+            where = f" ({saved.answers.bastion.hostname})" if saved.answers.bastion.hostname else ""
+            target = self._resume_target(saved)
+            carry_on = (
+                "carry on at that step with those answers."
+                if target == saved.step
+                else f"carry on at '{STEP_BY_ID[target].title}', whose answer is missing."
+            )
             self.push_screen(
                 ConfirmScreen(
                     "Resume where you stopped?",
-                    f"A previous session stopped at step '{title}' ({where}).\n"
+                    f"A previous session stopped at step '{title}'{where}.\n"
                     f"Its answers are in {self.session.state.path}.\n\n"
-                    "Resume: carry on at that step with those answers.\n"
+                    f"Resume: {carry_on}\n"
                     "Start over: begin again from the start"
                     + (
                         f" with {self.session.prefilled_from}."
@@ -221,11 +228,22 @@ class WizardApp(App[int]):
             return
         self.answers = saved.answers
         skipped = self.skipped()
-        for step in STEP_IDS[: STEP_IDS.index(saved.step)]:
+        target = self._resume_target(saved)
+        for step in STEP_IDS[: STEP_IDS.index(target)]:
             if step not in skipped:
                 self.step_states[step] = "warn" if saved.passed.get(step) == "warn" else "ok"
-        target = saved.step if saved.step not in skipped else "welcome"
         await self.show_step(target)
+
+    def _resume_target(self, saved: SavedState) -> str:
+        """Where a resume lands: the saved step, or an earlier one whose answer is missing."""
+        skipped = skipped_steps(
+            exposes_bastion=saved.answers.exposes_bastion, nginx_usable=self.session.nginx_usable
+        )
+        target = saved.step if saved.step not in skipped else "welcome"
+        missing = first_unanswered(saved.answers, skipped)
+        if missing is not None and STEP_IDS.index(missing) < STEP_IDS.index(target):
+            return missing  # never resume past a step whose required value is missing
+        return target
 
     def start_preload(self) -> None:
         """Start the demo's environment and the imports of the check modules, in threads (once).

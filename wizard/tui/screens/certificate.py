@@ -61,7 +61,7 @@ class CertificateScreen(StepScreen):
 
     STEP = "certificate"
     TITLE = "TLS certificate"
-    HINT = "Tab: key, then the certificates found here.  Enter: next step."
+    HINT = "Tab: key, then the certificates found here.  Ctrl+R: check again."
 
     def __init__(self) -> None:
         super().__init__()

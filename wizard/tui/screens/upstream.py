@@ -24,7 +24,7 @@ class UpstreamScreen(StepScreen):
 
     STEP = "upstream"
     TITLE = "CodeStream API"
-    HINT = "Tab: the optional CA file and pinned address.  Enter: next step."
+    HINT = "Tab: the optional CA file and pinned address.  Ctrl+R: check again."
 
     def compose_body(self) -> ComposeResult:
         """The URL field, with the CA file and the pinned address."""

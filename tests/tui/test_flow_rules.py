@@ -1,0 +1,136 @@
+"""The flow rules of every step: nothing is left behind unchecked, a fix made elsewhere is seen.
+
+An untouched required field (empty, never typed in) is judged when the step is
+left, and Next refuses it; Enter in a field checks it again before going on, so
+a DNS record added or a file's mode fixed outside the wizard is seen without
+retyping; Ctrl+R checks the whole step again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from textual.widgets import Static
+
+from tests.tui.conftest import Demo, type_into
+from wizard.tui.app import WizardApp
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.testing import press, settle
+from wizard.tui.widgets.field import CheckedField
+
+
+def step(app: WizardApp) -> str:
+    return app.screen.STEP if isinstance(app.screen, StepScreen) else ""
+
+
+def nav_status(app: WizardApp) -> str:
+    return str(app.screen.query_one("#nav-status", Static).render())
+
+
+def codes(field: CheckedField) -> dict[str, str]:
+    return {f.code: f.status for f in field.findings}
+
+
+async def test_an_untouched_empty_required_field_blocks_next(demo: Demo) -> None:
+    bastion = replace(demo.answers.bastion, hostname="", public_ip="")
+    app = demo.app(answers=replace(demo.answers, bastion=bastion))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert step(app) == "hostname"
+        await press(pilot, "enter", "enter", "enter")
+        assert step(app) == "hostname", "an empty host name never typed in is refused"
+        assert "required" in nav_status(app)
+        field = app.screen.query_one("#hostname", CheckedField)
+        assert field.blocking
+        assert "host name" in (field.syntax_problem or "")
+        await press(pilot, "ctrl+n")
+        assert step(app) == "hostname", "Ctrl+N is refused alike"
+        assert "hostname" not in app.step_states
+
+
+async def test_a_step_left_by_enter_on_an_untouched_empty_address_is_refused(
+    demo: Demo,
+) -> None:
+    bastion = replace(demo.answers.bastion, public_ip="")
+    app = demo.app(answers=replace(demo.answers, bastion=bastion))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter", "enter")
+        assert step(app) == "public_ip"
+        await press(pilot, "ctrl+n")
+        assert step(app) == "public_ip"
+        assert app.screen.query_one("#public-ip", CheckedField).blocking
+
+
+async def test_enter_sees_a_dns_record_added_outside_the_wizard(demo: Demo) -> None:
+    app = demo.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        await type_into(pilot, "#hostname Input", "later.demo.test")
+        field = app.screen.query_one("#hostname", CheckedField)
+        assert codes(field)["dns.nxdomain"] == "fail"
+        await press(pilot, "enter")
+        assert step(app) == "hostname"
+        demo.add_name("later.demo.test")  # the admin fixes DNS in another window
+        await press(pilot, "enter")  # same value: checked again, then Next
+        assert step(app) == "public_ip"
+        assert app.answers.bastion.hostname == "later.demo.test"
+
+
+async def test_ctrl_r_checks_the_step_again(demo: Demo) -> None:
+    app = demo.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        await type_into(pilot, "#hostname Input", "soon.demo.test")
+        field = app.screen.query_one("#hostname", CheckedField)
+        assert field.blocking
+        demo.add_name("soon.demo.test")
+        await press(pilot, "ctrl+r")
+        assert not field.blocking
+        assert "dns.nxdomain" not in codes(field)
+        assert step(app) == "hostname", "Ctrl+R checks, it does not go on"
+
+
+async def test_enter_sees_a_secret_files_mode_fixed_outside_the_wizard(
+    demo: Demo, tmp_path: Path
+) -> None:
+    secret_file = tmp_path / "signing-secret"
+    secret_file.write_text("8f14e45fceea167a5a36dedd4bea2543\n")
+    secret_file.chmod(0o644)
+    app = demo.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        while step(app) != "credentials":
+            await press(pilot, "enter")
+        app.screen.query_one("#slack-signing-secret Input").focus()
+        await press(pilot, "ctrl+f")
+        await type_into(pilot, "#slack-signing-secret-file Input", str(secret_file))
+        field = app.screen.query_one("#slack-signing-secret-file", CheckedField)
+        assert codes(field)["secrets.file_readable"] == "fail"
+        await press(pilot, "enter")
+        assert step(app) == "credentials"
+        secret_file.chmod(0o600)  # `chmod 600` in another window
+        await press(pilot, "enter")
+        assert step(app) == "review"
+
+
+async def test_a_resume_never_lands_past_a_missing_answer(demo: Demo) -> None:
+    from wizard.tui.state import StateStore
+
+    bastion = replace(demo.answers.bastion, hostname="")
+    StateStore(demo.state_path).save(
+        replace(demo.answers, bastion=bastion),
+        "certificate",
+        {"welcome": "ok", "hostname": "ok", "public_ip": "ok"},
+    )
+    app = demo.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "'Hostname', whose answer is missing" in str(getattr(app.screen, "message", ""))
+        await press(pilot, "y")
+        assert step(app) == "hostname"
+        assert "hostname" not in app.step_states
