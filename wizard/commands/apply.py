@@ -33,7 +33,13 @@ from typing import TextIO
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.commands.common import context_from_args, guarded, load_answers_arg, shared_argv
+from wizard.commands.common import (
+    context_from_args,
+    guarded,
+    load_answers_arg,
+    print_usage_json,
+    shared_argv,
+)
 from wizard.findings import Finding, fail, ok
 from wizard.install.errors import InstallError
 from wizard.install.installer import Installer
@@ -59,7 +65,6 @@ __all__ = [
     "run",
     "run_apply",
     "run_discard_journal",
-    "usage_json",
 ]
 
 
@@ -168,18 +173,6 @@ def json_document(result: PipelineResult) -> dict[str, object]:
 def print_json(document: dict[str, object], stdout: TextIO) -> None:
     """Exactly one JSON object and a newline."""
     stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-
-
-def usage_json(code: str, message: str, remedy: str) -> dict[str, object]:
-    """The ``apply --json`` object when the run could not even start (exit 2)."""
-    return {
-        "ok": False,
-        "changed": False,
-        "reloaded": False,
-        "started": False,
-        "files": [],
-        "findings": [fail(code, message, "", remedy).to_dict()],
-    }
 
 
 async def default_installer(
@@ -430,6 +423,4 @@ def monitor_spec(args: argparse.Namespace) -> MonitorSpec | None:
 def _json_error(args: argparse.Namespace, exc: Exception) -> None:
     """``apply --json`` prints its one JSON object even when it cannot start."""
     if getattr(args, "json", False):
-        print_json(
-            usage_json("install.bad_input", str(exc), "Fix the input named above."), sys.stdout
-        )
+        print_usage_json("apply", str(exc))

@@ -278,6 +278,7 @@ class Installer:
                 ca_bundle=self.ca_bundle,
                 log_dir=self.log_dir,
                 release=self.release,
+                answers_file=str(self.output_dir / ANSWERS_NAME),
             )
         except RenderError as exc:
             raise InstallError(str(exc), "Fix the answers named above and run again.") from None

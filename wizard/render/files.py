@@ -54,6 +54,7 @@ def render_all(
     ca_bundle: str | None,
     log_dir: str = DEFAULT_LOG_DIR,
     release: str | None = None,
+    answers_file: str | None = None,
 ) -> list[RenderedFile]:
     """Render every file for ``answers`` in memory (nothing is written).
 
@@ -69,6 +70,8 @@ def render_all(
         log_dir: Directory of the bastion's own access and error logs.
         release: The API release the live probe found (``X-CS-API-Version``);
             ``[codestream] release`` overrides it (:func:`config_shape`).
+        answers_file: The answers file the next steps' commands name (``None``:
+            a stand-in, ``ANSWERS.toml``).
 
     Returns:
         ``codestream-bastion.conf`` (not for ``slack-no-exposure``), the
@@ -95,7 +98,9 @@ def render_all(
     files.append(RenderedFile(answers.output.snippet, snippet, 0o600 if secret else 0o644))
     urls = make_urls(answers, upstream, server_name)
     teams = _teams_package(answers, server_name)
-    facts = NextStepsFacts(urls, upstream, plan, server_name, shape, secret, teams is not None)
+    facts = NextStepsFacts(
+        urls, upstream, plan, server_name, shape, secret, teams is not None, answers_file
+    )
     files.append(render_next_steps(env, answers, facts))
     if answers.uses_slack:
         files += slack_manifests(answers, urls, shape)

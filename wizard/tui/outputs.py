@@ -230,6 +230,7 @@ def _render_only(answers: Answers, session: WizardSession, release: str | None) 
             resolvers=[str(server) for server in ctx.nameservers],
             ca_bundle=str(bundle) if bundle is not None else None,
             release=release,
+            answers_file=str(session.answers_path),
         )
     except RenderError as exc:
         raise InstallError(str(exc), "Go back and fix the answers named above.") from None

@@ -156,4 +156,6 @@ class DoneScreen(StepScreen):
                     "Fix the cause, then run 'codestream-bastion render' or 'apply' later.",
                 )
             ]
-        return [ok("done.written", f"Wrote {len(written)} file(s)")]
+        from wizard.report import counted
+
+        return [ok("done.written", f"Wrote {counted(len(written), 'file')}")]

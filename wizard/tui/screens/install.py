@@ -83,6 +83,8 @@ class InstallScreen(StepScreen):
         if plan is None or plan.install_plan is None:
             self.say("Nothing to install: go Back to Review.", problem=True)
             return
+        from wizard.report import counted
+
         count = sum(1 for change in plan.files if change.status != "unchanged")
         start = plan.install_plan.start if plan.install_plan.nginx_changed else None
         verb = "start" if start is not None else "reload"
@@ -90,7 +92,8 @@ class InstallScreen(StepScreen):
             ConfirmScreen(
                 f"Install and {verb} nginx?",
                 (f"{start.describe()}.\n" if start is not None else "")
-                + f"Write {count} file(s) and back up what they replace, then run nginx -t. "
+                + f"Write {counted(count, 'file')} and back up what they replace, then run "
+                "nginx -t. "
                 f"nginx is {verb}ed only if the test passes; on any failure every file is "
                 "put back as it was"
                 + (" and nginx is stopped again." if start is not None else "."),
