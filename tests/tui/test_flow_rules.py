@@ -134,3 +134,87 @@ async def test_a_resume_never_lands_past_a_missing_answer(demo: Demo) -> None:
         await press(pilot, "y")
         assert step(app) == "hostname"
         assert "hostname" not in app.step_states
+
+
+# -- the provider's app before its credentials ----------------------------------------
+
+
+def manifest_in(link: str) -> dict[str, object]:
+    """The manifest a Slack create-app link carries."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(link)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "api.slack.com", "/apps")
+    query = parse_qs(parts.query)
+    assert query["new_app"] == ["1"]
+    document: dict[str, object] = json.loads(query["manifest_json"][0])
+    return document
+
+
+async def test_the_slack_app_step_comes_before_credentials_and_its_link_carries_the_manifest(
+    demo: Demo,
+) -> None:
+    from wizard.tui.widgets.values import CopyValue
+
+    answers = replace(demo.answers, mode="slack+msteams")
+    app = demo.app(answers=answers)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        while step(app) not in ("provider_app", "credentials"):
+            await press(pilot, "enter")
+        assert step(app) == "provider_app", "the app is created before its credentials are asked"
+        values = {v.line.label: v.line.text for v in app.screen.query(CopyValue)}
+        manifest = manifest_in(values["Slack create-app link"])
+        host = app.answers.bastion.hostname
+        port = app.answers.bastion.listen_port
+        settings = manifest["settings"]
+        assert isinstance(settings, dict)
+        assert settings["interactivity"] == {
+            "is_enabled": True,
+            "request_url": f"https://{host}:{port}/no-auth/provider-action/slack",
+        }
+        oauth = manifest["oauth_config"]
+        assert isinstance(oauth, dict)
+        api = app.answers.codestream.api_url.rstrip("/")
+        assert oauth["redirect_urls"] == [f"{api}/no-auth/provider-token/slack"]
+        assert "event_subscriptions" not in settings, "events only once the secret is loaded"
+        assert manifest_in(values["Slack create-app link"]) == __import__("json").loads(
+            values["Slack app manifest"]
+        )
+        endpoint = f"https://{host}:{port}/no-auth/provider-action/msteams"
+        assert values["Messaging endpoint"] == endpoint
+        await press(pilot, "c")  # the link is focused first: one key copies it
+        assert app.clipboard == values["Slack create-app link"]
+        await press(pilot, "enter")
+        assert step(app) == "credentials"
+        assert app.screen.query("#slack-app-id") and app.screen.query("#msteams-app-id")
+
+
+async def test_without_exposure_the_app_step_asks_the_api_url_and_refuses_it_empty(
+    demo: Demo,
+) -> None:
+    from wizard.tui.widgets.values import CopyValue
+
+    codestream = replace(demo.answers.codestream, api_url="")
+    answers = replace(demo.answers, mode="slack-no-exposure", codestream=codestream)
+    app = demo.app(answers=answers)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert step(app) == "provider_app"
+        await press(pilot, "enter")
+        assert step(app) == "provider_app", "no API URL: the app's redirect would be unknown"
+        await type_into(pilot, "#api-url Input", "https://cs.demo.test")
+        link = next(v.line.text for v in app.screen.query(CopyValue))
+        manifest = manifest_in(link)
+        assert manifest["oauth_config"] == {
+            "redirect_urls": ["https://cs.demo.test/no-auth/provider-token/slack"],
+            "scopes": manifest["oauth_config"]["scopes"],  # type: ignore[index]
+        }
+        settings = manifest["settings"]
+        assert isinstance(settings, dict)
+        assert settings["interactivity"] == {"is_enabled": False}
+        await press(pilot, "enter")
+        assert step(app) == "credentials"
+        assert app.answers.codestream.api_url == "https://cs.demo.test"

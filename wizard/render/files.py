@@ -46,6 +46,26 @@ def _teams_package(answers: Answers, server_name: str | None) -> RenderedFile | 
     return RenderedFile(TEAMS_PACKAGE_NAME, package, 0o644)
 
 
+def slack_app_manifest(answers: Answers, release: str | None = None) -> bytes | None:
+    """The manifest that creates the Slack app, from what is known so far (no nginx needed).
+
+    The same bytes as ``slack-app-manifest.json`` from :func:`render_all`: the
+    wizard's Provider app step shows it (and a link carrying it) before it asks
+    for the credentials the new app will have. ``None`` when Slack is not used
+    or the release predates app manifests (:func:`slack_manifests`).
+    """
+    from wizard.constants import SLACK_MANIFEST_NAME
+
+    if not answers.uses_slack:
+        return None
+    _, upstream = validation_problems(answers)
+    urls = make_urls(answers, upstream, _typed_server_name(answers))
+    for item in slack_manifests(answers, urls, config_shape(answers, release)):
+        if item.name == SLACK_MANIFEST_NAME:
+            return item.content
+    return None
+
+
 def render_all(
     answers: Answers,
     *,

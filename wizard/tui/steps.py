@@ -40,6 +40,7 @@ STEPS: tuple[Step, ...] = (
     Step("public_ip", "Public IP", bastion=True),
     Step("certificate", "Certificate", bastion=True),
     Step("upstream", "CodeStream API", bastion=True),
+    Step("provider_app", "Provider app"),
     Step("credentials", "Credentials"),
     Step("review", "Review"),
     Step("install", "Install", bastion=True, nginx=True),
@@ -88,11 +89,12 @@ def first_unanswered(answers: Answers, skipped: frozenset[str]) -> str | None:
     there instead, so no step is ever left with a required value missing.
     """
     bastion = answers.bastion
+    api_step = "upstream" if answers.exposes_bastion else "provider_app"
     required = (
         ("hostname", bastion.hostname),
         ("public_ip", bastion.public_ip),
         ("certificate", bastion.certificate),
         ("certificate", bastion.private_key),
-        ("upstream", answers.codestream.api_url),
+        (api_step, answers.codestream.api_url),
     )
     return next((s for s, value in required if s not in skipped and not value.strip()), None)

@@ -1,4 +1,4 @@
-"""Step 10, Done: what was saved where, and what to do in CodeStream, Slack and Teams.
+"""Step 11, Done: what was saved where, and what to do in CodeStream, Slack and Teams.
 
 Files not written by Install (Slack without exposure, or a demo without nginx)
 are written here; the final answers file is saved for ``check``/``apply``

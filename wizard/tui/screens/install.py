@@ -1,4 +1,4 @@
-"""Step 8, Install: write the reviewed files, ``nginx -t``, reload after confirmation.
+"""Step 9, Install: write the reviewed files, ``nginx -t``, reload after confirmation.
 
 The plan reviewed on the previous step is applied by
 :class:`wizard.install.Installer`: an interrupted earlier run is undone first,

@@ -1,4 +1,4 @@
-"""Step 7, Review: every check once more, and the files with their diffs.
+"""Step 8, Review: every check once more, and the files with their diffs.
 
 All checks run together against all the answers (:func:`run_checks`, plus
 :func:`check_nginx` where nginx is driven), grouped by area. Below them, the
