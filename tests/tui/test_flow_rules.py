@@ -188,7 +188,8 @@ async def test_the_slack_app_step_comes_before_credentials_and_its_link_carries_
         assert app.clipboard == values["Slack create-app link"]
         await press(pilot, "enter")
         assert step(app) == "credentials"
-        assert app.screen.query("#slack-app-id") and app.screen.query("#msteams-app-id")
+        assert app.screen.query("#slack-app-id")
+        assert app.screen.query("#msteams-app-id")
 
 
 async def test_without_exposure_the_app_step_asks_the_api_url_and_refuses_it_empty(
