@@ -161,7 +161,7 @@ def _slack_create(answers: Answers, manifest: bytes | None) -> list[PasteLine]:
         ),
         _value("Slack create-app link", slack_create_app_link(manifest)),
         _say(
-            "   Or at api.slack.com/apps: Create New App, From an app manifest, then "
+            "Or, at api.slack.com/apps: Create New App, From an app manifest, then "
             "paste this manifest (JSON):"
         ),
         _value("Slack app manifest", compact),
