@@ -219,3 +219,22 @@ async def test_without_exposure_the_app_step_asks_the_api_url_and_refuses_it_emp
         await press(pilot, "enter")
         assert step(app) == "credentials"
         assert app.answers.codestream.api_url == "https://cs.demo.test"
+
+
+async def test_a_remedy_on_screen_names_the_wizards_field_not_the_answers_file(
+    demo: Demo,
+) -> None:
+    from wizard.tui.testing import screen_lines
+
+    app = demo.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter", "enter")
+        assert step(app) == "public_ip"
+        await type_into(pilot, "#listen-port Input", "8443")
+        field = app.screen.query_one("#listen-port", CheckedField)
+        (finding,) = [f for f in field.findings if f.code == "listen.not_443"]
+        assert "the 'Listen port' field (step Public IP)" in finding.remedy
+        shown = "\n".join(screen_lines(app))
+        assert "'Listen port' field" in shown
+        assert "answers file" not in shown

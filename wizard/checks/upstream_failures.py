@@ -13,10 +13,10 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
-from wizard.checks.api_url import ANSWERS_HINT, ApiTarget, Route, Trust
+from wizard.checks.api_url import ApiTarget, Route, Trust
 from wizard.checks.context import CheckContext
 from wizard.checks.fingerprint import PROBE_PATH
-from wizard.findings import Finding, fail
+from wizard.findings import UPSTREAM_CA, Finding, fail
 from wizard.probes.tls import ProbeError, describe_certificate, peer_certificate, unverified_context
 
 if TYPE_CHECKING:
@@ -133,10 +133,10 @@ async def _tls_failure(
         )
     if code in _UNTRUSTED_CODES:
         fix = (
-            f"{trust.source} does not contain the CA that signed it: point upstream_ca at "
-            "the right CA file"
+            f"{trust.source} does not contain the CA that signed it: point {UPSTREAM_CA} "
+            "at the right CA file"
             if trust.from_upstream_ca
-            else f"set upstream_ca in {ANSWERS_HINT} to the PEM file of the CA that signed "
+            else f"set {UPSTREAM_CA} to the PEM file of the CA that signed "
             "the API's certificate (for a self-signed certificate, the certificate itself)"
         )
         return fail(

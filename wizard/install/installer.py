@@ -8,8 +8,7 @@ reload), ``rollback`` -> :meth:`Installer.rollback` (in-process) and
 
 :meth:`Installer.apply`:
 
-1. refuses when another server block claims the name, or a file changed
-   since the plan was made;
+1. refuses when another server block claims the name, or a file changed since the plan;
 2. writes the journal and the backups of everything it will replace into the
    state directory (:mod:`wizard.install.state`) *before* the first change;
 3. writes every file atomically (:func:`wizard.fsutil.atomic_write`) and the

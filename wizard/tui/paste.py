@@ -24,6 +24,7 @@ from wizard.constants import (
     SLACK_EVENTS_MANIFEST_NAME,
     SLACK_MANIFEST_NAME,
 )
+from wizard.findings import MSTEAMS_APP_ID
 
 LineKind = Literal["heading", "text", "value"]
 
@@ -262,7 +263,12 @@ def _teams_app(answers: Answers, output_dir: Path, host: str) -> list[PasteLine]
             _value("Teams app package", str(output_dir / TEAMS_PACKAGE_NAME)),
         ]
     else:
-        lines.append(_say(f"Set [msteams] app_id and render again for {TEAMS_PACKAGE_NAME}."))
+        lines.append(
+            _say(
+                f"No {TEAMS_PACKAGE_NAME} yet: it needs {MSTEAMS_APP_ID.in_wizard}, "
+                "which was left empty."
+            )
+        )
     return [*lines, _say("validDomains of the app (in the package):"), _value("validDomain", host)]
 
 

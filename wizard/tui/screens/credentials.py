@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Checkbox, Static
 
 from wizard.answers import Answers
-from wizard.findings import Finding, fail
+from wizard.findings import MSTEAMS_APP_ID, Finding, fail
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField
 
@@ -35,7 +35,7 @@ CREDENTIALS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("slack-client-id", "slack", "client_id", "Slack Client ID", False),
     ("slack-client-secret", "slack", "client_secret", "Slack Client Secret", True),
     ("slack-signing-secret", "slack", "signing_secret", "Slack Signing Secret", True),
-    ("msteams-app-id", "msteams", "app_id", "Microsoft App ID (Azure Bot, Configuration)", False),
+    ("msteams-app-id", "msteams", "app_id", f"{MSTEAMS_APP_ID.field} (Azure Bot)", False),
     ("msteams-app-password", "msteams", "app_password", "Microsoft App password", True),
 )
 FILE_ID = "-file"

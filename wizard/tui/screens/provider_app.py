@@ -22,6 +22,7 @@ from textual.widget import Widget
 
 from wizard.answers import Answers
 from wizard.checks.api_url import api_url_error
+from wizard.findings import API_URL
 from wizard.tui.paste import PasteLine, provider_app_steps
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField
@@ -55,7 +56,7 @@ class ProviderAppScreen(StepScreen):
         """The API URL when no other step asked it; the steps in each provider's console."""
         if self.asks_api_url:
             yield CheckedField(
-                "CodeStream API URL (as your users reach it)",
+                f"{API_URL.field} (as your users reach it)",
                 self.answers.codestream.api_url,
                 syntax=api_url_error,
                 placeholder="https://codestream.my-company.com",

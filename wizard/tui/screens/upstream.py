@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 
 from wizard.answers import Answers, CodeStreamAnswers
 from wizard.checks.api_url import api_url_error, upstream_address_error
-from wizard.findings import Finding
+from wizard.findings import API_URL, UPSTREAM_ADDRESS, UPSTREAM_CA, Finding
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField, Extra
 
@@ -30,7 +30,7 @@ class UpstreamScreen(StepScreen):
         """The URL field, with the CA file and the pinned address."""
         codestream = self.answers.codestream
         yield CheckedField(
-            "CodeStream API URL (as your users reach it)",
+            f"{API_URL.field} (as your users reach it)",
             codestream.api_url,
             syntax=api_url_error,
             check=self._check,
@@ -39,13 +39,13 @@ class UpstreamScreen(StepScreen):
             extras=[
                 Extra(
                     "upstream-ca",
-                    "CA file for the API (optional)",
+                    f"{UPSTREAM_CA.field} (optional)",
                     codestream.upstream_ca,
                     placeholder="if its certificate is private or self-signed",
                 ),
                 Extra(
                     "upstream-address",
-                    "Pinned API address (optional)",
+                    f"{UPSTREAM_ADDRESS.field} (optional)",
                     codestream.upstream_address,
                     syntax=upstream_address_error,
                     placeholder="if this host cannot resolve the API's name",

@@ -12,7 +12,9 @@ running one (an exclusive worker group), an optional delay debounces typing,
 exception in a check becomes a ``fail`` finding naming the bug. Every step's
 live checks go through it: the fields (:mod:`wizard.tui.widgets.field`),
 Review, Install and Test; so it is where the wizard applies lab mode
-(:func:`wizard.findings.apply_lab_mode`, the same rule as the headless commands).
+(:func:`wizard.findings.apply_lab_mode`, the same rule as the headless commands),
+and where a remedy's settings are worded as the wizard's fields and steps
+(:func:`wizard.findings.for_wizard`; the headless commands keep the answers file's).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from wizard.findings import Finding, Status, apply_lab_mode, fail, worst_status
+from wizard.findings import Finding, Status, apply_lab_mode, fail, for_wizard, worst_status
 
 Check = Callable[[], Awaitable[list[Finding]]]
 """A live check with its arguments bound."""
@@ -261,7 +263,7 @@ class LiveFindings(FindingsList):
             preloaded = getattr(self.app, "preloaded", None)
             if preloaded is not None:
                 await preloaded()
-            findings = apply_lab_mode(await check(), self.lab)
+            findings = [for_wizard(f) for f in apply_lab_mode(await check(), self.lab)]
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a check is shown, never crashes the wizard
