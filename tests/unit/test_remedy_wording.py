@@ -1,4 +1,4 @@
-"""One place words a remedy's settings: the answers file headless, the wizard's fields in the TUI."""
+"""One place words a remedy's settings: the answers file headless, the wizard's fields on screen."""
 
 from __future__ import annotations
 
