@@ -20,6 +20,6 @@ def check_listen_port(port: int) -> list[Finding]:
             f"Listen port {port} is not 443",
             "Slack request URLs and the Azure Bot messaging endpoint must be https:// URLs "
             "on the default port; other ports are only fit for labs and demos.",
-            f"Set {LISTEN_PORT} to 443 (or remove it), or forward 443 to this port.",
+            f"Set {LISTEN_PORT} to 443 (its default), or forward 443 to this port.",
         )
     ]

@@ -529,7 +529,7 @@ class Installer:
             True,
             message,
             tuple(written),
-            journal.directory,
+            journal.directory if any(entry.backup for entry in journal.entries) else None,
             reload=outcome.reload,
             reloaded=outcome.reloaded,
             start=outcome.start,

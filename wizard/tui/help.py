@@ -123,9 +123,11 @@ HELP: dict[str, HelpText] = {
     "install": HelpText(
         "Installing safely",
         "A broken nginx configuration takes down every site on the host. The wizard "
-        "therefore backs up what it replaces, writes atomically, runs 'nginx -t', reloads "
-        "only after you confirm, and puts everything back if any step fails.",
-        "Press Install, read the result of 'nginx -t', then confirm the reload. If "
+        "therefore asks first, then backs up what it replaces, writes atomically, runs "
+        "'nginx -t', reloads only if the test passed, and puts everything back if any "
+        "step fails.",
+        "Press Enter: the wizard asks first; once you confirm, it writes the files, runs "
+        "'nginx -t' and reloads nginx only if the test passed, then shows the result. If "
         "something fails, the previous files are restored and nginx keeps running with "
         "its old configuration.",
     ),

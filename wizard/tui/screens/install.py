@@ -54,7 +54,9 @@ class InstallScreen(StepScreen):
         yield LiveFindings(id="install-result")
         plan = self.wizard.output_plan
         yield Static(
-            plan_text(plan) if plan is not None else "Nothing reviewed: go Back to Review.",
+            plan_text(plan, width=self.app.size.width - 4, installed=self.wizard.installed)
+            if plan is not None
+            else "Nothing reviewed: go Back to Review.",
             id="plan",
         )
 
@@ -71,6 +73,12 @@ class InstallScreen(StepScreen):
     def _mark_installed(self) -> None:
         self.label_next("Next")
         self.say("Installed: Next runs the end-to-end test.")
+        plan = self.wizard.output_plan
+        if plan is not None:
+            width = self.query_one("#body").content_size.width - 1
+            self.query_one("#plan", Static).update(
+                plan_text(plan, width=width or self.app.size.width - 4, installed=True)
+            )
 
     async def action_next(self) -> None:
         """Install after confirmation; once installed, go on."""

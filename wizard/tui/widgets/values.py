@@ -157,11 +157,10 @@ def copy_value(screen: StepScreen) -> None:
     target.focus()
     value = target.line.text
     screen.app.copy_to_clipboard(value)
-    screen.say(
-        f"Copied {target.line.label} ({len(value)} characters). Not in your clipboard? "
-        f"'{PLAIN_KEY}' shows every value plain."
-    )
-    screen.notify(value, title=f"Copied: {target.line.label}", timeout=4)
+    # Short enough for 80 columns; the notice above it shows the value (its start, if long).
+    screen.say(f"Copied: {target.line.label}. Not in the clipboard? {PLAIN_KEY}: all plain.")
+    shown = value if len(value) <= 200 else f"{value[:200]}… ({len(value)} characters)"
+    screen.notify(shown, title=f"Copied: {target.line.label}", timeout=4, markup=False)
 
 
 def show_plain(screen: StepScreen, lines: Sequence[PasteLine]) -> None:
