@@ -148,6 +148,10 @@ class CertificateScreen(StepScreen):
         for (label, _), width in zip(COLUMNS, widths, strict=True):
             table.add_column(label, width=width)
         self._summaries = {summary.path: summary for summary in summaries}
+        # A wide body (120x40) has the room for the whole "why": it wraps onto a second
+        # line there; at 80x24 one line a row keeps every candidate in view, the detail
+        # below spelling the highlighted one out.
+        wide = widths[3] > COLUMNS[3][1]
         for summary in summaries:
             word, style = BADGES[summary.status]
             expires = summary.not_after.strftime("%Y-%m-%d") if summary.not_after else "?"
@@ -155,8 +159,9 @@ class CertificateScreen(StepScreen):
                 Text(word, style=style),
                 _cell(summary.subject or "?", widths[1]),
                 expires,
-                _cell(summary.verdict, widths[3]),
+                Text(summary.verdict) if wide else _cell(summary.verdict, widths[3]),
                 key=summary.path,
+                height=None if wide else 1,
             )
         table.display = True
         chosen = self.field.value.strip()
