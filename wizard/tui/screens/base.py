@@ -117,7 +117,7 @@ class StepScreen(Screen[None]):
             self.label_next(self.NEXT_LABEL)
         self.setup()
         self.initial_focus().focus()
-        self.call_after_refresh(self.wizard.start_preload)
+        self.call_after_refresh(self.wizard.start_preload, self.STEP)
 
     def on_resize(self, event: events.Resize) -> None:
         """Collapse or restore the sidebar for the new width."""
