@@ -12,13 +12,14 @@ live (:func:`check_certificate`).
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding
@@ -49,6 +50,10 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("Expires", 10),
     ("Why", 27),
 )
+
+
+WIDE_WHY = 40
+"""From this width (a 120-column terminal) the Why column wraps instead of being cut."""
 
 
 def _cell(text: str, width: int) -> Text:
@@ -151,7 +156,7 @@ class CertificateScreen(StepScreen):
         # A wide body (120x40) has the room for the whole "why": it wraps onto a second
         # line there; at 80x24 one line a row keeps every candidate in view, the detail
         # below spelling the highlighted one out.
-        wide = widths[3] > COLUMNS[3][1]
+        wide = widths[3] >= WIDE_WHY
         for summary in summaries:
             word, style = BADGES[summary.status]
             expires = summary.not_after.strftime("%Y-%m-%d") if summary.not_after else "?"
@@ -206,6 +211,24 @@ class CertificateScreen(StepScreen):
         else:
             self.say(f"Key found: {Path(key).name}")
             field.input.focus()
+
+    @on(Input.Changed, "#certificate .main-input")
+    async def _typed(self, event: Input.Changed) -> None:
+        """A typed (or pasted) certificate path finds its key too, as a picked one does."""
+        from wizard.checks.cert_discovery import find_matching_key
+
+        key = self.field.extra("private-key")
+        path = event.value.strip()
+        if key.value.strip() or not os.path.isabs(path):
+            return
+
+        def beside() -> str | None:
+            return find_matching_key(path) if os.path.isfile(path) else None
+
+        found = await asyncio.to_thread(beside)
+        if found is not None and not key.value.strip() and self.field.value.strip() == path:
+            key.value = found
+            self.say(f"Key found beside it: {Path(found).name}")
 
     def store(self, answers: Answers) -> None:
         """Both paths as typed."""
