@@ -118,7 +118,7 @@ async def test_no_url_on_done_is_split_and_the_copy_key_sends_it_exactly(demo: D
                 assert f"\x1b]52;c;{sent}\a" in "".join(written), value.line.label
                 assert app.clipboard == value.line.text
                 status = app.screen.query_one("#nav-status").render()
-                assert f"Copied {value.line.label}" in str(status)
+                assert f"Copied: {value.line.label}" in str(status)
         # Every URL is whole on some row, and no row holds a cut URL.
         for url in expected:
             assert any(url in row for row in rows_seen), url
