@@ -16,7 +16,8 @@ def test_done_step_lists_the_steps_in_order() -> None:
     lines = next_steps(answers, OUT, ANSWERS)
     text = plain_text(lines)
     needles = [
-        "'CodeStream OnPrem' from this manifest:\n/out/slack-app-manifest.json\n",
+        "'CodeStream OnPrem' is created (step Provider app) from this manifest:\n"
+        "/out/slack-app-manifest.json\n",
         "https://codestream.my-company.com/no-auth/provider-token/slack",
         "Interactivity Request URL (in the manifest):\n"
         "https://bastion-host.my-company.com/no-auth/provider-action/slack\n",

@@ -214,8 +214,8 @@ def _slack_app(answers: Answers, output_dir: Path, base: str) -> list[PasteLine]
     """Creating the Slack app from its manifest, and the URLs the manifest carries."""
     api = answers.codestream.api_url.rstrip("/") or "https://<codestream-host>"
     lines = [
-        _heading("Slack app (api.slack.com/apps, Create New App, From an app manifest)"),
-        _say(f"Create {answers.slack.app_name!r} from this manifest:"),
+        _heading("Slack app (api.slack.com/apps)"),
+        _say(f"{answers.slack.app_name!r} is created (step Provider app) from this manifest:"),
         _value("Slack app manifest", str(output_dir / SLACK_MANIFEST_NAME)),
         _say("OAuth Redirect URL (in the manifest):"),
         _value("OAuth Redirect URL", f"{api}{OAUTH_REDIRECT_PATH}"),
