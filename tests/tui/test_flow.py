@@ -90,6 +90,13 @@ async def test_complete_demo_flow_with_real_nginx(demo: Demo) -> None:
             }
             assert codes.get("proxy.ok") == "ok", codes
             assert app.sidebar_states("test")["install"] == "ok"
+            await press(pilot, "escape")  # back to Install: it says what was written
+            assert step(app.screen) == "install"
+            plan = str(app.screen.query_one("#plan").render())
+            assert "written" in plan
+            assert "new " not in plan, "the files are not new any more"
+            await press(pilot, "enter")
+            assert step(app.screen) == "test"
             await press(pilot, "enter")
             assert step(app.screen) == "done"
             await press(pilot, "enter")

@@ -165,6 +165,28 @@ async def test_the_certificate_table_shows_every_verdict_at_80_columns(demo: Dem
         assert "self-signed" in detail or "expired" in detail or "does not" in detail
 
 
+async def test_at_120_columns_the_why_column_is_whole(demo: Demo) -> None:
+    app = demo.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await walk_to(pilot, app, "certificate")
+        shown = "\n".join(screen_lines(app))
+        assert "…" not in shown.split("Verdict", 1)[1].split("Names:", 1)[0], shown
+        words = " ".join(shown.split())
+        assert "The certificate chains to the trust store and covers the host name" in words
+
+
+def test_plan_lines_keep_the_action_and_mode_and_shorten_the_path() -> None:
+    from wizard.tui.screens.review import short_path
+
+    path = "/tmp/codestream-bastion-demo-t2qmy7vy/nginx/conf.d/codestream-bastion.conf"
+    short = short_path(path, 50)
+    assert len(short) <= 50
+    assert short.endswith("/codestream-bastion.conf")
+    assert short.startswith("/tmp/")
+    assert "…/" in short
+    assert short_path("/etc/nginx/a.conf", 50) == "/etc/nginx/a.conf"
+
+
 async def test_a_path_input_shows_the_start_of_its_path_when_not_focused(demo: Demo) -> None:
     app = demo.app()
     async with app.run_test(size=(80, 24)) as pilot:
