@@ -25,6 +25,7 @@ from wizard.constants import (
     SLACK_MANIFEST_NAME,
 )
 from wizard.findings import MSTEAMS_APP_ID
+from wizard.provider_files import SLACK_BOT_EVENTS
 
 LineKind = Literal["heading", "text", "value"]
 
@@ -95,9 +96,15 @@ def next_steps(answers: Answers, output_dir: Path, answers_path: Path) -> list[P
     if answers.uses_slack and answers.exposes_bastion and answers.slack.events:
         lines += [
             _heading("Slack, after the configuration is loaded"),
-            _say("Event Subscriptions Request URL (App Manifest page, from this manifest):"),
-            _value("Slack events manifest", str(output_dir / SLACK_EVENTS_MANIFEST_NAME)),
+            _say(
+                "In the app's Event Subscriptions page: turn them on, give this Request "
+                "URL, and under Subscribe to bot events add "
+                + ", ".join(SLACK_BOT_EVENTS)
+                + ", then Save Changes:"
+            ),
             _value("Event Subscriptions Request URL", f"{base}{SLACK_EVENTS_ENDPOINT}"),
+            _say("Or paste this manifest in the app's App Manifest page:"),
+            _value("Slack events manifest", str(output_dir / SLACK_EVENTS_MANIFEST_NAME)),
         ]
     if answers.uses_msteams:
         lines += _teams_app(answers, output_dir, base.removeprefix("https://").split(":")[0])
