@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from wizard.tui.widgets.field import CheckedField
 
 
+PRELOAD_DELAY = 0.3
+"""Seconds after a step's first paint before its modules (and the demo's world) load."""
+
 SIDEBAR_MIN_WIDTH = 100
 """Narrower terminals show the one-line step indicator instead of the sidebar."""
 
@@ -117,7 +120,13 @@ class StepScreen(Screen[None]):
             self.label_next(self.NEXT_LABEL)
         self.setup()
         self.initial_focus().focus()
-        self.call_after_refresh(self.wizard.start_preload, self.STEP)
+        # A moment after the paint: the imports' thread and the demo's servers
+        # (another process) would otherwise compete with the terminal output of
+        # the first frame. Nothing waits on it: a step that needs them asks.
+        self.call_after_refresh(self.set_timer, PRELOAD_DELAY, self._start_preload)
+
+    def _start_preload(self) -> None:
+        self.wizard.start_preload(self.STEP)
 
     def on_resize(self, event: events.Resize) -> None:
         """Collapse or restore the sidebar for the new width."""
