@@ -25,7 +25,7 @@ from wizard.tui.outputs import OutputPlan, build_plan, review_with_installer, us
 from wizard.tui.paste import PasteLine, next_steps
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
-from wizard.tui.widgets.findings import LiveFindings
+from wizard.tui.widgets.findings import LiveFindings, wrap_sentence
 from wizard.tui.widgets.values import COPY_KEY, PLAIN_KEY, NextSteps, copy_value, show_plain
 
 
@@ -70,7 +70,10 @@ def plan_text(plan: OutputPlan, *, width: int = 0, installed: bool = False) -> T
     """
     text = Text()
     for note in plan.notes:
-        text.append(note + "\n", style="bold red" if note.startswith("CONFLICT") else "")
+        # A sentence wraps (the file lines below never do: the body scrolls sideways).
+        lines = wrap_sentence(note, width) if width > 20 else [note]
+        style = "bold red" if note.startswith("CONFLICT") else ""
+        text.append("\n".join(lines) + "\n", style=style)
     for change in plan.files:
         status = "written" if installed and change.status != "unchanged" else change.status
         text.append(f"{status:<9}", style="bold")
