@@ -13,6 +13,7 @@ import base64
 import re
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable, Input
 
 from tests.tui.conftest import Demo
@@ -221,3 +222,24 @@ def app_lines(app: WizardApp) -> list[Any]:
 
     session = app.session
     return next_steps(app.answers, session.output_dir, session.answers_path)
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_a_path_in_a_finding_breaks_only_after_a_slash(width: int) -> None:
+    from rich.console import Console
+
+    from wizard.findings import fail
+    from wizard.tui.widgets.findings import findings_table
+
+    path = "/etc/letsencrypt/live/bastion-host.my-company.com/fullchain.pem"
+    finding = fail("cert.unreadable", "The certificate file cannot be read", path, f"Fix {path}.")
+    console = Console(width=width, color_system=None, record=True)
+    console.print(findings_table([finding]))
+    lines = [line[5:].strip() for line in console.export_text().splitlines()]
+    names = set(path.strip("/").split("/"))
+    for line in lines:
+        for token in line.replace(":", " ").split():
+            last = token.rstrip(".").rsplit("/", 1)[-1]
+            if "/" in token or token.rstrip(".") in names:
+                assert last == "" or last in names, (last, lines)
+    assert "".join(lines).replace(" ", "").count(path.replace(" ", "")) == 2
