@@ -17,7 +17,11 @@ DEFAULT_LOG_DIR = "/var/log/nginx"
 
 SERVER_CONF_NAME = "codestream-bastion.conf"
 """The file name of the generated server block, in every layout."""
+ACME_CONF_NAME = "codestream-bastion-acme.conf"
+"""The temporary server block of ``certificate``'s HTTP-01 challenge through nginx."""
 ANSWERS_NAME = "answers.toml"
+MAX_TRUST_STORE_BYTES = 16 << 20
+"""Largest trust store or CA file read (the system bundle is about 200 KiB)."""
 """The answers file saved beside the generated files."""
 NEXT_STEPS_NAME = "next-steps.md"
 SLACK_MANIFEST_NAME = "slack-app-manifest.json"

@@ -232,9 +232,7 @@ def slack_properties(
     families: tuple[str, ...], app_id: str, client_id: str, client_secret: str, signing: str
 ) -> dict[str, str]:
     """The Slack properties of ``families``, each with the one app's values."""
-    values = dict(
-        zip(SLACK_FAMILY_PROPERTIES, (app_id, client_id, client_secret, signing), strict=True)
-    )
+    values = dict(zip(SLACK_FAMILY_PROPERTIES, (app_id, client_id, client_secret, signing)))
     return {
         f"{family}{name}": values[name] for family in families for name in SLACK_FAMILY_PROPERTIES
     }

@@ -24,6 +24,7 @@ from typing import TextIO
 
 from wizard.engine import AREA_TITLES, sort_findings
 from wizard.findings import Finding, Status, has_failure
+from wizard.safetext import visible
 
 _COLOURS: dict[Status, str] = {"ok": "32", "warn": "33", "fail": "31", "skip": "2"}
 _LABELS: dict[Status, str] = {"ok": " ok ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
@@ -128,6 +129,7 @@ STATUS_VALUES: dict[Status, int] = {"ok": 0, "skip": 1, "warn": 2, "fail": 3}
 NAGIOS_OK, NAGIOS_WARNING, NAGIOS_CRITICAL, NAGIOS_UNKNOWN = 0, 1, 2, 3
 _NAGIOS_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 _NAGIOS_SERVICE = "CODESTREAM-BASTION"
+_PERF_ORDER: tuple[Status, ...] = ("fail", "warn", "ok", "skip")
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,9 @@ class CheckRun:
 
 
 def _label_value(text: str) -> str:
-    # The exposition format escapes exactly these three in label values.
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    # The exposition format escapes exactly these three in label values; a path is
+    # the admin's, still its control characters never reach a scrape or a terminal.
+    return visible(text, lines=True).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def _number(value: float) -> str:
@@ -241,7 +244,7 @@ def nagios_exit_code(findings: Sequence[Finding]) -> int:
 
 def _plugin_text(text: str) -> str:
     # "|" starts the performance data in the plugin output: keep it out of the text.
-    return " ".join(text.replace("|", "/").split())
+    return " ".join(visible(text).replace("|", "/").split())
 
 
 def format_nagios(findings: Sequence[Finding], run: CheckRun) -> str:
@@ -254,7 +257,7 @@ def format_nagios(findings: Sequence[Finding], run: CheckRun) -> str:
     ]
     summary = count_summary(counts)
     text = summary if state == NAGIOS_OK else f"{summary}: " + "; ".join(named)
-    perf = [f"{status}={counts[status]}" for status in ("fail", "warn", "ok", "skip")]
+    perf = [f"{status}={counts[status]}" for status in _PERF_ORDER]
     if run.certificate_not_after is not None:
         days = (run.certificate_not_after - run.checked_at).total_seconds() / 86400
         perf.append(f"certificate_days_left={days:.1f};30;0")

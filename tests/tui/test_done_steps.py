@@ -33,7 +33,7 @@ def test_done_step_lists_the_steps_in_order() -> None:
         "codestream-bastion check --answers /out/answers.toml --post-install\n",
     ]
     found = [text.find(needle) for needle in needles]
-    assert -1 not in found, [n for n, p in zip(needles, found, strict=True) if p == -1]
+    assert -1 not in found, [n for n, p in zip(needles, found) if p == -1]
     assert found == sorted(found)
     # Every URL, path and command is a value of its own, whole.
     shown = [line.text for line in values(lines)]

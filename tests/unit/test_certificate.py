@@ -515,7 +515,7 @@ async def test_permission_denied_is_reported_even_as_root(
 
 def _five_hundred_roots() -> bytes:
     keys = [generate_key("ec256") for _ in range(3)]
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.timezone.utc)
     pems = []
     for number in range(500):
         key = keys[number % len(keys)]

@@ -164,7 +164,7 @@ def test_help_lists_the_exit_codes_and_every_command_says_what_it_does() -> None
         assert line in text
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     commands = actions[0].choices
-    assert set(commands) == {"check", "render", "apply", "merge-config", "demo"}
+    assert set(commands) == {"check", "render", "apply", "certificate", "merge-config", "demo"}
     listed = {choice.dest: choice.help for choice in actions[0]._choices_actions}
     for name, command in commands.items():
         assert listed[name], f"{name} has no line in the command list"

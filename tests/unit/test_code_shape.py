@@ -34,7 +34,7 @@ def _functions(
 ) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
     found: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
     for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             found.append((prefix + node.name, node))
             found += _functions(node, f"{prefix}{node.name}.")
         elif isinstance(node, ast.ClassDef):

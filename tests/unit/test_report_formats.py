@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,7 +22,7 @@ from wizard.report import (
     nagios_unknown,
 )
 
-CHECKED = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+CHECKED = datetime(2026, 12, 1, 12, 0, 0, tzinfo=timezone.utc)
 NOT_AFTER = CHECKED + timedelta(days=20)
 RUN = CheckRun(CHECKED, 1.25, "/etc/letsencrypt/live/b.example.com/fullchain.pem", NOT_AFTER)
 

@@ -523,7 +523,7 @@ def test_no_teams_package_without_the_bot_app_id() -> None:
 
 def positions(text: str, *needles: str) -> list[int]:
     found = [text.find(needle) for needle in needles]
-    assert -1 not in found, [n for n, p in zip(needles, found, strict=True) if p == -1]
+    assert -1 not in found, [n for n, p in zip(needles, found) if p == -1]
     return found
 
 

@@ -19,11 +19,12 @@ import ipaddress
 import re
 import socket
 import struct
+from typing import Union
 
 from wizard.checks.context import CheckContext
 from wizard.findings import Finding, fail, ok, warn
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 SIOCGIFADDR = 0x8915
 IF_INET6_PATH = "/proc/net/if_inet6"

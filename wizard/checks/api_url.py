@@ -26,7 +26,7 @@ EXAMPLE_URL = "https://codestream.my-company.com"
 _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ApiTarget:
     """The parts of an accepted ``api_url``.
 
@@ -150,6 +150,12 @@ def parse_api_url(url: str) -> ApiTarget:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise ValueError(f"the API URL has no host: write it like {EXAMPLE_URL}")
+    if "[" in parts.netloc and not (_is_ip(host) and ":" in host):
+        # urlsplit refuses this itself from 3.11.4 on; 3.9 and 3.10 take any name in brackets.
+        raise ValueError(
+            f"the API URL cannot be parsed ({host!r} in brackets is not an IPv6 address): "
+            "write an IPv6 address as https://[2001:db8::5]:8443 and a name without brackets"
+        )
     if not _is_ip(host):
         host = _host_to_ascii(host).lower()
         problem = _host_error(host)
@@ -202,7 +208,7 @@ def upstream_address_error(text: str) -> str | None:
 _Origin = Literal["pinned", "literal", "resolved"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Route:
     """The address the probe connects to, and how it was found."""
 

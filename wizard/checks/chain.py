@@ -12,7 +12,6 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -135,7 +134,7 @@ def check_chain_order(certs: Sequence[x509.Certificate]) -> list[Finding]:
     if is_ca(certs[0]) and len(certs) > 1:
         problem = f"the first certificate ({name_label(certs[0].subject)}) is a CA certificate"
     else:
-        for number, (child, parent) in enumerate(pairwise(certs), start=1):
+        for number, (child, parent) in enumerate(zip(certs, certs[1:]), start=1):
             if not issued_by(child, parent):
                 problem = (
                     f"certificate {number + 1} ({name_label(parent.subject)}) did not issue "

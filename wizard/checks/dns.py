@@ -108,7 +108,7 @@ async def _bounded_lookup(
     """:func:`lookup`, abandoned as a timeout should it overrun its own deadline."""
     try:
         return await asyncio.wait_for(lookup(name, rdtype, servers, timeout), timeout + _GRACE)
-    except TimeoutError:
+    except asyncio.TimeoutError:
         where = ", ".join(map(str, servers))
         return DnsAnswer(
             name,

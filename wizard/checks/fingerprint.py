@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Union
 
 from wizard.constants import MSTEAMS_ENDPOINT
 from wizard.findings import Finding, ok, warn
@@ -22,7 +23,7 @@ RELEASE_HEADER = "X-CS-API-Version"
 PROBE_PATH = f"{MSTEAMS_ENDPOINT}/"
 """What the probe GETs: a bot endpoint (POST-only), so CodeStream answers its 404."""
 
-Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 """Response headers, as a mapping (``httpx.Headers``) or ``(name, value)`` pairs."""
 
 
@@ -122,12 +123,16 @@ def release_findings(header: str, configured: str) -> list[Finding]:
     except ValueError:
         chosen = None  # the render step names the bad key
     if found is None and chosen is None:
-        sent = f"sent {RELEASE_HEADER}: {header!r:.40}" if header else f"sent no {RELEASE_HEADER}"
+        sent = (
+            f"sent an {RELEASE_HEADER} header that names no release"
+            if header
+            else f"sent no {RELEASE_HEADER} header"
+        )
         return [
             warn(
                 "upstream.release_unknown",
                 "The CodeStream API did not name its release",
-                f"The API {sent} header. The snippet is written "
+                f"The API {sent}. The snippet is written "
                 f"{shape_for(None).describe()}; releases before 13.0.2 read other keys.",
                 "Set release in the [codestream] table of the answers file to the API's "
                 'release (e.g. release = "14.0.3"; the Admin App shows it), then render again.',
@@ -139,7 +144,9 @@ def release_findings(header: str, configured: str) -> list[Finding]:
             ok(
                 "upstream.release",
                 f"CodeStream API release {format_release(found)}",
-                f"{RELEASE_HEADER}: {header.strip()}. The snippet is written "
+                # Only the version matched: whatever else the header holds is the
+                # upstream's to choose, and is never repeated.
+                f"{RELEASE_HEADER}: {format_release(found)}. The snippet is written "
                 f"{shape_for(chosen or found).describe()}.",
             )
         )

@@ -254,7 +254,7 @@ def _ruleset(output: str) -> list[dict[str, Any]]:
 
 def _contains(right: Any, value: int | str) -> bool | None:
     """Whether an nft expression's right-hand side includes ``value`` (``None``: unknown)."""
-    if isinstance(right, int | str):
+    if isinstance(right, (int, str)):
         return right == value
     if isinstance(right, dict):
         if "set" in right:
@@ -325,7 +325,7 @@ def _operand(value: Any) -> str:
             return f"{body.get('addr', '?')}/{body.get('len', '?')}"
     if isinstance(value, list):
         return "{ " + ", ".join(_operand(item) for item in value) + " }"
-    if isinstance(value, int | str):
+    if isinstance(value, (int, str)):
         return str(value)
     return json.dumps(value, separators=(",", ":"))
 

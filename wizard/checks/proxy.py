@@ -28,7 +28,6 @@ trusted, its name not resolved, the connection refused, an SELinux denial
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import ssl
 from collections.abc import Sequence
@@ -62,18 +61,9 @@ from wizard.probes.tls import (
 
 def chosen_leaf(path: str) -> bytes | None:
     """The DER of the first certificate in the PEM file ``path``, or ``None``."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return None
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from wizard.checks.pem import leaf_der
 
-    try:
-        certs = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        return None
-    return certs[0].public_bytes(Encoding.DER) if certs else None
+    return leaf_der(path)
 
 
 def is_api_answer(response: HttpResponse, method: str, path: str) -> bool:
@@ -412,17 +402,14 @@ class ErrorLogMark:
         """The lines written since :meth:`start`, or ``[]`` and why they cannot be read."""
         if self.path is None:
             return [], self.why
+        from wizard.reading import BoundedReadError, read_since
+
         try:
-            with self.path.open("rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                start = self.offset if size >= self.offset else 0  # rotated: read it all
-                start = max(start, size - MAX_LOG_READ)
-                handle.seek(start)
-                data = handle.read(MAX_LOG_READ)
-        except FileNotFoundError:
-            return [], f"{self.path} does not exist"
-        except OSError as exc:
-            return [], f"cannot read {self.path}: {exc.strerror or exc} (run as root)"
+            data = read_since(self.path, self.offset, MAX_LOG_READ, last=True)
+        except BoundedReadError as exc:
+            if exc.kind == "missing":
+                return [], f"{self.path} does not exist"
+            return [], f"cannot read {self.path}: {exc.why} (run as root)"
         return data.decode("utf-8", errors="replace").splitlines(), ""
 
 
@@ -585,4 +572,6 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         )
         return findings
     gateway = await asyncio.to_thread(_gateway_findings, results, mark)
-    return findings + _judge(results, answers, where) + gateway
+    from wizard.checks.limits import proxy_limits
+
+    return findings + _judge(results, answers, where) + gateway + await proxy_limits(answers, ctx)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wizard import compat
 from wizard.answers import CodeStreamAnswers
 from wizard.checks.api_url import (
     EXAMPLE_URL,
@@ -47,6 +48,7 @@ from wizard.checks.fingerprint import (
     header_value,
     release_findings,
 )
+from wizard.checks.pem import swappable
 from wizard.checks.upstream_failures import failure
 from wizard.findings import API_URL, UPSTREAM_ADDRESS, UPSTREAM_CA, Finding, fail, ok, warn
 from wizard.probes.dns import DnsAnswer, resolve_addresses
@@ -135,10 +137,14 @@ def _load_upstream_ca(path: str) -> ssl.SSLContext:
 
     from cryptography import x509
 
+    from wizard.constants import MAX_TRUST_STORE_BYTES
+    from wizard.reading import BoundedReadError, read_bounded
+
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path} cannot be read ({exc.strerror or exc})") from None
+        # The one bounded reader: a FIFO, /dev/zero or a huge file is refused at once.
+        data = read_bounded(path, MAX_TRUST_STORE_BYTES)
+    except BoundedReadError as exc:
+        raise ValueError(f"{path} cannot be used: {exc.why}") from None
     try:
         x509.load_pem_x509_certificates(data)
     except ValueError:
@@ -155,8 +161,13 @@ def _load_trust_store(bundle: Path | None) -> ssl.SSLContext:
     """
     import ssl
 
+    from wizard.probes.tls import verifying_context
+    from wizard.reading import BoundedReadError
+
     try:
-        return ssl.create_default_context(cafile=str(bundle) if bundle else None)
+        return verifying_context(bundle)
+    except BoundedReadError as exc:
+        raise ValueError(f"the trust store {bundle} cannot be used: {exc.why}") from None
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(f"the trust store {bundle} cannot be loaded ({exc})") from None
 
@@ -182,7 +193,10 @@ async def _trust(
                     "system trust store.",
                 )
             ]
-        return Trust(context, f"upstream_ca {ca_file}", True), []
+        # nginx reads it at every reload (proxy_ssl_trusted_certificate): whoever can
+        # change it chooses which API the bastion trusts.
+        unsafe = swappable(ca_file, "upstream.ca_unsafe_path", "upstream_ca")
+        return Trust(context, f"upstream_ca {ca_file}", True), unsafe
     bundle = ctx.trust_bundle()
     try:
         context = await asyncio.to_thread(_load_trust_store, bundle)
@@ -251,7 +265,7 @@ async def _exchange(target: ApiTarget, route: Route, trust: Trust, ctx: CheckCon
     """
     url, headers, extensions = _request_parts(target, route, ctx)
     started = time.monotonic()
-    async with asyncio.timeout(2 * ctx.timeout), _client(ctx, trust) as client:
+    async with compat.timeout(2 * ctx.timeout), _client(ctx, trust) as client:
         request = client.build_request("GET", url, headers=headers, extensions=extensions)
         response = await client.send(request, stream=True)
         try:

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
+from wizard import compat
 from wizard.checks.api_url import ApiTarget, Route, Trust
 from wizard.checks.context import CheckContext
 from wizard.checks.fingerprint import PROBE_PATH
@@ -42,7 +43,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        if isinstance(current, BaseExceptionGroup):
+        if isinstance(current, compat.BaseExceptionGroup):
             stack.extend(current.exceptions)
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
@@ -62,7 +63,7 @@ async def _raw_connection(
         OSError: When it cannot be opened (``ssl.SSLError`` included).
         TimeoutError: When opening it takes longer than ``ctx.timeout``.
     """
-    async with asyncio.timeout(ctx.timeout):
+    async with compat.timeout(ctx.timeout):
         reader, writer = await asyncio.open_connection(
             route.address,
             target.port,
@@ -103,7 +104,7 @@ async def _first_bytes(target: ApiTarget, route: Route, trust: Trust, ctx: Check
     try:
         async with _raw_connection(target, route, ctx, trust.context) as (reader, writer):
             writer.write(request)
-            async with asyncio.timeout(ctx.timeout):
+            async with compat.timeout(ctx.timeout):
                 return await reader.read(512)
     except (OSError, TimeoutError):
         return b""
@@ -172,7 +173,7 @@ def _timeout(target: ApiTarget, route: Route, ctx: CheckContext, exc: BaseExcept
 
     phase = (
         "connecting (TCP and TLS handshake)"
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
         else "waiting for the answer"
     )
     return fail(
@@ -222,9 +223,24 @@ def _reason(exc: BaseException) -> str:
     """The most specific message in an exception chain."""
     for cause in reversed(list(_causes(exc))):
         text = str(cause).strip()
-        if text and not isinstance(cause, BaseExceptionGroup):
+        if text and not isinstance(cause, compat.BaseExceptionGroup):
             return text.rstrip(".")
     return exc.__class__.__name__
+
+
+def _broken_stream(exc: BaseException) -> bool:
+    """Whether anyio reported a broken connection without the OS error behind it.
+
+    anyio 4.12 (the last release for Python 3.9) raises a broken socket's
+    ``BrokenResourceError`` "from None", dropping the ``ConnectionResetError``
+    that later releases keep as its cause; a connection that breaks while the
+    probe waits for the answer is a reset in practice.
+    """
+    import anyio
+
+    return any(
+        isinstance(e, anyio.BrokenResourceError) and e.__cause__ is None for e in _causes(exc)
+    )
 
 
 def _error_code(exc: BaseException) -> str:
@@ -235,7 +251,9 @@ def _error_code(exc: BaseException) -> str:
         return "upstream.refused"
     if _raised(exc, ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
         return "upstream.reset"
-    if isinstance(exc, httpx.ProtocolError | httpx.DecodingError):
+    if _broken_stream(exc):
+        return "upstream.reset"
+    if isinstance(exc, (httpx.ProtocolError, httpx.DecodingError)):
         return "upstream.not_http"
     return "upstream.unreachable"
 
@@ -248,7 +266,7 @@ async def failure(
 
     import httpx
 
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+    if isinstance(exc, (TimeoutError, httpx.TimeoutException)):
         return _timeout(target, route, ctx, exc)
     ssl_error = next(
         (
@@ -256,7 +274,7 @@ async def failure(
             for e in _causes(exc)
             # want-read/write are flow control inside the TLS layer, not failures
             if isinstance(e, ssl.SSLError)
-            and not isinstance(e, ssl.SSLWantReadError | ssl.SSLWantWriteError)
+            and not isinstance(e, (ssl.SSLWantReadError, ssl.SSLWantWriteError))
         ),
         None,
     )
@@ -271,7 +289,10 @@ async def failure(
         else:
             found = _connection_failure("upstream.reset", target, route, _reason(exc))
     else:
-        found = _connection_failure(_error_code(exc), target, route, _reason(exc))
+        reason = (
+            "the connection broke before the answer came" if _broken_stream(exc) else _reason(exc)
+        )
+        found = _connection_failure(_error_code(exc), target, route, reason)
     return await _https_instead(found, target, route, ctx)
 
 

@@ -59,7 +59,7 @@ def _run_from(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
     import time
-    from datetime import UTC, datetime
+    from datetime import datetime, timezone
 
     from wizard.checks.certificate import leaf_not_after
     from wizard.engine import run_checks
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace, answers: Answers, ctx: CheckContext) -> int:
     fmt = check_format(args)
     if args.textfile and fmt != "prometheus":
         raise ValueError("--textfile writes the Prometheus report: add --format prometheus.")
-    checked_at = datetime.now(UTC)
+    checked_at = datetime.now(timezone.utc)
     started = time.monotonic()
     findings = asyncio.run(run_checks(answers, ctx, post_install=args.post_install))
     certificate = answers.bastion.certificate if answers.exposes_bastion else ""

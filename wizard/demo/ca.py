@@ -26,7 +26,7 @@ HashKind = Literal["sha256", "sha1", "md5"]
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
 def _validity(

@@ -344,16 +344,22 @@ def demo_context(files: DemoFiles, timeout: float, local: str, public: str) -> C
     )
 
 
-def demo_answers(files: DemoFiles) -> tuple[Path, int]:
+def demo_answers(files: DemoFiles, ports: tuple[int, int] | None = None) -> tuple[Path, int]:
     """The demo answers (written when missing) and the fake API's port; nothing is started.
+
+    Args:
+        files: The demo directory.
+        ports: The fake API's port and nginx's listen port for new answers
+            (``demo --web`` hands each session ports no other session holds);
+            ``None``: ports free now.
 
     Returns:
         The answers file and the port its API URL names (0: any free one).
     """
     if files.answers.exists():
         return files.answers, _api_port_from(files.answers)
-    api_port = free_port()
-    save_answers(files.default_answers(api_port, free_port()), files.answers)
+    api_port, listen_port = ports if ports is not None else (free_port(), free_port())
+    save_answers(files.default_answers(api_port, listen_port), files.answers)
     return files.answers, api_port
 
 

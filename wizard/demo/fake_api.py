@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import email.utils
 import hashlib
@@ -47,6 +48,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from wizard import compat
 from wizard.constants import ALL_ENDPOINTS
 from wizard.demo.service import Service
 
@@ -97,7 +99,7 @@ _NGINX_WELCOME = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RecordedRequest:
     """A request the fake API received (kept in :attr:`FakeCodeStreamApi.requests`).
 
@@ -472,7 +474,7 @@ class FakeCodeStreamApi(Service):
         if thread is None or loop is None:
             return
         if not loop.is_closed():
-            with contextlib.suppress(TimeoutError, RuntimeError):
+            with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
                 asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(_STOP_TIMEOUT)
             loop.call_soon_threadsafe(loop.stop)
         thread.join(_STOP_TIMEOUT)
@@ -509,7 +511,13 @@ class FakeCodeStreamApi(Service):
         sock = writer.get_extra_info("socket")
         try:
             if self._tls is not None:
-                await writer.start_tls(self._tls, ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT)
+                reader, writer = await compat.start_tls(
+                    reader,
+                    writer,
+                    self._tls,
+                    handshake_timeout=_TLS_HANDSHAKE_TIMEOUT,
+                    limit=_MAX_HEAD,
+                )
             buffered: bytes | None = b""
             while buffered is not None:
                 buffered = await self._serve_one(reader, writer, sock, buffered)
@@ -574,7 +582,7 @@ async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
     try:
         await asyncio.wait_for(writer.wait_closed(), _STOP_TIMEOUT)
-    except (ConnectionError, ssl.SSLError, TimeoutError):
+    except (ConnectionError, ssl.SSLError, asyncio.TimeoutError):
         writer.transport.abort()
 
 

@@ -239,7 +239,7 @@ class Installer:
         currents = read_currents(path for path, _c, _m, _r in targets)
         masker = masker_for(self.answers, currents)
         files: list[FileChange] = []
-        for (path, content, mode, role), current in zip(targets, currents, strict=True):
+        for (path, content, mode, role), current in zip(targets, currents):
             if content is None:
                 content, mode = answers_bytes(self.answers, current)
             diff = file_diff(path, current, content, mode, masker)

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
@@ -85,7 +85,7 @@ class RunLock:
         info = {
             "pid": os.getpid(),
             "command": " ".join(sys.argv)[:500],
-            "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode("utf-8"), 0)

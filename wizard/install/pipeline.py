@@ -27,7 +27,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
@@ -44,7 +44,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-Confirm = Callable[[Plan], Awaitable[bool | None]]
+Confirm = Callable[[Plan], Awaitable[Optional[bool]]]
 """Asks before writing: True go on, False declined, None nobody could answer."""
 
 

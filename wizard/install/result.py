@@ -134,10 +134,10 @@ def failed_result(
 
 def record_run(runs_file: Path, written: list[Path], outcome: Outcome) -> None:
     """Append one line to the run record (what changed, when, reloaded or not)."""
-    from datetime import UTC, datetime
+    from datetime import datetime, timezone
 
     line = {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "pid": os.getpid(),
         "written": [str(p) for p in written],
         "reloaded": outcome.reloaded,

@@ -16,7 +16,7 @@ import ipaddress
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Optional
 
 LookupStatus = Literal[
     "ok", "nxdomain", "nodata", "servfail", "refused", "timeout", "loop", "error"
@@ -24,7 +24,7 @@ LookupStatus = Literal[
 MAX_CNAME_HOPS = 8
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Nameserver:
     """A DNS server address and port."""
 
@@ -94,7 +94,7 @@ def system_nameservers(resolv_conf: str = "/etc/resolv.conf") -> list[Nameserver
     return servers
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DnsAnswer:
     """The outcome of one lookup, final records after CNAMEs were followed.
 
@@ -151,7 +151,7 @@ async def _query_once(
     return rcode, records, cnames, ttl, recursive
 
 
-_Outcome = tuple[str, dict[str, list[str]], dict[str, str], int | None, bool]
+_Outcome = tuple[str, dict[str, list[str]], dict[str, str], Optional[int], bool]
 
 
 async def _ask_servers(
@@ -175,7 +175,7 @@ async def _ask_servers(
             outcome = await asyncio.wait_for(
                 _query_once(name, rdtype, server, remaining), timeout=remaining
             )
-        except (TimeoutError, dns.exception.Timeout):
+        except (asyncio.TimeoutError, dns.exception.Timeout):
             failure = ("timeout", f"{server} did not answer within {timeout:g} s")
             continue
         except (OSError, dns.exception.DNSException, ValueError) as exc:

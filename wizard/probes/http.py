@@ -160,5 +160,11 @@ async def https_request(
         return await asyncio.wait_for(exchange(), timeout)
     except ProbeError:
         raise
-    except (OSError, ssl.SSLError, TimeoutError, EOFError, asyncio.IncompleteReadError) as exc:
+    except (
+        OSError,
+        ssl.SSLError,
+        asyncio.TimeoutError,
+        EOFError,
+        asyncio.IncompleteReadError,
+    ) as exc:
         raise ProbeError(describe_error(exc)) from exc

@@ -97,7 +97,7 @@ def nginx_quote(value: object) -> NginxToken:
         NginxQuoteError: For non-strings, control characters and ``$`` (nginx
             expands variables inside quoted strings and has no escape for ``$``).
     """
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise NginxQuoteError(f"nginx_quote takes text, not {type(value).__name__}")
     text = str(value)
     bad = bad_character(text)

@@ -68,9 +68,12 @@ HELP: dict[str, HelpText] = {
         "it must be issued by a recognised public certificate authority (not self-signed, "
         "not a private CA), cover the bastion's name (in its subjectAltName; a wildcard "
         "covers one label), be valid today, and come with its intermediate certificates.",
-        "Let's Encrypt is the simplest source: 'certbot certonly --standalone -d <name>' "
-        "(or with the nginx plugin) writes fullchain.pem and privkey.pem under "
-        "/etc/letsencrypt/live/<name>/. Pick the full chain, not cert.pem, so the "
+        "No certificate yet? 'Get a certificate' on this step asks Let's Encrypt through "
+        "the host's certbot (apt-get install certbot): it first checks that the name "
+        "points here, port 80 is free or served by nginx and CAA allows the CA, then "
+        "fills in /etc/letsencrypt/live/<name>/fullchain.pem and privkey.pem and installs "
+        "the hook that reloads nginx after each renewal ('codestream-bastion certificate' "
+        "does the same headless). Otherwise pick the full chain, not cert.pem, so the "
         "intermediates are sent. The key must match the certificate, be unencrypted and "
         "readable only by root.",
     ),

@@ -23,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer, Vertical
 from textual.widgets import Static
 
+from wizard.safetext import visible
 from wizard.tui.paste import PasteLine
 
 if TYPE_CHECKING:
@@ -160,7 +161,8 @@ def copy_value(screen: StepScreen) -> None:
     # Short enough for 80 columns; the notice above it shows the value (its start, if long).
     screen.say(f"Copied: {target.line.label}. Not in the clipboard? {PLAIN_KEY}: all plain.")
     shown = value if len(value) <= 200 else f"{value[:200]}… ({len(value)} characters)"
-    screen.notify(shown, title=f"Copied: {target.line.label}", timeout=4, markup=False)
+    # The value as text: a name like "a[link=x]" is shown, never parsed as markup.
+    screen.notify(visible(shown), title=f"Copied: {target.line.label}", timeout=4, markup=False)
 
 
 def show_plain(screen: StepScreen, lines: Sequence[PasteLine]) -> None:
