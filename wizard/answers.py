@@ -123,6 +123,9 @@ class CodeStreamAnswers:
     api_url: str = ""
     upstream_ca: str = ""
     upstream_address: str = ""
+    # The API URL users' browsers and CodeStream's own links use (its
+    # apiServer.publicApiUrl); empty: api_url. Every OAuth redirect is built on it.
+    public_api_url: str = ""
     # The API release (X-CS-API-Version) the snippet is written for; empty: the
     # release the live probe finds, else the form of current releases.
     release: str = ""

@@ -38,3 +38,5 @@ ALL_ENDPOINTS: tuple[str, ...] = (SLACK_ENDPOINT, SLACK_EVENTS_ENDPOINT, MSTEAMS
 """Every bot endpoint the API serves, in a stable order."""
 OAUTH_REDIRECT_PATH = "/no-auth/provider-token/slack"
 """Slack's OAuth redirect, reached through the user's browser (never through the bastion)."""
+MSTEAMS_OAUTH_REDIRECT_PATH = "/no-auth/provider-token/msteams"
+"""Teams sign-in's OAuth redirect (releases before 14.0.15), through the user's browser."""

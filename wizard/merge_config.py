@@ -317,6 +317,26 @@ def _other_blocks(config: Mapping[str, Any], snippet: Mapping[str, Any]) -> list
     return notes
 
 
+def auth_origin(config: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Where this CodeStream sends users back after an OAuth sign-in, and from which key.
+
+    ``apiServer.authOrigin``, else ``apiServer.publicApiUrl`` + ``/no-auth``
+    (``shared/server_utils/custom_config.js``: ``if (!Cfg.apiServer.authOrigin)``);
+    the redirect is ``<authOrigin>/provider-token/<provider>``
+    (``api_server/modules/providers/provider_auth_request.js``). ``None`` when
+    the configuration names neither.
+    """
+    server = config.get("apiServer")
+    if not isinstance(server, Mapping):
+        return None
+    origin, public = server.get("authOrigin"), server.get("publicApiUrl")
+    if isinstance(origin, str) and origin.strip():
+        return origin.strip().rstrip("/"), "apiServer.authOrigin"
+    if isinstance(public, str) and public.strip():
+        return public.strip().rstrip("/") + "/no-auth", "apiServer.publicApiUrl + /no-auth"
+    return None
+
+
 @dataclass(frozen=True)
 class Merge:
     """A merge worked out in memory.
@@ -327,6 +347,7 @@ class Merge:
         diff: The unified diff of the JSON, every secret masked.
         others: Other installation blocks of the snippet's providers.
         skipped: The lines before the JSON (a dump's control-script lines).
+        origin: :func:`auth_origin` of the configuration.
     """
 
     old_text: str
@@ -334,6 +355,7 @@ class Merge:
     diff: str
     others: list[str]
     skipped: list[str]
+    origin: tuple[str, str] | None = None
 
     @property
     def changes(self) -> bool:
@@ -390,7 +412,8 @@ def merge_files(snippet_path: Path, config_path: Path) -> Merge:
             shown_old, shown_new, f"{config_path} (current)", f"{config_path} (merged)"
         )
     )
-    return Merge(old_text, new_text, diff, _other_blocks(config, integrations), skipped)
+    others = _other_blocks(config, integrations)
+    return Merge(old_text, new_text, diff, others, skipped, auth_origin(config))
 
 
 def _shown(line: str) -> str:
@@ -476,6 +499,16 @@ def run_merge_config(
             f"note: {visible(block)} is also read by CodeStream 8.2.4 and later (every block is "
             'merged, in order; one marked "disabled": true is skipped from 8.2.9 on); '
             'remove it, or from 8.2.9 mark it "disabled": true, if it holds an older app.',
+            file=stdout,
+        )
+    if merge.origin is not None:
+        origin, key = merge.origin
+        print(
+            f"note: this CodeStream sends users back to {origin}/provider-token/slack after "
+            f"Slack sign-in ({key}; Teams before 14.0.15: .../provider-token/msteams). The "
+            "Slack app's Redirect URL must be exactly that; if next-steps.md names another, "
+            'set public_api_url = "<apiServer.publicApiUrl>" in [codestream] of the answers '
+            "file and render again.",
             file=stdout,
         )
     if not merge.changes:

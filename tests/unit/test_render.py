@@ -530,7 +530,7 @@ def test_next_steps_name_the_urls_and_both_ways_to_load_the_config() -> None:
     assert "https://codestream.my-company.com/no-auth/provider-token/slack" in steps
     assert "https://bastion-host.my-company.com/no-auth/provider-action/msteams" in steps
     assert "validDomains" in steps
-    assert "~/.codestream/codestream-services-config.json" in steps
+    assert "--into codestream-services-config.json" in steps
     assert "Admin" in steps
     assert "App" in steps
     assert "control script" in steps

@@ -9,6 +9,8 @@ What Slack and Microsoft will do, done from here:
 4. ``GET`` each chosen endpoint (and the endpoint with a trailing ``/``, the
    URL the on-prem docs tell people to open): the API's Express 404 page
    ``Cannot GET <path>`` proves DNS, TLS, nginx and the API hop all work;
+   then speak to each as its provider does, signed, and compare the API's
+   clock with this host's (:mod:`wizard.checks.bot_proof`);
 5. ``GET`` paths that must *not* reach the API (``/``, ``/no-auth/``, a prefix
    extension such as ``.../slackX``, a sub-path, the endpoints of the mode
    that was not chosen): each must get nginx's own 404.
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.answers import Answers
+from wizard.checks.bot_proof import Hop
 from wizard.checks.context import CheckContext
 from wizard.constants import ALL_ENDPOINTS, ENDPOINT_PREFIX, OAUTH_REDIRECT_PATH
 from wizard.findings import (
@@ -498,6 +501,22 @@ def _certificate_findings(
     return findings
 
 
+async def _sweep_and_prove(
+    answers: Answers, ctx: CheckContext, hop: Hop
+) -> tuple[list[tuple[_Probe, HttpResponse | None, str]], list[Finding]]:
+    """The GET sweep and the signed proof of the bot routes, at the same time."""
+    from wizard.checks.bot_proof import prove_bot_routes
+
+    sweep = asyncio.gather(
+        *(
+            _run_probe(p, hop.address, hop.port, hop.name, hop.context, hop.timeout)
+            for p in _probes(answers)
+        )
+    )
+    results, proof = await asyncio.gather(sweep, prove_bot_routes(answers, ctx, hop))
+    return list(results), proof
+
+
 async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
     """Prove the installed bastion end to end (``proxy.*`` findings).
 
@@ -510,7 +529,7 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         ``proxy.ok`` when all is well; else ``proxy.unresolvable``,
         ``proxy.unreachable``, ``proxy.certificate_mismatch``, ``proxy.untrusted``,
         ``proxy.endpoint_not_api``, ``proxy.exposes_other_paths`` or
-        ``proxy.not_chosen_exposed``.
+        ``proxy.not_chosen_exposed``; then the signed proof's (``prove_bot_routes``).
     """
     if not answers.exposes_bastion:
         return [skip("proxy.skipped", "No proxy to test: this mode exposes nothing")]
@@ -556,9 +575,8 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         ]
     findings = _certificate_findings(bastion.certificate, where, name, presented, trusted, ctx)
     context = loose if isinstance(trusted, BaseException) else strict
-    results = await asyncio.gather(
-        *(_run_probe(p, address, port, name, context, ctx.timeout) for p in _probes(answers))
-    )
+    hop = Hop(address, port, name, context, ctx.timeout, where)
+    results, proof = await _sweep_and_prove(answers, ctx, hop)
     if all(response is None for _probe, response, _error in results):
         errors = sorted({error for _probe, _response, error in results})
         findings.append(
@@ -574,4 +592,5 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
     gateway = await asyncio.to_thread(_gateway_findings, results, mark)
     from wizard.checks.limits import proxy_limits
 
-    return findings + _judge(results, answers, where) + gateway + await proxy_limits(answers, ctx)
+    limits = await proxy_limits(answers, ctx)
+    return findings + _judge(results, answers, where) + gateway + proof + limits

@@ -386,3 +386,34 @@ async def check_upstream(codestream: CodeStreamAnswers, ctx: CheckContext) -> li
     if not target.tls:
         findings.append(_plain_http(target))
     return findings
+
+
+async def api_date(codestream: CodeStreamAnswers, ctx: CheckContext) -> tuple[str, str]:
+    """The ``Date`` header of the API's own answer, asked straight from this host.
+
+    Through the bastion the header would be nginx's (nginx does not pass an
+    upstream's ``Date``), so the clock proof asks the API the way nginx reaches
+    it: the same route and trust as :func:`check_upstream`.
+
+    Returns:
+        The header (``""`` when none was read) and, when empty, why.
+    """
+    import httpx
+
+    try:
+        target = parse_api_url(codestream.api_url)
+    except ValueError as exc:
+        return "", f"api_url is not valid ({exc})"
+    (trust, _), (route, _) = await asyncio.gather(
+        _trust(codestream, target, ctx), _route(codestream, target, ctx)
+    )
+    if trust is None or route is None:
+        return "", f"{target.url()} cannot be reached from this host (see the upstream.* findings)"
+    try:
+        answer = await _exchange(target, route, trust, ctx)
+    except (httpx.HTTPError, TimeoutError, OSError) as exc:
+        return "", f"asking {target.url()} failed ({type(exc).__name__}: {exc})"
+    if codestream_fingerprint_problems(answer.status, answer.headers, answer.body):
+        return "", f"{target.url()} did not answer as CodeStream (see upstream.not_codestream)"
+    date = header_value(answer.headers, "date")
+    return date, "" if date else f"{target.url()} sent no Date header"

@@ -136,6 +136,11 @@ def validation_problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
             if url_problem is None:
                 upstream, url_problem = _api_target(cs.api_url)
             add("codestream.api_url", url_problem)
+    if cs.public_api_url.strip():
+        public_problem = text_problem(cs.public_api_url) or api_url_error(cs.public_api_url)
+        if public_problem is None:
+            public_problem = _api_target(cs.public_api_url)[1]
+        add("codestream.public_api_url", public_problem)
     if answers.exposes_bastion:
         if cs.upstream_ca:
             add("codestream.upstream_ca", path_problem(cs.upstream_ca, "CA certificate file"))

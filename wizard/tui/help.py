@@ -148,8 +148,8 @@ HELP: dict[str, HelpText] = {
         "Finishing in CodeStream, Slack and Teams",
         "The bastion is only half of it: CodeStream must be told about the apps, and "
         "the apps must be told the bastion's URLs.",
-        "Load the snippet into CodeStream's configuration (the Admin App, or the control "
-        "script's config tool on newer releases; the JSON config file on older ones), "
+        "Load the snippet into CodeStream's configuration (dump it on the CodeStream "
+        "host, merge on this host, load it back: next-steps.md has your release's way), "
         "then set the Slack app's request URLs and the Azure Bot's messaging endpoint as "
         "listed. The answers file lets you run 'codestream-bastion check' or 'apply' "
         "again later without the wizard.",
