@@ -91,6 +91,8 @@ async def tour(pilot: Pilot[Any], camera: Camera) -> None:
     await press(pilot, "enter")
     camera.shoot("codestream-api")
     await press(pilot, "enter")
+    camera.shoot("provider-app")
+    await press(pilot, "enter")
     camera.shoot("credentials")
     await press(pilot, "enter")
     camera.shoot("review")

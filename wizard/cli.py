@@ -9,13 +9,41 @@ libraries (cryptography, httpx, dnspython, jinja2), load when the command runs.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from wizard.constants import SYSTEM_NGINX_ROOT
 
+EXIT_CODES = """\
+exit status:
+  0    no check failed (warnings allowed); apply: installed, unchanged or a dry run
+  1    at least one check failed; apply: refused, declined, or failed and rolled back
+  2    bad usage or an unreadable answers file (the message names the file, line
+       and key); apply: no terminal to confirm on and no --yes
+  130  interrupted (Ctrl+C); nothing is left half-written
+check --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"""
+
+
+class UsageError(Exception):
+    """A command line argparse refused (raised instead of exiting, see :func:`main`)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors :func:`main` reports (JSON too, when asked)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise :class:`UsageError` instead of printing and exiting."""
+        raise UsageError(self, message)
+
+
 if TYPE_CHECKING:
-    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+    Subparsers = argparse._SubParsersAction[_Parser]
 
 N = TypeVar("N", int, float)
 
@@ -105,12 +133,14 @@ def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="codestream-bastion",
         description=(
             "Prepare and prove a CodeStream On-Prem bastion host for two-way Slack and "
             "Microsoft Teams messaging. Without a command, runs the wizard."
         ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--answers", metavar="FILE", help="start the wizard from this answers file")
     _add_shared(parser, suppress=False)
@@ -127,9 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(
+    commands: Subparsers, name: str, summary: str, description: str = ""
+) -> argparse.ArgumentParser:
+    """A command: its one line in the command list, that line (or more) and the exit codes."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description or summary[:1].upper() + summary[1:] + ".",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _add_check(commands: Subparsers) -> None:
     """``check``: every check headless, in one of four formats."""
-    check = commands.add_parser("check", help="run every check headless and report")
+    check = _command(commands, "check", "run every check headless and report")
     check.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
     check.add_argument(
         "--format",
@@ -157,7 +200,7 @@ def _add_check(commands: Subparsers) -> None:
 
 def _add_render(commands: Subparsers) -> None:
     """``render``: every file into a directory."""
-    render = commands.add_parser("render", help="write the files to a directory (no network)")
+    render = _command(commands, "render", "write the files to a directory (no network)")
     render.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
     render.add_argument("--out", metavar="DIR", required=True, help="directory to write into")
     _add_shared(render, suppress=True)
@@ -165,10 +208,14 @@ def _add_render(commands: Subparsers) -> None:
 
 def _add_apply(commands: Subparsers) -> None:
     """``apply``: the install pipeline, with the renewal hook and the monitor."""
-    apply = commands.add_parser("apply", help="check, then install the nginx block safely")
+    apply = _command(commands, "apply", "check, then install the nginx block safely")
     apply.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
     apply.add_argument("--yes", action="store_true", help="do not ask before writing")
-    apply.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    apply.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the plan and the diff, write nothing (even when a check fails: exit 1)",
+    )
     apply.add_argument(
         "--json",
         action="store_true",
@@ -224,10 +271,11 @@ def _add_apply(commands: Subparsers) -> None:
 
 def _add_certificate(commands: Subparsers) -> None:
     """``certificate``: an ACME certificate through the host's certbot, pre-checked."""
-    cert = commands.add_parser(
+    cert = _command(
+        commands,
         "certificate",
-        help="get the bastion's certificate from an ACME CA through certbot (pre-checked)",
-        description=(
+        "get the bastion's certificate from an ACME CA through certbot (pre-checked)",
+        (
             "Check that DNS points here, the challenge port is free or served by nginx and "
             "CAA allows the CA; then run the host's certbot (standalone, webroot through a "
             "temporary nginx server block, or DNS-01), write the lineage into the answers "
@@ -294,10 +342,11 @@ def _add_certificate(commands: Subparsers) -> None:
 
 def _add_merge_config(commands: Subparsers) -> None:
     """``merge-config``: the snippet into a CodeStream configuration."""
-    merge = commands.add_parser(
+    merge = _command(
+        commands,
         "merge-config",
-        help="merge the rendered snippet into a whole CodeStream configuration (JSON)",
-        description=(
+        "merge the rendered snippet into a whole CodeStream configuration (JSON)",
+        (
             "Deep-merge the 'integrations' section of the snippet into a CodeStream "
             "configuration (a dump of the active one, or codestream-services-config.json): "
             "shows the diff with secrets masked, backs the file up, writes it atomically "
@@ -313,9 +362,7 @@ def _add_merge_config(commands: Subparsers) -> None:
 
 def _add_demo(commands: Subparsers) -> None:
     """``demo``: the wizard or the check against the simulated environment."""
-    demo = commands.add_parser(
-        "demo", help="the wizard against a simulated environment on loopback"
-    )
+    demo = _command(commands, "demo", "the wizard against a simulated environment on loopback")
     demo.add_argument(
         "--check", action="store_true", help="run the headless check in the demo and exit"
     )
@@ -362,7 +409,11 @@ def _add_demo_web(demo: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(arguments)
+    except UsageError as exc:
+        return _usage_error(exc, arguments)
     command = args.command
     # Each command's module is imported only when it runs (start-up time).
     if command == "check":
@@ -380,3 +431,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         from wizard.commands.interactive import run
     return run(args)
+
+
+def _wants_json(arguments: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON (``--json``, ``--format json``)."""
+    return any(
+        arg in ("--json", "--format=json")
+        or (arg == "--format" and arguments[i + 1 : i + 2] == ["json"])
+        for i, arg in enumerate(arguments)
+    )
+
+
+def _usage_error(exc: UsageError, arguments: Sequence[str]) -> int:
+    """Say what argparse refused, as argparse would (exit 2); JSON too when it was asked for.
+
+    ``check --json`` and ``apply --json`` promise one JSON object on stdout
+    whatever happens, so a script never reads an empty output.
+    """
+    exc.parser.print_usage(sys.stderr)
+    print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+    if _wants_json(arguments):
+        from wizard.commands.common import print_usage_json
+
+        print_usage_json(exc.parser.prog.split()[-1], exc.message)
+    return 2

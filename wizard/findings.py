@@ -9,12 +9,18 @@ A finding's text often quotes what the world said (a certificate subject, a
 header, a DNS answer, a log line): the constructor passes every field through
 :func:`wizard.safetext.visible`, so no output of a finding (text, JSON,
 Prometheus, Nagios, the TUI) can carry a terminal control sequence.
+
+A remedy that names a setting does so with a :class:`Setting` (and says
+"render again" with a :class:`Phrase`): the finding carries the words of the
+headless commands (``upstream_ca in the [codestream] table of the answers
+file``), and :func:`for_wizard` is the one place that puts the wizard's own
+field and step in their place for the TUI, which never shows an answers file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from wizard.safetext import visible
@@ -160,3 +166,92 @@ def worst_status(findings: Iterable[Finding]) -> Status:
         if order[f.status] > order[worst]:
             worst = f.status
     return worst
+
+
+# -- remedies: one wording per front end -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting a remedy tells the admin to change, worded for each front end.
+
+    ``str()`` gives the headless wording (the answers file), which findings
+    carry; :func:`for_wizard` swaps it for :attr:`in_wizard`. The wizard's
+    screens label their fields with :attr:`field`, so the two cannot drift apart.
+
+    Attributes:
+        section: The answers file's table.
+        key: The key in it.
+        field: The wizard's field label for it.
+        step: The title of the wizard step that asks it.
+    """
+
+    section: str
+    key: str
+    field: str
+    step: str
+
+    @property
+    def in_answers(self) -> str:
+        """``upstream_ca in the [codestream] table of the answers file``."""
+        return f"{self.key} in the [{self.section}] table of the answers file"
+
+    @property
+    def in_wizard(self) -> str:
+        """``the 'CA file for the API' field (CodeStream API step)``."""
+        return f"the '{self.field}' field (step {self.step})"
+
+    def __str__(self) -> str:
+        return self.in_answers
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words of a remedy that differ per front end ("render again" has no meaning in the wizard).
+
+    Attributes:
+        headless: What ``check``, ``render`` and ``apply`` say.
+        wizard: What the wizard says instead.
+    """
+
+    headless: str
+    wizard: str
+
+    def __str__(self) -> str:
+        return self.headless
+
+
+API_URL = Setting("codestream", "api_url", "CodeStream API URL", "CodeStream API")
+UPSTREAM_CA = Setting("codestream", "upstream_ca", "CA file for the API", "CodeStream API")
+UPSTREAM_ADDRESS = Setting("codestream", "upstream_address", "Pinned API address", "CodeStream API")
+LISTEN_PORT = Setting("bastion", "listen_port", "Listen port", "Public IP")
+MSTEAMS_APP_ID = Setting("msteams", "app_id", "Microsoft App ID", "Credentials")
+SETTINGS: tuple[Setting, ...] = (
+    API_URL,
+    UPSTREAM_CA,
+    UPSTREAM_ADDRESS,
+    LISTEN_PORT,
+    MSTEAMS_APP_ID,
+)
+"""The settings remedies name (the rest have no field in the wizard: e.g. ``release``)."""
+
+RENDER_AGAIN = Phrase("then render again", "then go on to Review again")
+APPLY_AGAIN = Phrase("then run apply again", "then Review and Install again")
+PHRASES: tuple[Phrase, ...] = (RENDER_AGAIN, APPLY_AGAIN)
+
+
+def for_wizard(finding: Finding) -> Finding:
+    """``finding`` in the wizard's words: its fields and steps for the answers file's keys."""
+    text = (finding.title, finding.detail, finding.remedy)
+    worded = tuple(_wizard_words(part) for part in text)
+    if worded == text:
+        return finding
+    return replace(finding, title=worded[0], detail=worded[1], remedy=worded[2])
+
+
+def _wizard_words(text: str) -> str:
+    for setting in SETTINGS:
+        text = text.replace(setting.in_answers, setting.in_wizard)
+    for phrase in PHRASES:
+        text = text.replace(phrase.headless, phrase.wizard)
+    return text

@@ -70,10 +70,15 @@ def status_counts(findings: Sequence[Finding]) -> dict[Status, int]:
     return {s: sum(1 for f in findings if f.status == s) for s in _LABELS}
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``: a count and its noun, singular for one (``noun`` takes an s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def count_summary(counts: dict[Status, int]) -> str:
-    """``2 failed, 1 warnings, 30 ok, 3 skipped``."""
+    """``2 failed, 1 warning, 30 ok, 3 skipped``."""
     return (
-        f"{counts['fail']} failed, {counts['warn']} warnings, "
+        f"{counts['fail']} failed, {counted(counts['warn'], 'warning')}, "
         f"{counts['ok']} ok, {counts['skip']} skipped"
     )
 

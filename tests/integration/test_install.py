@@ -996,6 +996,24 @@ async def test_apply_command_dry_run_shows_the_diff_and_writes_nothing(
 
 
 @pytest.mark.nginx
+async def test_apply_dry_run_shows_the_plan_and_diff_even_when_a_check_fails(
+    rhel: Tree, certs: Env, apply_env: tuple[CheckContext, int], features: NginxFeatures
+) -> None:
+    answers, ctx, installer = _apply_args(rhel, certs, apply_env, features)
+    answers.bastion.certificate = str(rhel.root / "missing-fullchain.pem")
+    before = rhel.snapshot()
+    out = io.StringIO()
+    status = await run_apply(answers, ctx, yes=False, dry_run=True, stdout=out, installer=installer)
+    text = out.getvalue()
+    assert status == 1, text
+    assert "FAIL" in text
+    assert "Planned changes:" in text
+    assert f"+++ {rhel.root / 'conf.d' / 'codestream-bastion.conf'} (new)" in text
+    assert "a real run would refuse until the failed checks above are fixed" in text
+    assert rhel.snapshot() == before
+
+
+@pytest.mark.nginx
 async def test_apply_command_without_a_tty_refuses_and_names_yes(
     rhel: Tree, certs: Env, apply_env: tuple[CheckContext, int], features: NginxFeatures
 ) -> None:

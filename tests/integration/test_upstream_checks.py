@@ -457,6 +457,19 @@ async def test_https_url_to_a_plain_http_port_is_a_tls_error(
     assert "http://" in finding.remedy
 
 
+async def test_http_url_to_an_https_port_says_to_use_https(
+    pki: Pki, https_api: FakeCodeStreamApi
+) -> None:
+    url = https_api.url.replace("https://", "http://")
+    findings = await check_upstream(CodeStreamAnswers(url), context(pki))
+    failing = [f for f in findings if f.status == "fail"]
+    assert len(failing) == 1, findings
+    assert "speaks HTTPS" in failing[0].title
+    assert "The certificate presented" in failing[0].detail
+    assert failing[0].remedy.endswith(url.replace("http://", "https://"))
+    assert "api_url in the [codestream] table of the answers file" in failing[0].remedy
+
+
 async def test_expired_certificate_is_a_tls_error_asking_for_renewal(pki: Pki) -> None:
     with FakeCodeStreamApi(*pki.expired_cert) as api:
         answers = CodeStreamAnswers(api.url, upstream_ca=str(pki.root))

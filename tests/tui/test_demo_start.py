@@ -77,6 +77,8 @@ async def test_welcome_paints_before_the_environment_and_hostname_waits_for_it(
         launcher.stop()
     assert launcher.nginx_note == "" or "not installed" in launcher.nginx_note
     assert launcher.nginx is None or launcher.nginx.pid() is None, "nginx is stopped"
+    assert launcher.env is not None
+    assert launcher.env.process.poll() == 0, "the servers' child process ended by itself"
 
 
 @pytest.fixture
@@ -138,3 +140,23 @@ def test_leaving_a_kept_demo_says_where_its_files_are(
     assert f"codestream-bastion demo --dir {kept}" in last
     assert (kept / "answers.toml").is_file()
     assert (kept / "state.toml").is_file(), "what it says to resume from is there"
+
+
+def test_the_servers_child_stops_when_the_wizard_is_gone(files: DemoFiles) -> None:
+    import signal
+    import socket
+
+    from wizard.demo.environment import ServedWorld
+
+    _, api_port = demo_answers(files)
+    world = ServedWorld.start(files, api_port)
+    try:
+        with socket.create_connection(("127.0.0.1", api_port), timeout=5):
+            pass  # the fake API serves from the child
+        assert world.process.stdin is not None
+        world.process.stdin.close()  # what a wizard killed with SIGKILL leaves behind
+        assert world.process.wait(timeout=15) == 0
+    finally:
+        if world.process.poll() is None:
+            world.process.send_signal(signal.SIGKILL)
+            world.process.wait()

@@ -16,7 +16,8 @@ def test_done_step_lists_the_steps_in_order() -> None:
     lines = next_steps(answers, OUT, ANSWERS)
     text = plain_text(lines)
     needles = [
-        "'CodeStream OnPrem' from this manifest:\n/out/slack-app-manifest.json\n",
+        "'CodeStream OnPrem' is created (step Provider app) from this manifest:\n"
+        "/out/slack-app-manifest.json\n",
         "https://codestream.my-company.com/no-auth/provider-token/slack",
         "Interactivity Request URL (in the manifest):\n"
         "https://bastion-host.my-company.com/no-auth/provider-action/slack\n",
@@ -55,4 +56,5 @@ def test_done_step_without_exposure_has_no_events_and_no_bastion_urls() -> None:
 
 def test_done_step_asks_for_the_bot_id_before_the_teams_package() -> None:
     text = plain_text(next_steps(make_answers("msteams"), OUT, ANSWERS))
-    assert "Set [msteams] app_id and render again for codestream-msteams-app.zip" in text
+    assert "No codestream-msteams-app.zip yet: it needs the 'Microsoft App ID' field" in text
+    assert "answers file" not in text, "the wizard's own field, not the answers file"

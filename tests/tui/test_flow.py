@@ -34,7 +34,7 @@ async def test_complete_demo_flow_without_nginx(demo: Demo) -> None:
         await settle(pilot)
         assert step(app.screen) == "welcome"
         seen = []
-        for _ in range(8):
+        for _ in range(9):
             seen.append(step(app.screen))
             if step(app.screen) == "done":
                 break
@@ -45,6 +45,7 @@ async def test_complete_demo_flow_without_nginx(demo: Demo) -> None:
             "public_ip",
             "certificate",
             "upstream",
+            "provider_app",
             "credentials",
             "review",
             "done",
@@ -92,6 +93,13 @@ async def test_complete_demo_flow_with_real_nginx(demo: Demo) -> None:
             assert codes.get("proxy.slack_verified") == "ok", codes
             assert codes.get("proxy.teams_token_required") == "ok", codes
             assert app.sidebar_states("test")["install"] == "ok"
+            await press(pilot, "escape")  # back to Install: it says what was written
+            assert step(app.screen) == "install"
+            plan = str(app.screen.query_one("#plan").render())
+            assert "written" in plan
+            assert "new " not in plan, "the files are not new any more"
+            await press(pilot, "enter")
+            assert step(app.screen) == "test"
             await press(pilot, "enter")
             assert step(app.screen) == "done"
             await press(pilot, "enter")
@@ -141,6 +149,8 @@ async def test_slack_without_exposure_skips_the_bastion_steps(demo: Demo) -> Non
         states = app.sidebar_states("welcome")
         for skipped in ("hostname", "public_ip", "certificate", "upstream", "install", "test"):
             assert states[skipped] == "skipped"
+        await press(pilot, "enter")
+        assert step(app.screen) == "provider_app", "the app is created before its credentials"
         await press(pilot, "enter")
         assert step(app.screen) == "credentials"
         assert not app.screen.query("#msteams-app-id"), "no Teams fields for Slack only"

@@ -13,6 +13,7 @@ import base64
 import re
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable, Input
 
 from tests.tui.conftest import Demo
@@ -118,7 +119,7 @@ async def test_no_url_on_done_is_split_and_the_copy_key_sends_it_exactly(demo: D
                 assert f"\x1b]52;c;{sent}\a" in "".join(written), value.line.label
                 assert app.clipboard == value.line.text
                 status = app.screen.query_one("#nav-status").render()
-                assert f"Copied {value.line.label}" in str(status)
+                assert f"Copied: {value.line.label}" in str(status)
         # Every URL is whole on some row, and no row holds a cut URL.
         for url in expected:
             assert any(url in row for row in rows_seen), url
@@ -165,6 +166,28 @@ async def test_the_certificate_table_shows_every_verdict_at_80_columns(demo: Dem
         assert "self-signed" in detail or "expired" in detail or "does not" in detail
 
 
+async def test_at_120_columns_the_why_column_is_whole(demo: Demo) -> None:
+    app = demo.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await walk_to(pilot, app, "certificate")
+        shown = "\n".join(screen_lines(app))
+        assert "…" not in shown.split("Verdict", 1)[1].split("Names:", 1)[0], shown
+        words = " ".join(shown.split())
+        assert "The certificate chains to the trust store and covers the host name" in words
+
+
+def test_plan_lines_keep_the_action_and_mode_and_shorten_the_path() -> None:
+    from wizard.tui.screens.review import short_path
+
+    path = "/tmp/codestream-bastion-demo-t2qmy7vy/nginx/conf.d/codestream-bastion.conf"
+    short = short_path(path, 50)
+    assert len(short) <= 50
+    assert short.endswith("/codestream-bastion.conf")
+    assert short.startswith("/tmp/")
+    assert "…/" in short
+    assert short_path("/etc/nginx/a.conf", 50) == "/etc/nginx/a.conf"
+
+
 async def test_a_path_input_shows_the_start_of_its_path_when_not_focused(demo: Demo) -> None:
     app = demo.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -199,3 +222,24 @@ def app_lines(app: WizardApp) -> list[Any]:
 
     session = app.session
     return next_steps(app.answers, session.output_dir, session.answers_path)
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_a_path_in_a_finding_breaks_only_after_a_slash(width: int) -> None:
+    from rich.console import Console
+
+    from wizard.findings import fail
+    from wizard.tui.widgets.findings import findings_table
+
+    path = "/etc/letsencrypt/live/bastion-host.my-company.com/fullchain.pem"
+    finding = fail("cert.unreadable", "The certificate file cannot be read", path, f"Fix {path}.")
+    console = Console(width=width, color_system=None, record=True)
+    console.print(findings_table([finding]))
+    lines = [line[5:].strip() for line in console.export_text().splitlines()]
+    names = set(path.strip("/").split("/"))
+    for line in lines:
+        for token in line.replace(":", " ").split():
+            last = token.rstrip(".").rsplit("/", 1)[-1]
+            if "/" in token or token.rstrip(".") in names:
+                assert last == "" or last in names, (last, lines)
+    assert "".join(lines).replace(" ", "").count(path.replace(" ", "")) == 2

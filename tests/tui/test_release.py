@@ -57,4 +57,4 @@ async def test_a_release_in_the_answers_wins_over_the_probe(demo: Demo) -> None:
             await press(pilot, "enter")
         assert app.answers.codestream.release == "12.3.0", "the CodeStream step keeps it"
         plan = str(app.screen.query_one("#plan").render())
-        assert "Snippet written for CodeStream 12.3.0 ([codestream] release)." in plan
+        assert "Snippet written for CodeStream 12.3.0, the release your answers file set." in plan

@@ -91,35 +91,41 @@ def no_exposure(demo: Demo) -> Answers:
 
 def test_credentials(pinned: Demo, snap_compare: SnapCompare) -> None:
     app = app_for(pinned, no_exposure(pinned))
-    assert snap_compare(app, terminal_size=SIZE, run_before=keys("enter"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("enter", "enter"))
+
+
+@pytest.mark.parametrize("size", [SIZE, (120, 40)])
+def test_provider_app(pinned: Demo, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app = app_for(pinned, no_exposure(pinned))
+    assert snap_compare(app, terminal_size=size, run_before=keys("enter"))
 
 
 def test_review(pinned: Demo, snap_compare: SnapCompare) -> None:
     app = app_for(pinned, no_exposure(pinned))
-    assert snap_compare(app, terminal_size=SIZE, run_before=keys("enter", "enter"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("enter", "enter", "enter"))
 
 
 def test_done(pinned: Demo, snap_compare: SnapCompare) -> None:
     app = app_for(pinned, no_exposure(pinned))
-    run_before = keys("enter", "enter", "enter")
+    run_before = keys("enter", "enter", "enter", "enter")
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_done_wide(pinned: Demo, snap_compare: SnapCompare) -> None:
     app = app_for(pinned, no_exposure(pinned))
-    run_before = keys("enter", "enter", "enter")
+    run_before = keys("enter", "enter", "enter", "enter")
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
 def test_done_copied(pinned: Demo, snap_compare: SnapCompare) -> None:
     app = app_for(pinned, no_exposure(pinned))
-    run_before = keys("enter", "enter", "enter", "down", "c")
+    run_before = keys("enter", "enter", "enter", "enter", "down", "c")
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_done_plain(pinned: Demo, snap_compare: SnapCompare) -> None:
     app = app_for(pinned, no_exposure(pinned))
-    run_before = keys("enter", "enter", "enter", "p")
+    run_before = keys("enter", "enter", "enter", "enter", "p")
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 

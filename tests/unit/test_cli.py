@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -74,10 +75,11 @@ def test_bad_dns_server_option_is_exit_2(
 
 
 def test_bad_timeout_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["check", "--answers", "x", "--timeout", "soon"])
-    assert caught.value.code == EXIT_USAGE
-    assert "not a number of seconds" in capsys.readouterr().err
+    assert main(["check", "--answers", "x", "--timeout", "soon"]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert "not a number of seconds" in captured.err
+    assert "usage: codestream-bastion check" in captured.err
+    assert captured.out == "", "no JSON unless it was asked for"
 
 
 def test_no_exposure_check_prints_json_only(
@@ -92,3 +94,97 @@ def test_no_exposure_check_prints_json_only(
     assert document["ok"] is True
     assert [f["code"] for f in document["findings"]] == ["mode.no_exposure"]
     assert set(document["findings"][0]) == {"code", "status", "title", "detail", "remedy"}
+
+
+# -- P10: what a script reads -------------------------------------------------------
+
+
+def test_check_json_with_a_broken_answers_file_prints_one_object_with_the_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text('mode = "slack"\n[bastion\n')
+    assert main(["check", "--answers", str(path), "--json"]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert document["ok"] is False
+    assert document["findings"] == []
+    assert f"{path}:2" in document["error"]
+    assert f"{path}:2" in captured.err, "people still read the message on stderr"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--json"],
+        ["check", "--format", "json", "--timeout", "soon", "--answers", "x"],
+        ["check", "--json", "--no-such-option", "--answers", "x"],
+    ],
+)
+def test_check_json_usage_errors_print_one_object(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == EXIT_USAGE
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert set(document) == {"ok", "error", "findings"}
+    assert document["ok"] is False
+    assert document["error"]
+    assert document["error"] in captured.err
+
+
+def test_check_json_and_format_disagreeing_is_said_in_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text('mode = "slack-no-exposure"\n')
+    argv = ["check", "--answers", str(path), "--json", "--format", "text"]
+    assert main([*argv, "--dns-server", "127.0.0.1:9"]) == EXIT_USAGE
+    document = json.loads(capsys.readouterr().out)
+    assert "disagree" in document["error"]
+
+
+def test_apply_json_usage_error_keeps_its_shape_and_says_the_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["apply", "--json"]) == EXIT_USAGE
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is False
+    assert "--answers" in document["error"]
+    assert [f["code"] for f in document["findings"]] == ["install.bad_input"]
+    assert document["files"] == []
+
+
+def test_help_lists_the_exit_codes_and_every_command_says_what_it_does() -> None:
+    from wizard.cli import build_parser
+
+    parser = build_parser()
+    text = parser.format_help()
+    for line in ("exit status:", "  0 ", "  1 ", "  2 ", "  130 ", "3 UNKNOWN"):
+        assert line in text
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    commands = actions[0].choices
+    assert set(commands) == {"check", "render", "apply", "certificate", "merge-config", "demo"}
+    listed = {choice.dest: choice.help for choice in actions[0]._choices_actions}
+    for name, command in commands.items():
+        assert listed[name], f"{name} has no line in the command list"
+        assert command.description, f"{name} --help says nothing about what it does"
+        assert "exit status:" in command.format_help()
+
+
+def test_warning_counts_are_singular_for_one() -> None:
+    from wizard.report import count_summary
+
+    one = count_summary({"fail": 1, "warn": 1, "ok": 30, "skip": 3})
+    assert one == "1 failed, 1 warning, 30 ok, 3 skipped"
+    assert "0 warnings" in count_summary({"fail": 0, "warn": 0, "ok": 1, "skip": 0})
+
+
+def test_rendered_next_steps_name_the_real_answers_file(tmp_path: Path) -> None:
+    path = tmp_path / "my answers.toml"
+    path.write_text('mode = "slack-no-exposure"\n')
+    out = tmp_path / "out"
+    assert main(["render", "--answers", str(path), "--out", str(out)]) == 0
+    steps = (out / "next-steps.md").read_text()
+    assert "ANSWERS.toml" not in steps
+    assert f"check --answers '{path}'" in steps

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     import ssl
 
 EXAMPLE_URL = "https://codestream.my-company.com"
-ANSWERS_HINT = "the [codestream] table of the answers file"
 _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 

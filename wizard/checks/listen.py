@@ -7,7 +7,7 @@ turns the failure into a warning, in :func:`wizard.findings.apply_lab_mode`).
 
 from __future__ import annotations
 
-from wizard.findings import Finding, fail, ok
+from wizard.findings import LISTEN_PORT, Finding, fail, ok
 
 
 def check_listen_port(port: int) -> list[Finding]:
@@ -20,6 +20,6 @@ def check_listen_port(port: int) -> list[Finding]:
             f"Listen port {port} is not 443",
             "Slack request URLs and the Azure Bot messaging endpoint must be https:// URLs "
             "on the default port; other ports are only fit for labs and demos.",
-            "Set [bastion] listen_port = 443 (or remove it), or forward 443 to this port.",
+            f"Set {LISTEN_PORT} to 443 (its default), or forward 443 to this port.",
         )
     ]

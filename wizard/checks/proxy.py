@@ -40,7 +40,17 @@ from wizard.answers import Answers
 from wizard.checks.bot_proof import Hop
 from wizard.checks.context import CheckContext
 from wizard.constants import ALL_ENDPOINTS, ENDPOINT_PREFIX, OAUTH_REDIRECT_PATH
-from wizard.findings import Finding, fail, ok, skip, warn
+from wizard.findings import (
+    API_URL,
+    APPLY_AGAIN,
+    UPSTREAM_ADDRESS,
+    UPSTREAM_CA,
+    Finding,
+    fail,
+    ok,
+    skip,
+    warn,
+)
 from wizard.probes.dns import resolve_addresses
 from wizard.probes.http import HttpResponse, https_request
 from wizard.probes.tls import (
@@ -275,9 +285,9 @@ _CAUSES: tuple[_Cause, ...] = (
         "proxy.upstream_tls",
         re.compile(r"upstream SSL certificate (verify error|does not match)"),
         "nginx does not trust the CodeStream API's certificate",
-        "Set [codestream] upstream_ca to the CA file that signed the API's certificate (or "
-        "pass --ca-bundle), make sure api_url uses a name the certificate holds, and run "
-        "apply again; 'codestream-bastion check' shows the upstream.tls_* finding.",
+        f"Set {UPSTREAM_CA} to the CA file that signed the API's certificate (or pass "
+        f"--ca-bundle), make sure {API_URL} uses a name the certificate holds, "
+        f"{APPLY_AGAIN}; 'codestream-bastion check' shows the upstream.tls_* finding.",
     ),
     _Cause(
         "proxy.upstream_unresolved",
@@ -285,14 +295,14 @@ _CAUSES: tuple[_Cause, ...] = (
         "nginx cannot resolve the CodeStream API's host name",
         "nginx resolves the API host at run time with the resolvers in the server block "
         "(from /etc/resolv.conf when it was rendered): make the name resolvable there, or "
-        "pin the API's address in [codestream] upstream_address, and run apply again.",
+        f"pin the API's address with {UPSTREAM_ADDRESS}, {APPLY_AGAIN}.",
     ),
     _Cause(
         "proxy.upstream_refused",
         re.compile(r"\(111: Connection refused\) while connecting to upstream"),
         "The CodeStream API refused nginx's connection",
         "Nothing listens at the API's address and port: check that the CodeStream API runs "
-        "and that [codestream] api_url (and upstream_address) name the right host and port.",
+        f"and that {API_URL} (and {UPSTREAM_ADDRESS}) name the right host and port.",
     ),
     _Cause(
         "proxy.upstream_timeout",

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 from wizard import compat
 from wizard.answers import CodeStreamAnswers
 from wizard.checks.api_url import (
-    ANSWERS_HINT,
     EXAMPLE_URL,
     ApiTarget,
     Route,
@@ -51,7 +50,7 @@ from wizard.checks.fingerprint import (
 )
 from wizard.checks.pem import swappable
 from wizard.checks.upstream_failures import failure
-from wizard.findings import Finding, fail, ok, warn
+from wizard.findings import API_URL, UPSTREAM_ADDRESS, UPSTREAM_CA, Finding, fail, ok, warn
 from wizard.probes.dns import DnsAnswer, resolve_addresses
 
 if TYPE_CHECKING:
@@ -80,8 +79,8 @@ def _unresolvable(host: str, answers: Iterable[DnsAnswer], ctx: CheckContext) ->
         f"The bastion cannot resolve the API host {host}",
         f"Asked the bastion's own resolvers ({_servers(ctx)}), which nginx will use too: {why}.",
         f"Fix the bastion's DNS so that {host} resolves (the resolvers in /etc/resolv.conf, "
-        "or --dns-server), or pin the API's internal address with upstream_address in "
-        f'{ANSWERS_HINT} (e.g. upstream_address = "10.0.0.5").',
+        f"or --dns-server), or pin the API's internal address with {UPSTREAM_ADDRESS} "
+        "(e.g. 10.0.0.5).",
     )
 
 
@@ -98,7 +97,7 @@ async def _route(
                     "upstream.bad_address",
                     "The pinned upstream_address is not an IP address",
                     problem,
-                    f"Set upstream_address in {ANSWERS_HINT} to the API's IP address, "
+                    f"Set {UPSTREAM_ADDRESS} to the API's IP address, "
                     "or empty it to resolve the host name.",
                 )
             ]
@@ -189,7 +188,7 @@ async def _trust(
                     "upstream.ca_file",
                     "The upstream_ca file cannot be used",
                     f"{exc}.",
-                    f"Set upstream_ca in {ANSWERS_HINT} to a readable PEM file with the CA "
+                    f"Set {UPSTREAM_CA} to a readable PEM file with the CA "
                     "certificate that signed the API's certificate, or empty it to use the "
                     "system trust store.",
                 )
@@ -375,8 +374,7 @@ async def check_upstream(codestream: CodeStreamAnswers, ctx: CheckContext) -> li
                 "upstream.bad_url",
                 "The CodeStream API URL is not valid",
                 f"api_url {codestream.api_url!r:.120}: {exc}.",
-                f"Set api_url in {ANSWERS_HINT} to the API's address, e.g. {EXAMPLE_URL} "
-                f"or {EXAMPLE_URL}:8443.",
+                f"Set {API_URL} to the API's address, e.g. {EXAMPLE_URL} or {EXAMPLE_URL}:8443.",
             )
         ]
     (trust, trust_findings), (route, route_findings) = await asyncio.gather(

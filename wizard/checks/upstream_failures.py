@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 from wizard import compat
-from wizard.checks.api_url import ANSWERS_HINT, ApiTarget, Route, Trust
+from wizard.checks.api_url import ApiTarget, Route, Trust
 from wizard.checks.context import CheckContext
 from wizard.checks.fingerprint import PROBE_PATH
-from wizard.findings import Finding, fail
+from wizard.findings import API_URL, UPSTREAM_CA, Finding, fail
 from wizard.probes.tls import ProbeError, describe_certificate, peer_certificate, unverified_context
 
 if TYPE_CHECKING:
@@ -134,10 +134,10 @@ async def _tls_failure(
         )
     if code in _UNTRUSTED_CODES:
         fix = (
-            f"{trust.source} does not contain the CA that signed it: point upstream_ca at "
-            "the right CA file"
+            f"{trust.source} does not contain the CA that signed it: point {UPSTREAM_CA} "
+            "at the right CA file"
             if trust.from_upstream_ca
-            else f"set upstream_ca in {ANSWERS_HINT} to the PEM file of the CA that signed "
+            else f"set {UPSTREAM_CA} to the PEM file of the CA that signed "
             "the API's certificate (for a self-signed certificate, the certificate itself)"
         )
         return fail(
@@ -285,7 +285,30 @@ async def failure(
         sent = await _first_bytes(target, route, trust, ctx)
         if sent and not sent.startswith(b"HTTP/"):
             reason = f"it sent {sent[:60]!r} instead of an HTTP answer"
-            return _connection_failure("upstream.not_http", target, route, reason)
-        return _connection_failure("upstream.reset", target, route, _reason(exc))
-    reason = "the connection broke before the answer came" if _broken_stream(exc) else _reason(exc)
-    return _connection_failure(_error_code(exc), target, route, reason)
+            found = _connection_failure("upstream.not_http", target, route, reason)
+        else:
+            found = _connection_failure("upstream.reset", target, route, _reason(exc))
+    else:
+        reason = (
+            "the connection broke before the answer came" if _broken_stream(exc) else _reason(exc)
+        )
+        found = _connection_failure(_error_code(exc), target, route, reason)
+    return await _https_instead(found, target, route, ctx)
+
+
+async def _https_instead(
+    found: Finding, target: ApiTarget, route: Route, ctx: CheckContext
+) -> Finding:
+    """An ``http://`` URL whose port speaks TLS: say to use ``https://`` (the usual slip)."""
+    if target.tls or found.code not in ("upstream.not_http", "upstream.reset"):
+        return found
+    presented = await _presented_certificate(target, route, ctx)
+    if not presented:
+        return found
+    https = f"https://{target.authority}" + (":80" if target.port == 80 else "")
+    return fail(
+        found.code,
+        "The API's port speaks HTTPS, but the URL says http://",
+        found.detail + presented,
+        f"Use https:// in {API_URL}: {https}",
+    )

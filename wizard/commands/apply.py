@@ -38,6 +38,7 @@ from wizard.commands.common import (
     context_from_args,
     guarded,
     load_answers_arg,
+    print_usage_json,
     shared_argv,
 )
 from wizard.findings import Finding, fail, ok
@@ -65,7 +66,6 @@ __all__ = [
     "run",
     "run_apply",
     "run_discard_journal",
-    "usage_json",
 ]
 
 
@@ -161,18 +161,6 @@ def json_document(result: PipelineResult) -> dict[str, object]:
 def print_json(document: dict[str, object], stdout: TextIO) -> None:
     """Exactly one JSON object and a newline."""
     stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-
-
-def usage_json(code: str, message: str, remedy: str) -> dict[str, object]:
-    """The ``apply --json`` object when the run could not even start (exit 2)."""
-    return {
-        "ok": False,
-        "changed": False,
-        "reloaded": False,
-        "started": False,
-        "files": [],
-        "findings": [fail(code, message, "", remedy).to_dict()],
-    }
 
 
 async def default_installer(
@@ -427,6 +415,4 @@ def monitor_spec(args: argparse.Namespace) -> MonitorSpec | None:
 def _json_error(args: argparse.Namespace, exc: Exception) -> None:
     """``apply --json`` prints its one JSON object even when it cannot start."""
     if getattr(args, "json", False):
-        print_json(
-            usage_json("install.bad_input", str(exc), "Fix the input named above."), sys.stdout
-        )
+        print_usage_json("apply", str(exc))

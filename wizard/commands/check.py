@@ -15,6 +15,7 @@ from wizard.commands.common import (
     context_from_args,
     guarded,
     load_answers_arg,
+    print_usage_json,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +31,13 @@ def run(args: argparse.Namespace) -> int:
     """The ``check`` command; returns its exit status (Nagios' with ``--format nagios``)."""
     if getattr(args, "format", None) == "nagios":
         return _run_nagios(args)
-    return guarded(lambda: _run_from(args))
+    return guarded(lambda: _run_from(args), on_usage_error=lambda exc: _json_error(args, exc))
+
+
+def _json_error(args: argparse.Namespace, exc: Exception) -> None:
+    """``check --json`` prints its one JSON object even when it cannot run (``error``)."""
+    if getattr(args, "json", False) or getattr(args, "format", None) == "json":
+        print_usage_json("check", str(exc))
 
 
 def check_format(args: argparse.Namespace) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,9 @@ __all__ = [
     "context_from_args",
     "guarded",
     "load_answers_arg",
+    "print_usage_json",
     "shared_argv",
+    "usage_document",
 ]
 
 EXIT_OK = 0
@@ -111,3 +114,30 @@ def guarded(
     except KeyboardInterrupt:
         print("codestream-bastion: interrupted; nothing was left half-written.", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def usage_document(command: str, message: str) -> dict[str, object]:
+    """The one JSON object of ``check --json`` or ``apply --json`` that could not run (exit 2).
+
+    ``error`` says why; ``check``'s has no findings (nothing was checked),
+    ``apply``'s keeps its shape and says it as ``install.bad_input``.
+    """
+    if command != "apply":
+        return {"ok": False, "error": message, "findings": []}
+    from wizard.findings import fail
+
+    refusal = fail("install.bad_input", message, "", "Fix the input named above.")
+    return {
+        "ok": False,
+        "error": message,
+        "changed": False,
+        "reloaded": False,
+        "started": False,
+        "files": [],
+        "findings": [refusal.to_dict()],
+    }
+
+
+def print_usage_json(command: str, message: str) -> None:
+    """Print :func:`usage_document` on stdout: one object and a newline."""
+    sys.stdout.write(json.dumps(usage_document(command, message), ensure_ascii=False) + "\n")

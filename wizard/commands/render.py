@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout,
             resolvers=[str(server) for server in ctx.nameservers] if args.dns_server else None,
             ca_bundle=str(ctx.ca_bundle) if ctx.ca_bundle else None,
+            answers_file=str(Path(args.answers).resolve()),
         )
 
     return guarded(body)
@@ -63,6 +64,7 @@ def run_render(
     features: NginxFeatures | None = None,
     resolvers: Sequence[str] | None = None,
     ca_bundle: str | None = None,
+    answers_file: str | None = None,
 ) -> int:
     """The ``render`` command: write every file into ``out_dir`` (no network).
 
@@ -73,6 +75,7 @@ def run_render(
         features: nginx features (default: :func:`detect_nginx_features`).
         resolvers: nginx's DNS servers (default: the system's, ``/etc/resolv.conf``).
         ca_bundle: Trust bundle for the upstream (default: :func:`nginx_ca_bundle`).
+        answers_file: The answers file the next steps name (default: a stand-in).
 
     Returns:
         0 when every file was written; 2 when the answers cannot be rendered or
@@ -93,6 +96,7 @@ def run_render(
             resolvers=resolvers,
             ca_bundle=ca_bundle,
             previous_teams_package=_previous_package(out_dir),
+            answers_file=answers_file,
         )
     except RenderError as exc:
         print(f"codestream-bastion render: {exc}", file=stdout)

@@ -11,9 +11,10 @@ fake CodeStream API over HTTPS. Nothing listens beyond 127.0.0.1.
 The demo wizard paints first and builds all that afterwards:
 :func:`demo_answers` writes the answers without starting anything (they only
 name paths and ports), and :class:`DemoLauncher` makes the certificates and
-starts the servers and the demo's nginx in a worker thread while the admin
-reads the Welcome screen. What the demo prints at the end is decided after
-its directory is gone, so it says what is really left (:func:`demo_farewell`).
+starts the servers (in a child process, :mod:`wizard.demo.serve`) and the
+demo's nginx in a worker thread while the admin reads the Welcome screen.
+What the demo prints at the end is decided after its directory is gone, so
+it says what is really left (:func:`demo_farewell`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -186,14 +188,8 @@ class DemoEnvironment(Service):
         """A check context whose every resolver and trust store is the demo's."""
         if self.local_dns is None or self.public_dns is None:
             raise RuntimeError("the demo environment is not started")
-        return CheckContext(
-            nameservers=(self.local_dns.nameserver,),
-            public_nameservers=(self.public_dns.nameserver,),
-            ca_bundle=self.files.trust_bundle,
-            timeout=self.timeout,
-            lab=True,
-            nginx_root=self.files.nginx_root,
-        )
+        local, public = str(self.local_dns.nameserver), str(self.public_dns.nameserver)
+        return demo_context(self.files, self.timeout, local, public)
 
     def cli_options(self, timeout: float = 3.0) -> list[str]:
         """The headless commands' options that point them at this demo (``check``/``apply``).
@@ -230,7 +226,7 @@ class DemoLauncher:
         self.files = files
         self.timeout = timeout
         self.api_port = api_port
-        self.env: DemoEnvironment | None = None
+        self.env: ServedWorld | None = None
         self.nginx: DemoNginx | None = None
         self.nginx_usable = True
         """Until :meth:`start` knows better: nginx is found and started there."""
@@ -250,10 +246,12 @@ class DemoLauncher:
         )
 
     def start(self) -> CheckContext:
-        """Make the files, start the servers and nginx; the checks' context.
+        """Make the files, start the servers (in a child) and nginx; the checks' context.
 
-        A failing nginx is not fatal: :attr:`nginx` becomes ``None`` and
-        :attr:`nginx_note` says why (Install and Test are then skipped).
+        The servers run in ``python -m wizard.demo.serve`` (:mod:`wizard.demo.serve`),
+        so the wizard's process does not hold them. A failing nginx is not fatal:
+        :attr:`nginx` becomes ``None`` and :attr:`nginx_note` says why (Install
+        and Test are then skipped).
 
         Raises:
             RuntimeError: When the launcher was stopped first.
@@ -266,9 +264,8 @@ class DemoLauncher:
                 raise RuntimeError("the demo was left before its environment started")
             self._done.clear()
         try:
-            self.env = DemoEnvironment(self.files, timeout=self.timeout, api_port=self.api_port)
-            self.env.start()
-            ctx = self.env.context()
+            self.env = ServedWorld.start(self.files, self.api_port)
+            ctx = demo_context(self.files, self.timeout, self.env.local, self.env.public)
             self.nginx, self.nginx_note = start_demo_nginx(ctx.nginx_root, ctx.nginx_binary)
             self.nginx_usable = self.nginx is not None
             return ctx
@@ -284,6 +281,77 @@ class DemoLauncher:
             self.nginx.stop()
         if self.env is not None:
             self.env.stop()
+
+
+@dataclass
+class ServedWorld:
+    """The demo's servers running in a child process (:mod:`wizard.demo.serve`).
+
+    Attributes:
+        process: The child; it serves until its stdin is closed.
+        local: The bastion's own resolver (``ADDR:PORT``).
+        public: The resolver standing for the internet (``ADDR:PORT``).
+    """
+
+    process: subprocess.Popen[bytes]
+    local: str
+    public: str
+
+    @classmethod
+    def start(cls, files: DemoFiles, api_port: int) -> ServedWorld:
+        """Start the child and wait until it serves.
+
+        Raises:
+            OSError: When it cannot start; the message says why (and where its log is).
+        """
+        import json
+        import sys
+
+        log = files.root / "demo-servers.log"
+        with log.open("ab") as errors:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "wizard.demo.serve", str(files.root), str(api_port)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        try:
+            ready = json.loads(line) if line else {}
+        except ValueError:
+            ready = {}
+        if "local" not in ready:
+            world = cls(process, "", "")
+            world.stop()
+            why = ready.get("error") or f"it stopped at once (see {log})"
+            raise OSError(f"the demo's servers could not start: {why}")
+        return cls(process, ready["local"], ready["public"])
+
+    def stop(self) -> None:
+        """Close the child's stdin (it stops its servers and exits); kill it if it lingers."""
+        with contextlib.suppress(OSError, ValueError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def demo_context(files: DemoFiles, timeout: float, local: str, public: str) -> CheckContext:
+    """A check context whose every resolver and trust store is the demo's."""
+    from wizard.probes.dns import parse_nameserver
+
+    return CheckContext(
+        nameservers=(parse_nameserver(local),),
+        public_nameservers=(parse_nameserver(public),),
+        ca_bundle=files.trust_bundle,
+        timeout=timeout,
+        lab=True,
+        nginx_root=files.nginx_root,
+    )
 
 
 def demo_answers(files: DemoFiles, ports: tuple[int, int] | None = None) -> tuple[Path, int]:

@@ -8,8 +8,7 @@ reload), ``rollback`` -> :meth:`Installer.rollback` (in-process) and
 
 :meth:`Installer.apply`:
 
-1. refuses when another server block claims the name, or a file changed
-   since the plan was made;
+1. refuses when another server block claims the name, or a file changed since the plan;
 2. writes the journal and the backups of everything it will replace into the
    state directory (:mod:`wizard.install.state`) *before* the first change;
 3. writes every file atomically (:func:`wizard.fsutil.atomic_write`) and the
@@ -278,6 +277,7 @@ class Installer:
                 ca_bundle=self.ca_bundle,
                 log_dir=self.log_dir,
                 release=self.release,
+                answers_file=str(self.output_dir / ANSWERS_NAME),
             )
         except RenderError as exc:
             raise InstallError(str(exc), "Fix the answers named above and run again.") from None
@@ -529,7 +529,7 @@ class Installer:
             True,
             message,
             tuple(written),
-            journal.directory,
+            journal.directory if any(entry.backup for entry in journal.entries) else None,
             reload=outcome.reload,
             reloaded=outcome.reloaded,
             start=outcome.start,

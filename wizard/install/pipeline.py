@@ -9,7 +9,8 @@ JSON, findings on screen).
   check the state directory can be trusted, and undo a run that was killed
   half-way. A dry run changes nothing: it only reports an unfinished journal.
 - **check**: every check, once (``nginx -t`` of the current tree included);
-  a ``fail`` stops here. The release the API reported is used for the snippet.
+  a ``fail`` stops here (a dry run goes on to show the plan and the diff, and
+  still exits 1). The release the API reported is used for the snippet.
 - **plan** and **diff**: what would change, every secret masked.
 - **confirm**: the caller's callback (a question on a terminal, ``--yes``, or
   the wizard's confirmation screen); ``--dry-run`` stops before it.
@@ -343,7 +344,9 @@ class _Run:
         if has_failure(checked):
             result.exit_code = EXIT_FAILED
             result.message = "Not applying: fix the failed checks above first. Nothing was written."
-            return False
+            if not result.dry_run:
+                return False
+            # A dry run still shows the plan and the diff ("show the plan"), and exits 1.
         from wizard.checks.fingerprint import release_in
 
         installer.release = release_in(checked) or installer.release
@@ -398,12 +401,22 @@ class _Run:
         if starting is not None:
             result.findings.append(starting)
         self.watch.planned(plan)
+        checks_failed = result.exit_code == EXIT_FAILED
         if not plan.changed:
-            result.message = "Nothing to change: everything is already installed as planned."
+            result.message = (
+                "Nothing to change: everything is already installed as planned."
+                if not checks_failed
+                else "Dry run: nothing to change, but a check fails (above). Nothing was written."
+            )
             result.stage = "done"
             return False
         if result.dry_run:
-            result.message = "Dry run: nothing was written."
+            result.message = (
+                "Dry run: nothing was written."
+                if not checks_failed
+                else "Dry run: nothing was written; a real run would refuse until the failed "
+                "checks above are fixed."
+            )
             return False
         if self.stop_after == "diff":
             return False

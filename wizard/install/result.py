@@ -46,7 +46,8 @@ class InstallResult:
         changed: True when files were changed (and kept).
         message: One paragraph for people.
         written: The paths written (empty after a rollback).
-        backup_dir: Where the replaced files were saved (kept after success).
+        backup_dir: Where the replaced files were saved (kept after success); ``None``
+            after a success that replaced no file (every file was new).
         nginx_output: nginx's own message when ``nginx -t`` or the reload failed.
         rolled_back: True when the changes were undone.
         reload: The reload command run, or why none was.

@@ -26,7 +26,7 @@ from wizard.render.core import (
     nginx_quote,
     nginx_url_via_variable,
 )
-from wizard.render.files import render_all
+from wizard.render.files import render_all, slack_app_manifest
 from wizard.render.next_steps import (
     MERGED_CONFIG_NAME,
     NEXT_STEPS_TEMPLATE,
@@ -39,6 +39,7 @@ from wizard.render.nginx import (
     NGINX_TEMPLATE,
     nginx_ca_bundle,
 )
+from wizard.render.slack import slack_create_app_link
 from wizard.render.snippet import PLACEHOLDERS, config_shape
 from wizard.render.validate import validate_for_render
 
@@ -62,5 +63,7 @@ __all__ = [
     "nginx_quote",
     "nginx_url_via_variable",
     "render_all",
+    "slack_app_manifest",
+    "slack_create_app_link",
     "validate_for_render",
 ]

@@ -56,6 +56,26 @@ def _version_of(teams: RenderedFile | None) -> str | None:
     return str(manifest.get("version")) if manifest is not None else None
 
 
+def slack_app_manifest(answers: Answers, release: str | None = None) -> bytes | None:
+    """The manifest that creates the Slack app, from what is known so far (no nginx needed).
+
+    The same bytes as ``slack-app-manifest.json`` from :func:`render_all`: the
+    wizard's Provider app step shows it (and a link carrying it) before it asks
+    for the credentials the new app will have. ``None`` when Slack is not used
+    or the release predates app manifests (:func:`slack_manifests`).
+    """
+    from wizard.constants import SLACK_MANIFEST_NAME
+
+    if not answers.uses_slack:
+        return None
+    _, upstream = validation_problems(answers)
+    urls = make_urls(answers, upstream, _typed_server_name(answers))
+    for item in slack_manifests(answers, urls, config_shape(answers, release)):
+        if item.name == SLACK_MANIFEST_NAME:
+            return item.content
+    return None
+
+
 def render_all(
     answers: Answers,
     *,
@@ -65,6 +85,7 @@ def render_all(
     log_dir: str = DEFAULT_LOG_DIR,
     release: str | None = None,
     previous_teams_package: bytes | None = None,
+    answers_file: str | None = None,
 ) -> list[RenderedFile]:
     """Render every file for ``answers`` in memory (nothing is written).
 
@@ -83,6 +104,8 @@ def render_all(
         previous_teams_package: The Teams package written before (``render``
             reads it from its output directory), so the new one's version goes
             up exactly when its content changed.
+        answers_file: The answers file the next steps' commands name (``None``:
+            a stand-in, ``ANSWERS.toml``).
 
     Returns:
         ``codestream-bastion.conf`` (not for ``slack-no-exposure``), the
@@ -109,7 +132,9 @@ def render_all(
     files.append(RenderedFile(answers.output.snippet, snippet, 0o600 if secret else 0o644))
     urls = make_urls(answers, upstream, server_name)
     teams = _teams_package(answers, server_name, previous_teams_package)
-    facts = NextStepsFacts(urls, upstream, plan, server_name, shape, secret, _version_of(teams))
+    facts = NextStepsFacts(
+        urls, upstream, plan, server_name, shape, secret, _version_of(teams), answers_file
+    )
     files.append(render_next_steps(env, answers, facts))
     if answers.uses_slack:
         files += slack_manifests(answers, urls, shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -207,6 +208,7 @@ class NextStepsFacts:
         shape: What the CodeStream release reads.
         snippet_secret: Whether the snippet holds a secret (it is then 0600).
         teams_package: The Teams package's manifest version, ``None`` when none was written.
+        answers_file: Where the answers file is (the commands name it), when known.
     """
 
     urls: Urls
@@ -216,6 +218,7 @@ class NextStepsFacts:
     shape: ConfigShape
     snippet_secret: bool
     teams_package: str | None
+    answers_file: str | None = None
 
 
 def _placeholders(answers: Answers) -> Sequence[str]:
@@ -248,6 +251,8 @@ def _context(answers: Answers, facts: NextStepsFacts) -> dict[str, Any]:
         "plan": facts.plan,
         "conf_name": SERVER_CONF_NAME,
         "snippet_name": answers.output.snippet,
+        # The real file when known, quoted for a shell; a stand-in otherwise.
+        "answers_file": shlex.quote(facts.answers_file) if facts.answers_file else "ANSWERS.toml",
         "snippet_secret": facts.snippet_secret,
         "manifest_name": SLACK_MANIFEST_NAME,
         "events_manifest_name": SLACK_EVENTS_MANIFEST_NAME,

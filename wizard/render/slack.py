@@ -18,6 +18,25 @@ from wizard.releases import ConfigShape
 from wizard.render.core import RenderedFile
 from wizard.render.urls import Urls, events_url
 
+SLACK_CREATE_APP = "https://api.slack.com/apps?new_app=1&manifest_json="
+"""Slack's "create an app from this manifest" link, the manifest URL-encoded after it.
+
+As Slack's own "Create app" button takes it (coder/blink,
+``internal/site/lib/slack-manifest.ts``: ``encodeURIComponent(JSON.stringify(manifest))``).
+"""
+
+
+def slack_create_app_link(manifest: bytes) -> str:
+    """The one-click link that opens Slack's "create app" dialog with ``manifest`` filled in.
+
+    The JSON is made compact first (the link stays as short as it can be) and
+    encoded as ``encodeURIComponent`` does.
+    """
+    from urllib.parse import quote
+
+    compact = json.dumps(json.loads(manifest), separators=(",", ":"), ensure_ascii=False)
+    return SLACK_CREATE_APP + quote(compact, safe="-_.!~*'()")
+
 
 def declares_bot_user(answers: Answers, shape: ConfigShape) -> bool:
     """Whether the Slack app has a bot user: with a bastion, or when sign-in asks for bot scopes."""

@@ -4,8 +4,10 @@
 screen (:mod:`wizard.tui.screens`) that reads the answers, checks them live
 and writes them back on Next. The app saves the resume state after every
 step, offers to resume at start, asks before leaving, and keeps the first
-paint cheap: only the Welcome screen is imported up front, and the check
-modules with their heavy libraries load in a thread while the admin reads it.
+paint cheap: only the Welcome screen is imported up front; each step's check
+modules and heavy libraries load in a thread once it is shown
+(:data:`STEP_MODULES`), so memory holds what the screen in front of the admin
+needs, not every later step's.
 
 The demo paints just as early: its environment (certificates, DNS servers,
 the fake API, nginx) is built in a worker after the first paint, and the
@@ -24,8 +26,10 @@ import contextlib
 import gc
 import importlib
 import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, ClassVar
 
@@ -43,6 +47,7 @@ from wizard.tui.steps import (
     STEP_BY_ID,
     STEP_IDS,
     StepState,
+    first_unanswered,
     next_step,
     previous_step,
     skipped_steps,
@@ -52,57 +57,58 @@ if TYPE_CHECKING:
     from wizard.checks.context import CheckContext
     from wizard.tui.outputs import OutputPlan
 
-# Loaded in a thread after the first paint, so no step stalls the screen on an import.
-PRELOAD: tuple[str, ...] = (
-    "wizard.checks.hostname",
-    "wizard.checks.address",
-    "wizard.checks.dns",
-    "wizard.checks.certificate",
-    "wizard.checks.upstream",
-    "wizard.checks.nginx",
-    "wizard.checks.proxy",
-    "wizard.checks.firewall",
-    "wizard.checks.selinux",
-    "wizard.checks.renewal",
-    "wizard.checks.secrets",
-    "wizard.provider_files",
-    "wizard.tui.paste",
-    "wizard.tui.widgets.values",
-    "wizard.engine",
-    "wizard.render",
-    "wizard.install",
-    "httpx",
-    "httpcore",
-    "h11",
-    "anyio",
-    "anyio._backends._asyncio",
-    "sniffio",
-    "certifi",
-    "idna",
-    "jinja2",
-    "cryptography.x509.verification",
-    "dns.asyncresolver",
-    "dns.asyncquery",
-    "rich._emoji_codes",
-    "wizard.tui.outputs",
-    *(module for module, _ in SCREENS.values()),
-)
+_DNS = ("dns.asyncresolver", "dns.asyncquery")
+_HTTP = ("httpx", "httpcore", "h11", "anyio", "anyio._backends._asyncio", "sniffio", "certifi")
+_X509 = ("cryptography.x509", "cryptography.x509.verification")
+
+# What each step needs, imported in a thread once the step is painted: no step
+# stalls the screen on an import, and no step holds what it does not use (the
+# heavy libraries cost 5 to 8 MiB each; a Welcome screen that loaded them all
+# took twice the memory of a bare Textual app). The step screens themselves are
+# light and load with Welcome, so moving on never waits for a module.
+STEP_MODULES: dict[str, tuple[str, ...]] = {
+    "welcome": tuple(module for module, _ in SCREENS.values()),
+    "hostname": ("wizard.checks.hostname", "wizard.checks.dns", *_DNS),
+    "public_ip": ("wizard.checks.address", "wizard.checks.dns", "wizard.checks.listen", *_DNS),
+    "certificate": ("wizard.checks.certificate", "wizard.checks.cert_discovery", *_X509),
+    "upstream": ("wizard.checks.upstream", "wizard.checks.fingerprint", *_HTTP, "idna"),
+    "provider_app": ("wizard.render", "wizard.provider_files"),
+    "credentials": ("wizard.checks.secrets", "wizard.secrets_source"),
+    "review": (
+        "wizard.engine",
+        "wizard.render",
+        "wizard.install",
+        "wizard.tui.outputs",
+        "jinja2",
+        "wizard.checks.nginx",
+        "wizard.checks.firewall",
+        "wizard.checks.selinux",
+        "wizard.checks.renewal",
+        *_DNS,
+        *_HTTP,
+        *_X509,
+        "rich._emoji_codes",
+    ),
+    "install": ("wizard.install",),
+    "test": ("wizard.checks.proxy", *_HTTP),
+    "done": ("wizard.render", "jinja2"),
+}
 
 
-def preload_modules() -> None:
-    """Import the check modules and their libraries (run in a thread).
+def preload_modules(names: tuple[str, ...]) -> None:
+    """Import ``names`` (run in a thread), then freeze what exists out of the collector's reach.
 
-    Then freeze everything allocated so far (modules, classes, the app) out of
-    the garbage collector's reach: a full collection scanning them stalled the
-    screen for up to 70 ms; afterwards it only scans what the steps create.
+    A full collection scanning modules, classes and the app stalled the screen
+    for up to 70 ms; frozen, it only scans what the steps create.
     """
-    for name in PRELOAD:
+    for name in names:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    with contextlib.suppress(Exception):
-        import dns.asyncbackend
+    if "dns.asyncresolver" in names:
+        with contextlib.suppress(Exception):
+            import dns.asyncbackend
 
-        dns.asyncbackend.get_backend("asyncio")  # imports dnspython's asyncio backend
+            dns.asyncbackend.get_backend("asyncio")  # imports dnspython's asyncio backend
     gc.freeze()
 
 
@@ -135,7 +141,7 @@ class WizardApp(App[int]):
         self.sidebar_swapped = False
         """F2 was pressed: the step line on wide terminals, the sidebar on narrow ones."""
         self._saved: SavedState | None = None
-        self._preload: Worker[None] | None = None
+        self._preloads: dict[str, Worker[None]] = {}
         self._environment: Worker[None] | None = None
 
     # -- state ---------------------------------------------------------------------
@@ -196,13 +202,19 @@ class WizardApp(App[int]):
 
             self._saved = saved
             title = STEP_BY_ID[saved.step].title
-            where = saved.answers.bastion.hostname or "no host name yet"
+            where = f" ({saved.answers.bastion.hostname})" if saved.answers.bastion.hostname else ""
+            target = self._resume_target(saved)
+            carry_on = (
+                "carry on at that step with those answers."
+                if target == saved.step
+                else f"carry on at '{STEP_BY_ID[target].title}', whose answer is missing."
+            )
             self.push_screen(
                 ConfirmScreen(
                     "Resume where you stopped?",
-                    f"A previous session stopped at step '{title}' ({where}).\n"
+                    f"A previous session stopped at step '{title}'{where}.\n"
                     f"Its answers are in {self.session.state.path}.\n\n"
-                    "Resume: carry on at that step with those answers.\n"
+                    f"Resume: {carry_on}\n"
                     "Start over: begin again from the start"
                     + (
                         f" with {self.session.prefilled_from}."
@@ -225,31 +237,47 @@ class WizardApp(App[int]):
             return
         self.answers = saved.answers
         skipped = self.skipped()
-        for step in STEP_IDS[: STEP_IDS.index(saved.step)]:
+        target = self._resume_target(saved)
+        for step in STEP_IDS[: STEP_IDS.index(target)]:
             if step not in skipped:
                 self.step_states[step] = "warn" if saved.passed.get(step) == "warn" else "ok"
-        target = saved.step if saved.step not in skipped else "welcome"
         await self.show_step(target)
 
-    def start_preload(self) -> None:
-        """Start the demo's environment and the imports of the check modules, in threads (once).
+    def _resume_target(self, saved: SavedState) -> str:
+        """Where a resume lands: the saved step, or an earlier one whose answer is missing."""
+        skipped = skipped_steps(
+            exposes_bastion=saved.answers.exposes_bastion, nginx_usable=self.session.nginx_usable
+        )
+        target = saved.step if saved.step not in skipped else "welcome"
+        missing = first_unanswered(saved.answers, skipped)
+        if missing is not None and STEP_IDS.index(missing) < STEP_IDS.index(target):
+            return missing  # never resume past a step whose required value is missing
+        return target
 
-        Called once the first screen is painted, so neither competes with the
-        first paint; and by :meth:`preloaded` and :meth:`environment_ready` in
-        any case.
+    def start_preload(self, step: str | None = None) -> None:
+        """Start the demo's environment, and importing what ``step`` needs, in threads (once).
+
+        Called once a step is painted (``step``: the one shown), so neither
+        competes with its paint; and by :meth:`preloaded` in any case.
         """
         self.start_environment()
-        if self._preload is None:
-            self._preload = self.run_worker(
-                preload_modules, name="preload", thread=True, exit_on_error=False
-            )
+        step = step or self.current_step
+        if step in self._preloads:
+            return
+        names = tuple(n for n in STEP_MODULES.get(step, ()) if n not in sys.modules)
+        self._preloads[step] = self.run_worker(
+            partial(preload_modules, names),
+            name=f"preload {step}",
+            thread=True,
+            exit_on_error=False,
+        )
 
     async def preloaded(self) -> None:
-        """Wait until the check modules are imported."""
+        """Wait until the modules of the step shown (and of any step before it) are imported."""
         self.start_preload()
-        assert self._preload is not None
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):
-            await self._preload.wait()
+        for worker in list(self._preloads.values()):
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
 
     def start_environment(self) -> None:
         """Start building the demo's environment in a thread (once; nothing outside the demo)."""

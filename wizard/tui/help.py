@@ -90,14 +90,27 @@ HELP: dict[str, HelpText] = {
         "resolve the internal name, pin the API's address: nginx then connects there and "
         "still sends the right name for TLS.",
     ),
+    "provider_app": HelpText(
+        "Create the Slack app and the Azure bot first",
+        "CodeStream talks to Slack through a Slack app of your own, and to Teams through an "
+        "Azure bot. Their ids and secrets exist only once they are created, so this step "
+        "comes before the one that asks for them. The Slack app is created from a manifest "
+        "that already holds this bastion's URLs and the scopes CodeStream asks for.",
+        "Slack: copy the link (c) and open it in a browser signed in to your workspace, "
+        "or paste the manifest at api.slack.com/apps, Create New App, From an app manifest. "
+        "Teams: in the Azure portal create an Azure Bot with a new Microsoft App ID and "
+        "set its messaging endpoint to the URL shown. Then go on: the next step asks for "
+        "what each console now shows.",
+    ),
     "credentials": HelpText(
         "Provider credentials (optional)",
         "CodeStream needs your Slack app's and Azure bot's identifiers and secrets to talk "
         "to them. The wizard puts them in the CodeStream configuration snippet it writes; "
         "where you leave a field empty, a placeholder is written for you to fill in later.",
-        "Slack: api.slack.com/apps, your app, 'Basic Information' (App ID, Client ID, "
-        "Client Secret, Signing Secret). Teams: Azure portal, your Azure Bot, "
-        "'Configuration' (Microsoft App ID) and its app registration's client secret. "
+        "Slack: api.slack.com/apps, the app the previous step created, 'Basic "
+        "Information', App Credentials (App ID, Client ID, Client Secret, Signing "
+        "Secret). Teams: Azure portal, the Azure Bot, 'Configuration' (Microsoft App ID, "
+        "and Manage Password for a client secret). "
         "Values are masked as you type and the files holding them are readable only by "
         "you.",
     ),
@@ -113,9 +126,11 @@ HELP: dict[str, HelpText] = {
     "install": HelpText(
         "Installing safely",
         "A broken nginx configuration takes down every site on the host. The wizard "
-        "therefore backs up what it replaces, writes atomically, runs 'nginx -t', reloads "
-        "only after you confirm, and puts everything back if any step fails.",
-        "Press Install, read the result of 'nginx -t', then confirm the reload. If "
+        "therefore asks first, then backs up what it replaces, writes atomically, runs "
+        "'nginx -t', reloads only if the test passed, and puts everything back if any "
+        "step fails.",
+        "Press Enter: the wizard asks first; once you confirm, it writes the files, runs "
+        "'nginx -t' and reloads nginx only if the test passed, then shows the result. If "
         "something fails, the previous files are restored and nginx keeps running with "
         "its old configuration.",
     ),

@@ -80,12 +80,13 @@ def release_note(answers: Answers, release: str | None) -> str:
     """Which CodeStream release the snippet is written for, and where that came from."""
     configured = answers.codestream.release.strip()
     if configured:
-        return f"Snippet written for CodeStream {configured} ([codestream] release)."
+        # No field asks it: it came with the answers file the wizard was started from.
+        return f"Snippet written for CodeStream {configured}, the release your answers file set."
     if release:
         return f"Snippet written for CodeStream {release}, the release the API reports."
     return (
-        "Snippet written for current CodeStream releases: no release known "
-        "(set [codestream] release for an older one)."
+        "Snippet written for current CodeStream releases: no release known (the CodeStream "
+        "API step reads it from the API when it answers)."
     )
 
 
@@ -232,6 +233,7 @@ def _render_only(answers: Answers, session: WizardSession, release: str | None) 
             resolvers=[str(server) for server in ctx.nameservers],
             ca_bundle=str(bundle) if bundle is not None else None,
             release=release,
+            answers_file=str(session.answers_path),
         )
     except RenderError as exc:
         raise InstallError(str(exc), "Go back and fix the answers named above.") from None

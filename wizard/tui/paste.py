@@ -24,6 +24,8 @@ from wizard.constants import (
     SLACK_EVENTS_MANIFEST_NAME,
     SLACK_MANIFEST_NAME,
 )
+from wizard.findings import MSTEAMS_APP_ID
+from wizard.provider_files import SLACK_BOT_EVENTS
 
 LineKind = Literal["heading", "text", "value"]
 
@@ -94,9 +96,15 @@ def next_steps(answers: Answers, output_dir: Path, answers_path: Path) -> list[P
     if answers.uses_slack and answers.exposes_bastion and answers.slack.events:
         lines += [
             _heading("Slack, after the configuration is loaded"),
-            _say("Event Subscriptions Request URL (App Manifest page, from this manifest):"),
-            _value("Slack events manifest", str(output_dir / SLACK_EVENTS_MANIFEST_NAME)),
+            _say(
+                "In the app's Event Subscriptions page: turn them on, give this Request "
+                "URL, and under Subscribe to bot events add "
+                + ", ".join(SLACK_BOT_EVENTS)
+                + ", then Save Changes:"
+            ),
             _value("Event Subscriptions Request URL", f"{base}{SLACK_EVENTS_ENDPOINT}"),
+            _say("Or paste this manifest in the app's App Manifest page:"),
+            _value("Slack events manifest", str(output_dir / SLACK_EVENTS_MANIFEST_NAME)),
         ]
     if answers.uses_msteams:
         lines += _teams_app(answers, output_dir, base.removeprefix("https://").split(":")[0])
@@ -111,12 +119,110 @@ def next_steps(answers: Answers, output_dir: Path, answers_path: Path) -> list[P
     return lines
 
 
+def provider_app_steps(answers: Answers, manifest: bytes | None) -> list[PasteLine]:
+    """Creating the Slack app and registering the Azure bot, before their credentials are asked.
+
+    The admin leaves with the ids and secrets the provider's console shows
+    once the app exists, and the Credentials step (next) asks for exactly
+    those. The Slack part is a one-click link carrying the manifest, the
+    manifest itself (for "From an app manifest"), and where the credentials
+    are; the Teams part is the Azure Bot registration, in the portal's words.
+
+    Args:
+        answers: The answers so far (mode, host name, API URL, app name).
+        manifest: The Slack app manifest (:func:`wizard.render.slack_app_manifest`),
+            ``None`` when the release predates manifests.
+    """
+    lines: list[PasteLine] = []
+    if answers.uses_slack:
+        lines += _slack_create(answers, manifest)
+    if answers.uses_msteams:
+        lines += _azure_bot(bastion_url(answers))
+    return lines
+
+
+def _slack_create(answers: Answers, manifest: bytes | None) -> list[PasteLine]:
+    """The Slack app: the link, the manifest, and where its credentials are shown."""
+    import json
+
+    from wizard.render import slack_create_app_link
+
+    name = answers.slack.app_name
+    if manifest is None:
+        api = answers.codestream.api_url.rstrip("/") or "https://<codestream-host>"
+        return [
+            _heading("Slack: create the app (api.slack.com/apps)"),
+            _say(
+                "This CodeStream release signs in with Slack's classic OAuth, which an app "
+                "manifest cannot describe: Create New App, From scratch, name it "
+                f"{name!r}, and add this OAuth Redirect URL (OAuth & Permissions):"
+            ),
+            _value("OAuth Redirect URL", f"{api}{OAUTH_REDIRECT_PATH}"),
+            *_slack_credentials(),
+        ]
+    compact = json.dumps(json.loads(manifest), separators=(",", ":"), ensure_ascii=False)
+    lines = [
+        _heading("Slack: create the app"),
+        _say(
+            "1. Open this link in a browser signed in to your Slack workspace (c copies "
+            f"it): it creates {name!r} with its URLs and scopes filled in."
+        ),
+        _value("Slack create-app link", slack_create_app_link(manifest)),
+        _say(
+            "Or, at api.slack.com/apps: Create New App, From an app manifest, then "
+            "paste this manifest (JSON):"
+        ),
+        _value("Slack app manifest", compact),
+        _say("2. Pick your workspace, Next, then Create."),
+        *_slack_credentials(),
+    ]
+    if answers.exposes_bastion and answers.slack.events:
+        lines.append(
+            _say(
+                "Event Subscriptions come later (Done lists them): Slack checks that URL "
+                "with a request CodeStream answers only once it has the Signing Secret."
+            )
+        )
+    elif not answers.exposes_bastion:
+        lines.append(_say("Interactivity stays off: replies from inside Slack will not work."))
+    return lines
+
+
+def _slack_credentials() -> list[PasteLine]:
+    return [
+        _say(
+            "3. On the new app's Basic Information page, under App Credentials: App ID, "
+            "Client ID, Client Secret and Signing Secret. The next step asks for them."
+        )
+    ]
+
+
+def _azure_bot(base: str) -> list[PasteLine]:
+    """Registering the Azure bot: the resource, its messaging endpoint, its id and password."""
+    return [
+        _heading("Microsoft Teams: register the Azure bot (portal.azure.com)"),
+        _say(
+            "1. Create a resource, Azure Bot: a bot handle, your subscription and "
+            "resource group, Type of App Multi Tenant, Creation type 'Create new "
+            "Microsoft App ID', then Create."
+        ),
+        _say("2. In the bot's Configuration, set the Messaging endpoint (c copies it):"),
+        _value("Messaging endpoint", f"{base}{MSTEAMS_ENDPOINT}"),
+        _say("3. Channels: add Microsoft Teams."),
+        _say(
+            "4. Configuration shows the Microsoft App ID; Manage Password next to it, "
+            "New client secret, gives the password. The next step asks for both; the "
+            "Teams app package that names the bot is written at the end."
+        ),
+    ]
+
+
 def _slack_app(answers: Answers, output_dir: Path, base: str) -> list[PasteLine]:
     """Creating the Slack app from its manifest, and the URLs the manifest carries."""
     api = answers.codestream.api_url.rstrip("/") or "https://<codestream-host>"
     lines = [
-        _heading("Slack app (api.slack.com/apps, Create New App, From an app manifest)"),
-        _say(f"Create {answers.slack.app_name!r} from this manifest:"),
+        _heading("Slack app (api.slack.com/apps)"),
+        _say(f"{answers.slack.app_name!r} is created (step Provider app) from this manifest:"),
         _value("Slack app manifest", str(output_dir / SLACK_MANIFEST_NAME)),
         _say("OAuth Redirect URL (in the manifest):"),
         _value("OAuth Redirect URL", f"{api}{OAUTH_REDIRECT_PATH}"),
@@ -174,7 +280,12 @@ def _teams_app(answers: Answers, output_dir: Path, host: str) -> list[PasteLine]
             _value("Teams app package", str(output_dir / TEAMS_PACKAGE_NAME)),
         ]
     else:
-        lines.append(_say(f"Set [msteams] app_id and render again for {TEAMS_PACKAGE_NAME}."))
+        lines.append(
+            _say(
+                f"No {TEAMS_PACKAGE_NAME} yet: it needs {MSTEAMS_APP_ID.in_wizard}, "
+                "which was left empty."
+            )
+        )
     return [*lines, _say("validDomains of the app (in the package):"), _value("validDomain", host)]
 
 

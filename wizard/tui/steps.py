@@ -8,7 +8,10 @@ when the admin reaches it, so the first screen paints without loading the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
 
 StepState = Literal["pending", "current", "ok", "warn", "fail", "skipped"]
 
@@ -37,6 +40,7 @@ STEPS: tuple[Step, ...] = (
     Step("public_ip", "Public IP", bastion=True),
     Step("certificate", "Certificate", bastion=True),
     Step("upstream", "CodeStream API", bastion=True),
+    Step("provider_app", "Provider app"),
     Step("credentials", "Credentials"),
     Step("review", "Review"),
     Step("install", "Install", bastion=True, nginx=True),
@@ -75,3 +79,22 @@ def previous_step(current: str, skipped: frozenset[str]) -> str | None:
     """The step before ``current`` that is not skipped, or ``None`` before the first."""
     index = STEP_IDS.index(current)
     return next((s for s in reversed(STEP_IDS[:index]) if s not in skipped), None)
+
+
+def first_unanswered(answers: Answers, skipped: frozenset[str]) -> str | None:
+    """The first step whose required answer is missing, or ``None``.
+
+    A resume must not land past a step whose value was never given (an old
+    state, a prefilled answers file without the host name): the wizard starts
+    there instead, so no step is ever left with a required value missing.
+    """
+    bastion = answers.bastion
+    api_step = "upstream" if answers.exposes_bastion else "provider_app"
+    required = (
+        ("hostname", bastion.hostname),
+        ("public_ip", bastion.public_ip),
+        ("certificate", bastion.certificate),
+        ("certificate", bastion.private_key),
+        (api_step, answers.codestream.api_url),
+    )
+    return next((s for s, value in required if s not in skipped and not value.strip()), None)

@@ -21,6 +21,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "public_ip": ("wizard.tui.screens.public_ip", "PublicIpScreen"),
     "certificate": ("wizard.tui.screens.certificate", "CertificateScreen"),
     "upstream": ("wizard.tui.screens.upstream", "UpstreamScreen"),
+    "provider_app": ("wizard.tui.screens.provider_app", "ProviderAppScreen"),
     "credentials": ("wizard.tui.screens.credentials", "CredentialsScreen"),
     "review": ("wizard.tui.screens.review", "ReviewScreen"),
     "install": ("wizard.tui.screens.install", "InstallScreen"),

@@ -3,8 +3,11 @@
 A step screen subclasses :class:`StepScreen`, sets ``STEP`` and ``TITLE``,
 composes its body in :meth:`StepScreen.compose_body`, and says how its answers
 go into :class:`~wizard.answers.Answers` in :meth:`StepScreen.store`. Next
-waits for the step's live checks (:meth:`StepScreen.verdict`) and refuses a
-failure; Back keeps what was typed without judging it.
+waits for the step's live checks (:meth:`StepScreen.verdict`): every field is
+judged, touched or not, and a missing or failing required value refuses Next;
+Back keeps what was typed without judging it. Enter in a field checks it again
+before going on, Ctrl+R checks the whole step again (a fix made outside the
+wizard is seen without retyping anything).
 
 Below :data:`SIDEBAR_MIN_WIDTH` columns the sidebar gives its 20 columns to
 the body and a one-line step indicator takes its place; F2 shows it again
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
     from wizard.tui.widgets.field import CheckedField
 
 
+PRELOAD_DELAY = 0.3
+"""Seconds after a step's first paint before its modules (and the demo's world) load."""
+
 SIDEBAR_MIN_WIDTH = 100
 """Narrower terminals show the one-line step indicator instead of the sidebar."""
 
@@ -55,13 +61,14 @@ class StepScreen(Screen[None]):
     STEP: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     NEXT_LABEL: ClassVar[str] = "Next"
-    HINT: ClassVar[str] = "Enter: next step.  Tab: next field.  F1: why this step."
+    HINT: ClassVar[str] = "Enter: check, next step.  Tab: next field.  Ctrl+R: check again."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("f2", "toggle_sidebar", "Steps"),
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
         Binding("enter", "next", "Next", show=False),
+        Binding("ctrl+r", "recheck", "Check again", show=False),
         Binding("pageup", "scroll_body(-1)", "Scroll", show=False),
         Binding("pagedown", "scroll_body(1)", "Scroll", show=False),
     ]
@@ -115,7 +122,13 @@ class StepScreen(Screen[None]):
             self.label_next(self.NEXT_LABEL)
         self.setup()
         self.initial_focus().focus()
-        self.call_after_refresh(self.wizard.start_preload)
+        # A moment after the paint: the imports' thread and the demo's servers
+        # (another process) would otherwise compete with the terminal output of
+        # the first frame. Nothing waits on it: a step that needs them asks.
+        self.call_after_refresh(self.set_timer, PRELOAD_DELAY, self._start_preload)
+
+    def _start_preload(self) -> None:
+        self.wizard.start_preload(self.STEP)
 
     def on_resize(self, event: events.Resize) -> None:
         """Collapse or restore the sidebar for the new width."""
@@ -193,8 +206,12 @@ class StepScreen(Screen[None]):
             await field.settle()
         failing = [field for field in fields if field.blocking]
         if failing:
-            failing[0].live.scroll_visible()
-            return "fail", f"Fix the failure first: {failing[0].label.rstrip(':')}"
+            first = failing[0]
+            first.live.scroll_visible()
+            name = first.label.rstrip(":")
+            if not first.value.strip():
+                return "fail", f"{name}: required, fill it in first."
+            return "fail", f"Fix the failure first: {name}"
         if any(field.status == "warn" for field in fields):
             return "warn", None
         return "ok", None
@@ -225,6 +242,11 @@ class StepScreen(Screen[None]):
             return
         self.store(self.answers)
         await self.wizard.back_from(self.STEP)
+
+    def action_recheck(self) -> None:
+        """Check every field of the step again, changed or not (Ctrl+R)."""
+        for field in self.fields():
+            field.recheck(immediate=True)
 
     def action_scroll_body(self, direction: int) -> None:
         """Page the step's body up (-1) or down (1), wherever the focus is."""

@@ -16,13 +16,14 @@ lineage. The chain and key are then checked live (:func:`check_certificate`).
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding
@@ -57,6 +58,10 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 )
 
 
+WIDE_WHY = 40
+"""From this width (a 120-column terminal) the Why column wraps instead of being cut."""
+
+
 def _cell(text: str, width: int) -> Text:
     """``text`` cut to ``width`` with an ellipsis (the detail below has it whole)."""
     return Text(text if len(text) <= width else text[: width - 1] + "…", no_wrap=True)
@@ -67,7 +72,7 @@ class CertificateScreen(StepScreen):
 
     STEP = "certificate"
     TITLE = "TLS certificate"
-    HINT = "Tab: key, Get a certificate, the certificates found here.  Enter: next step."
+    HINT = "Tab: key, Get a certificate, the certificates here.  Ctrl+R: check again."
 
     def __init__(self) -> None:
         super().__init__()
@@ -183,6 +188,10 @@ class CertificateScreen(StepScreen):
         for (label, _), width in zip(COLUMNS, widths):
             table.add_column(label, width=width)
         self._summaries = {summary.path: summary for summary in summaries}
+        # A wide body (120x40) has the room for the whole "why": it wraps onto a second
+        # line there; at 80x24 one line a row keeps every candidate in view, the detail
+        # below spelling the highlighted one out.
+        wide = widths[3] >= WIDE_WHY
         for summary in summaries:
             word, style = BADGES[summary.status]
             expires = summary.not_after.strftime("%Y-%m-%d") if summary.not_after else "?"
@@ -190,8 +199,9 @@ class CertificateScreen(StepScreen):
                 Text(word, style=style),
                 _cell(summary.subject or "?", widths[1]),
                 expires,
-                _cell(summary.verdict, widths[3]),
+                Text(summary.verdict) if wide else _cell(summary.verdict, widths[3]),
                 key=summary.path,
+                height=None if wide else 1,
             )
         table.display = True
         chosen = self.field.value.strip()
@@ -235,6 +245,24 @@ class CertificateScreen(StepScreen):
         else:
             self.say(f"Key found: {Path(key).name}")
             field.input.focus()
+
+    @on(Input.Changed, "#certificate .main-input")
+    async def _typed(self, event: Input.Changed) -> None:
+        """A typed (or pasted) certificate path finds its key too, as a picked one does."""
+        from wizard.checks.cert_discovery import find_matching_key
+
+        key = self.field.extra("private-key")
+        path = event.value.strip()
+        if key.value.strip() or not os.path.isabs(path):
+            return
+
+        def beside() -> str | None:
+            return find_matching_key(path) if os.path.isfile(path) else None
+
+        found = await asyncio.to_thread(beside)
+        if found is not None and not key.value.strip() and self.field.value.strip() == path:
+            key.value = found
+            self.say(f"Key found beside it: {Path(found).name}")
 
     @on(Button.Pressed, "#get-certificate")
     def _get_certificate(self) -> None:

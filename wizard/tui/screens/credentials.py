@@ -1,4 +1,7 @@
-"""Step 6, Credentials: the Slack app's and the Azure bot's identifiers and secrets.
+"""Step 7, Credentials: the Slack app's and the Azure bot's identifiers and secrets.
+
+Asked after the Provider app step, where the app and the bot were created:
+each label says where its console shows the value.
 
 All optional: the snippet gets placeholders where a value is left empty.
 Secrets are masked (Ctrl+T shows them while typing); identifiers are shown so
@@ -22,17 +25,17 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Checkbox, Static
 
 from wizard.answers import Answers
-from wizard.findings import Finding, fail
+from wizard.findings import MSTEAMS_APP_ID, Finding, fail
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField
 
 # (widget id, section, key, label, secret)
 CREDENTIALS: tuple[tuple[str, str, str, str, bool], ...] = (
-    ("slack-app-id", "slack", "app_id", "Slack App ID", False),
+    ("slack-app-id", "slack", "app_id", "Slack App ID (Basic Information)", False),
     ("slack-client-id", "slack", "client_id", "Slack Client ID", False),
     ("slack-client-secret", "slack", "client_secret", "Slack Client Secret", True),
     ("slack-signing-secret", "slack", "signing_secret", "Slack Signing Secret", True),
-    ("msteams-app-id", "msteams", "app_id", "Microsoft App ID (Azure Bot)", False),
+    ("msteams-app-id", "msteams", "app_id", f"{MSTEAMS_APP_ID.field} (Azure Bot)", False),
     ("msteams-app-password", "msteams", "app_password", "Microsoft App password", True),
 )
 FILE_ID = "-file"

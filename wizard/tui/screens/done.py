@@ -1,4 +1,4 @@
-"""Step 10, Done: what was saved where, and what to do in CodeStream, Slack and Teams.
+"""Step 11, Done: what was saved where, and what to do in CodeStream, Slack and Teams.
 
 Files not written by Install (Slack without exposure, or a demo without nginx)
 are written here; the final answers file is saved for ``check``/``apply``
@@ -160,4 +160,6 @@ class DoneScreen(StepScreen):
                     "Fix the cause, then run 'codestream-bastion render' or 'apply' later.",
                 )
             ]
-        return [ok("done.written", f"Wrote {len(written)} file(s)")]
+        from wizard.report import counted
+
+        return [ok("done.written", f"Wrote {counted(len(written), 'file')}")]

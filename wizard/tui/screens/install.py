@@ -1,4 +1,4 @@
-"""Step 8, Install: write the reviewed files, ``nginx -t``, reload after confirmation.
+"""Step 9, Install: write the reviewed files, ``nginx -t``, reload after confirmation.
 
 The plan reviewed on the previous step is applied by
 :class:`wizard.install.Installer`: an interrupted earlier run is undone first,
@@ -54,7 +54,9 @@ class InstallScreen(StepScreen):
         yield LiveFindings(id="install-result")
         plan = self.wizard.output_plan
         yield Static(
-            plan_text(plan) if plan is not None else "Nothing reviewed: go Back to Review.",
+            plan_text(plan, width=self.app.size.width - 4, installed=self.wizard.installed)
+            if plan is not None
+            else "Nothing reviewed: go Back to Review.",
             id="plan",
         )
 
@@ -71,6 +73,12 @@ class InstallScreen(StepScreen):
     def _mark_installed(self) -> None:
         self.label_next("Next")
         self.say("Installed: Next runs the end-to-end test.")
+        plan = self.wizard.output_plan
+        if plan is not None:
+            width = self.query_one("#body").content_size.width - 1
+            self.query_one("#plan", Static).update(
+                plan_text(plan, width=width or self.app.size.width - 4, installed=True)
+            )
 
     async def action_next(self) -> None:
         """Install after confirmation; once installed, go on."""
@@ -83,6 +91,8 @@ class InstallScreen(StepScreen):
         if plan is None or plan.install_plan is None:
             self.say("Nothing to install: go Back to Review.", problem=True)
             return
+        from wizard.report import counted
+
         count = sum(1 for change in plan.files if change.status != "unchanged")
         start = plan.install_plan.start if plan.install_plan.nginx_changed else None
         verb = "start" if start is not None else "reload"
@@ -90,7 +100,8 @@ class InstallScreen(StepScreen):
             ConfirmScreen(
                 f"Install and {verb} nginx?",
                 (f"{start.describe()}.\n" if start is not None else "")
-                + f"Write {count} file(s) and back up what they replace, then run nginx -t. "
+                + f"Write {counted(count, 'file')} and back up what they replace, then run "
+                "nginx -t. "
                 f"nginx is {verb}ed only if the test passes; on any failure every file is "
                 "put back as it was"
                 + (" and nginx is stopped again." if start is not None else "."),

@@ -137,7 +137,9 @@ class PlainValuesScreen(Screen[None]):
     For terminals without OSC 52: no sidebar, no border, no indentation before
     a value, so a terminal selection (Shift+drag where the mouse is captured,
     or a triple click) takes exactly the value. A value wider than the screen
-    scrolls sideways (Left/Right) instead of wrapping.
+    scrolls sideways instead of wrapping, Left/Right a screen at a time; the
+    sentences between the values wrap to the screen instead (they are not
+    cut at its edge).
 
     Args:
         lines: The next steps (:func:`wizard.tui.paste.next_steps`).
@@ -155,6 +157,9 @@ class PlainValuesScreen(Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,p,q", "close", "Back"),
+        # Priority: the scrolling container would otherwise move one column per key.
+        Binding("left", "sideways(-1)", "Left", show=False, priority=True),
+        Binding("right", "sideways(1)", "Right", show=False, priority=True),
     ]
 
     def __init__(self, lines: Sequence[PasteLine]) -> None:
@@ -164,11 +169,31 @@ class PlainValuesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """The lines, as plain text, in a container that scrolls both ways."""
         with ScrollableContainer(id="plain-body"):
-            yield Static(
-                Text(plain_text(self.lines, indent="# "), no_wrap=True, overflow="ignore"),
-                id="plain-text",
-            )
+            yield Static(self._text(self.app.size.width), id="plain-text")
         yield Footer()
+
+    def _text(self, width: int) -> Text:
+        """The values whole on their lines; the sentences wrapped to ``width``."""
+        import textwrap
+
+        out: list[str] = []
+        for line in plain_text(self.lines, indent="# ").splitlines():
+            if line.startswith("# "):
+                wrapped = textwrap.wrap(line[2:], max(20, width - 5), break_long_words=False)
+                out += ["# " + part for part in wrapped]
+            else:
+                out.append(line)
+        return Text("\n".join(out), no_wrap=True, overflow="ignore")
+
+    def on_resize(self) -> None:
+        """Wrap the sentences to the new width."""
+        self.query_one("#plain-text", Static).update(self._text(self.size.width))
+
+    def action_sideways(self, direction: int) -> None:
+        """Scroll a screen's width (less a few columns) left or right, not one column."""
+        body = self.query_one("#plain-body", ScrollableContainer)
+        step = max(10, body.size.width - 8)
+        body.scroll_to(x=body.scroll_x + direction * step, animate=False)
 
     def on_mount(self) -> None:
         """Focus the text, so the arrow keys scroll it."""

@@ -18,7 +18,7 @@ from textual.widgets import OptionList, Static
 
 from wizard.answers import Answers
 from wizard.checks.address import ip_syntax_error, local_interface_addresses, not_public_reason
-from wizard.findings import Finding
+from wizard.findings import LISTEN_PORT, Finding
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.hostname import ADDRESS_CODES
 from wizard.tui.widgets.field import CheckedField
@@ -83,7 +83,7 @@ class PublicIpScreen(StepScreen):
             id="public-ip",
         )
         yield CheckedField(
-            "Listen port (443 unless this is a lab)",
+            f"{LISTEN_PORT.field} (443 unless this is a lab)",
             str(self.answers.bastion.listen_port),
             syntax=port_syntax_error,
             check=self._check_port,

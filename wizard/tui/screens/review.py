@@ -1,4 +1,4 @@
-"""Step 7, Review: every check once more, and the files with their diffs.
+"""Step 8, Review: every check once more, and the files with their diffs.
 
 All checks run together against all the answers (:func:`run_checks`, plus
 :func:`check_nginx` where nginx is driven), grouped by area. Below them, the
@@ -26,7 +26,7 @@ from wizard.tui.outputs import OutputPlan, build_plan, review_with_installer, us
 from wizard.tui.paste import PasteLine, next_steps
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.steps import StepState
-from wizard.tui.widgets.findings import LiveFindings
+from wizard.tui.widgets.findings import LiveFindings, wrap_sentence
 from wizard.tui.widgets.values import COPY_KEY, PLAIN_KEY, NextSteps, copy_value, show_plain
 
 
@@ -47,14 +47,39 @@ def diff_text(diff: str) -> Text:
     return text
 
 
-def plan_text(plan: OutputPlan) -> Text:
-    """Where each file goes and what happens to it."""
+def short_path(path: str, width: int) -> str:
+    """``path`` in at most ``width`` columns: the middle directories give way to ``…``.
+
+    The file name and the start of the path are what tell files apart; the
+    whole path is in the diff below (which scrolls sideways).
+    """
+    if len(path) <= width:
+        return path
+    head, _, name = path.rpartition("/")
+    room = width - len(name) - 2  # "…/"
+    if room < 4:
+        return "…" + path[-(width - 1) :]
+    return head[:room] + "…/" + name
+
+
+def plan_text(plan: OutputPlan, *, width: int = 0, installed: bool = False) -> Text:
+    """Where each file goes and what happens to it (``width``: fit the paths in it).
+
+    The action and the mode come first, so a narrow screen cuts neither; a
+    path too long for ``width`` is shortened in the middle (:func:`short_path`).
+    Once ``installed``, a file's action says it was written, not that it is new.
+    """
     text = Text()
     for note in plan.notes:
-        text.append(note + "\n", style="bold red" if note.startswith("CONFLICT") else "")
+        # A sentence wraps (the file lines below never do: the body scrolls sideways).
+        lines = wrap_sentence(note, width) if width > 20 else [note]
+        style = "bold red" if note.startswith("CONFLICT") else ""
+        text.append("\n".join(lines) + "\n", style=style)
     for change in plan.files:
-        text.append(f"{change.status:<9}", style="bold")
-        text.append(f" {change.path} ({change.mode:04o})\n")
+        status = "written" if installed and change.status != "unchanged" else change.status
+        text.append(f"{status:<9}", style="bold")
+        path = str(change.path)
+        text.append(f" {change.mode:04o} {short_path(path, width - 15) if width else path}\n")
     install = plan.install_plan
     if install is not None and install.start is not None and install.nginx_changed:
         # Said before anything starts: Install starts nginx instead of reloading it.
@@ -181,7 +206,8 @@ class ReviewScreen(StepScreen):
         return findings
 
     def _show_plan(self, plan: OutputPlan) -> None:
-        self.query_one("#plan", Static).update(plan_text(plan))
+        width = self.query_one("#body").content_size.width - 1
+        self.query_one("#plan", Static).update(plan_text(plan, width=width))
         diff = "".join(change.diff for change in plan.files if change.diff)
         if not uses_installer(self.answers, self.wizard.session):
             diff = diff or "(no changes)"

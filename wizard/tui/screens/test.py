@@ -1,4 +1,4 @@
-"""Step 9, Test: the end-to-end proof through the bastion's public name.
+"""Step 10, Test: the end-to-end proof through the bastion's public name.
 
 :func:`check_proxy` runs live: each bot endpoint must answer with the API's
 own "Cannot GET" page through nginx, the certificate presented must be the

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 
 from wizard.answers import Answers, CodeStreamAnswers
 from wizard.checks.api_url import api_url_error, upstream_address_error
-from wizard.findings import Finding
+from wizard.findings import API_URL, UPSTREAM_ADDRESS, UPSTREAM_CA, Finding
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField, Extra
 
@@ -33,13 +33,13 @@ class UpstreamScreen(StepScreen):
 
     STEP = "upstream"
     TITLE = "CodeStream API"
-    HINT = "Tab: the optional CA file, pinned address and public URL.  Enter: next step."
+    HINT = "Tab: CA file, pinned address, public URL.  Ctrl+R: check again."
 
     def compose_body(self) -> ComposeResult:
         """The URL field, with the CA file and the pinned address."""
         codestream = self.answers.codestream
         yield CheckedField(
-            "CodeStream API URL (where the bastion forwards to)",
+            f"{API_URL.field} (where the bastion forwards to)",
             codestream.api_url,
             syntax=api_url_error,
             check=self._check,
@@ -48,13 +48,13 @@ class UpstreamScreen(StepScreen):
             extras=[
                 Extra(
                     "upstream-ca",
-                    "CA file for the API (optional)",
+                    f"{UPSTREAM_CA.field} (optional)",
                     codestream.upstream_ca,
                     placeholder="if its certificate is private or self-signed",
                 ),
                 Extra(
                     "upstream-address",
-                    "Pinned API address (optional)",
+                    f"{UPSTREAM_ADDRESS.field} (optional)",
                     codestream.upstream_address,
                     syntax=upstream_address_error,
                     placeholder="if this host cannot resolve the API's name",

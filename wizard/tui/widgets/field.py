@@ -18,9 +18,14 @@ An input that loses the focus shows the start of its value (a long path
 shows ``/etc/letsencrypt/live/...``, not its last 50 characters); focused
 again, the whole value is selected, the cursor at its end.
 
-A step decides on Next with :meth:`CheckedField.settle`, which runs a pending
-check at once and waits for it, then :attr:`CheckedField.blocking`: failures
-refuse, warnings are allowed.
+A step decides on Next with :meth:`CheckedField.settle`, which first judges a
+value never judged (an untouched field, empty or not: a required field left
+empty fails its syntax check), runs a pending check at once and waits for it,
+then :attr:`CheckedField.blocking`: failures refuse, warnings are allowed.
+
+Enter in a field checks its value again even when it did not change (a file's
+mode, a DNS record or the API may have been fixed outside the wizard), then
+means Next; :meth:`CheckedField.recheck` is what the step's Ctrl+R calls.
 """
 
 from __future__ import annotations
@@ -244,7 +249,13 @@ class CheckedField(Vertical):
         self._evaluate(delay=0.0 if immediate else self.debounce)
 
     async def settle(self) -> None:
-        """Run a pending check now and wait until the findings are final."""
+        """Judge a value never judged, run a pending check now, wait for the findings.
+
+        An untouched field was never judged (nothing changed it): without this a
+        required field left empty would let Next through.
+        """
+        if self._values() != self._judged:
+            self._evaluate(delay=0.0)
         await self.live.settle()
 
     # -- internals -----------------------------------------------------------------
@@ -253,6 +264,11 @@ class CheckedField(Vertical):
     def _blurred(self, event: Input.Blurred) -> None:
         """Show the start of the value (where a path says what it is) when not editing."""
         event.input.cursor_position = 0
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        """Enter checks again what is there now (then the step takes it as Next)."""
+        self._evaluate(delay=0.0)
 
     @on(Input.Changed)
     def _changed(self) -> None:

@@ -12,16 +12,22 @@ running one (an exclusive worker group), an optional delay debounces typing,
 exception in a check becomes a ``fail`` finding naming the bug. Every step's
 live checks go through it: the fields (:mod:`wizard.tui.widgets.field`),
 Review, Install and Test; so it is where the wizard applies lab mode
-(:func:`wizard.findings.apply_lab_mode`, the same rule as the headless commands).
+(:func:`wizard.findings.apply_lab_mode`, the same rule as the headless commands),
+and where a remedy's settings are worded as the wizard's fields and steps
+(:func:`wizard.findings.for_wizard`; the headless commands keep the answers file's).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import textwrap
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual.message import Message
@@ -29,7 +35,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from wizard.findings import Finding, Status, apply_lab_mode, fail, worst_status
+from wizard.findings import Finding, Status, apply_lab_mode, fail, for_wizard, worst_status
 from wizard.safetext import visible
 
 Check = Callable[[], Awaitable[list[Finding]]]
@@ -62,6 +68,49 @@ def finding_text(finding: Finding, *, verbose: bool = False) -> Text:
     return text
 
 
+class _PathWrapper(textwrap.TextWrapper):
+    """Breaks lines at spaces, and inside a path only after a ``/`` (never mid-name)."""
+
+    wordsep_re = re.compile(r"(\s+|(?<=/)(?=[^\s/]))")
+
+
+def wrap_sentence(text: str, width: int) -> list[str]:
+    """``text`` in lines of ``width``: a path too long for a line breaks after a ``/``."""
+    return _PathWrapper(max(1, width), break_long_words=False, break_on_hyphens=True).wrap(text)
+
+
+class PathWrapped:
+    """A styled text that wraps like prose, but breaks a path only after a ``/``.
+
+    Rich folds a word longer than the line at the column edge, so
+    ``/etc/letsencrypt/live/...`` broke in the middle of a name; this breaks
+    it where a person would (the styles are kept: the text is divided, not
+    rebuilt).
+    """
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        plain = self.text.plain
+        starts: list[int] = []
+        base = 0
+        for paragraph in plain.split("\n"):
+            at = 0
+            for line in wrap_sentence(paragraph, options.max_width) or [""]:
+                at = paragraph.find(line, at)
+                starts.append(base + max(at, 0))
+                at += len(line)
+            base += len(paragraph) + 1
+        for piece in self.text.divide(starts[1:]):
+            piece.rstrip()
+            piece.overflow = "fold"  # a name longer than the line still shows whole
+            yield piece
+
+
 def _grid() -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=4, no_wrap=True)
@@ -90,7 +139,7 @@ def findings_table(
             area = finding.area
             grid.add_row(Text(""), Text(headings.get(area, area), style="bold underline"))
         word, style = BADGES[finding.status]
-        grid.add_row(Text(word, style=style), finding_text(finding, verbose=verbose))
+        grid.add_row(Text(word, style=style), PathWrapped(finding_text(finding, verbose=verbose)))
     return grid
 
 
@@ -263,7 +312,7 @@ class LiveFindings(FindingsList):
             preloaded = getattr(self.app, "preloaded", None)
             if preloaded is not None:
                 await preloaded()
-            findings = apply_lab_mode(await check(), self.lab)
+            findings = [for_wizard(f) for f in apply_lab_mode(await check(), self.lab)]
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a check is shown, never crashes the wizard

@@ -3,7 +3,8 @@
 :class:`NextSteps` shows :func:`wizard.tui.paste.next_steps`: headings and
 sentences wrap like prose, but every value (URL, path, command) is a
 :class:`CopyValue` on a line of its own that never wraps: a value wider than
-the screen scrolls sideways (Left/Right, Home/End) instead of breaking in the
+the screen scrolls sideways (Left/Right, Home/End; no scrollbar row, which
+without colour was a lone glyph under the value) instead of breaking in the
 middle of a word, so neither a terminal selection nor the eye gets a broken
 URL. :func:`copy_value` sends the highlighted value to the clipboard with
 OSC 52 (:meth:`textual.app.App.copy_to_clipboard`), which works over SSH in
@@ -48,7 +49,8 @@ class CopyValue(ScrollableContainer, can_focus=True):
         height: auto;
         overflow-x: auto;
         overflow-y: hidden;
-        scrollbar-size-horizontal: 1;
+        /* No scrollbar row: without colour it was a lone glyph under each long value. */
+        scrollbar-size-horizontal: 0;
         padding: 0 0 0 2;
     }
     CopyValue .value-text {
@@ -156,12 +158,11 @@ def copy_value(screen: StepScreen) -> None:
     target.focus()
     value = target.line.text
     screen.app.copy_to_clipboard(value)
-    screen.say(
-        f"Copied {target.line.label} ({len(value)} characters). Not in your clipboard? "
-        f"'{PLAIN_KEY}' shows every value plain."
-    )
+    # Short enough for 80 columns; the notice above it shows the value (its start, if long).
+    screen.say(f"Copied: {target.line.label}. Not in the clipboard? {PLAIN_KEY}: all plain.")
+    shown = value if len(value) <= 200 else f"{value[:200]}… ({len(value)} characters)"
     # The value as text: a name like "a[link=x]" is shown, never parsed as markup.
-    screen.notify(visible(value), title=f"Copied: {target.line.label}", timeout=4, markup=False)
+    screen.notify(visible(shown), title=f"Copied: {target.line.label}", timeout=4, markup=False)
 
 
 def show_plain(screen: StepScreen, lines: Sequence[PasteLine]) -> None:
