@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from wizard import __version__
 from wizard.constants import SYSTEM_NGINX_ROOT
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--answers", metavar="FILE", help="start the wizard from this answers file")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_shared(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_check, _add_render, _add_apply, _add_merge_config, _add_demo):
