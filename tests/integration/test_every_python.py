@@ -26,12 +26,15 @@ pytestmark = pytest.mark.nginx
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m wizard ARGS`` with this interpreter, from the checkout."""
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m wizard ARGS`` with this interpreter and the checkout's package, in ``cwd``.
+
+    ``apply`` writes the snippet and the other outputs into the working directory.
+    """
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "wizard", *args],
-        capture_output=True, text=True, timeout=180, check=False, env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=180, check=False, env=env, cwd=cwd,
     )  # fmt: skip
 
 
@@ -40,16 +43,18 @@ def test_render_apply_and_post_install_check_through_a_real_nginx(
 ) -> None:
     env, answers, _nginx = demo_with_nginx
     out = tmp_path / "rendered"
-    rendered = _run("render", "--answers", str(answers), "--out", str(out), *env.cli_options())
+    rendered = _run(
+        tmp_path, "render", "--answers", str(answers), "--out", str(out), *env.cli_options()
+    )
     assert rendered.returncode == 0, rendered.stdout + rendered.stderr
     block = (out / "codestream-bastion.conf").read_bytes()
 
-    applied = _run("apply", "--answers", str(answers), "--yes", *env.cli_options())
+    applied = _run(tmp_path, "apply", "--answers", str(answers), "--yes", *env.cli_options())
     assert applied.returncode == 0, applied.stdout + applied.stderr
     installed = env.files.nginx_root / "conf.d" / "codestream-bastion.conf"
     assert installed.read_bytes() == block, "apply installed what render wrote"
 
-    checked = _run("check", "--answers", str(answers), "--post-install", "--json",
+    checked = _run(tmp_path, "check", "--answers", str(answers), "--post-install", "--json",
                    *env.cli_options())  # fmt: skip
     document = json.loads(checked.stdout)
     failed = [f for f in document["findings"] if f["status"] == "fail"]
