@@ -74,8 +74,8 @@ venv_help="
 Debian/Ubuntu: apt-get install python3-venv (python$version-venv for python$version); with no
   network, from the installation media: apt-cdrom add, then the same apt-get install
 RHEL/Rocky/Alma/Amazon Linux: dnf install python3-pip-wheel (python3.11-pip-wheel for
-  python3.11); with no network, from the mounted installation DVD:
-  dnf --repofrompath=media,file:///mnt/BaseOS --repo=media install python3-pip-wheel"
+  python3.11); with no network, from the installation DVD added as a local repository
+  (baseurl=file:///mnt/BaseOS and file:///mnt/AppStream once it is mounted on /mnt)"
 "$python" -c 'import ensurepip, venv' 2>/dev/null ||
     die "'$python' cannot make a virtual environment: its venv or ensurepip module is missing.$venv_help"
 
