@@ -16,6 +16,7 @@ NOT_CODES = {
     "nginx.pid",
     "dns.exception",
     "cert.pem",
+    "install.sh",
 }
 
 
