@@ -182,32 +182,54 @@ def test_a_wheel_the_sums_do_not_list_is_refused(
     assert not prefix.exists()
 
 
-@pytest.mark.parametrize("version", PYTHONS)
-def test_the_aarch64_wheels_are_complete(
-    bundle: Path, pythons: dict[str, str], version: str, tmp_path: Path
-) -> None:
-    # pip evaluates the dependencies' markers with the interpreter it runs on, so
-    # each Python resolves for itself, with the bundle as the only source.
-    (project,) = (bundle / "wheels").glob("codestream_bastion-*.whl")
+def _resolve_aarch64(
+    wheels: Path, python: str, version: str, into: Path
+) -> subprocess.CompletedProcess[str]:
+    """pip's resolver for CPython ``version`` on aarch64, with ``wheels`` as the only source.
+
+    pip evaluates the dependencies' markers with the interpreter it runs on, so
+    each Python resolves for itself.
+    """
+    (project,) = wheels.glob("codestream_bastion-*.whl")
     abi = "cp" + version.replace(".", "")
-    resolved = _offline(
-        pythons[version], "-m", "pip", "--isolated", "download", "--disable-pip-version-check",
-        "--no-index", "--find-links", str(bundle / "wheels"), "--only-binary=:all:",
+    return _offline(
+        python, "-m", "pip", "--isolated", "download", "--disable-pip-version-check",
+        "--no-index", "--find-links", str(wheels), "--only-binary=:all:",
         "--implementation", "cp", "--python-version", version,
         "--abi", abi, "--abi", "abi3", "--abi", "none",
         "--platform", "manylinux_2_28_aarch64", "--platform", "manylinux_2_17_aarch64",
         "--platform", "manylinux2014_aarch64",
-        "-d", str(tmp_path / "resolved"), str(project), "pip",
+        "-d", str(into), str(project), "pip",
         env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("version", PYTHONS)
+def test_the_aarch64_wheels_are_complete(
+    bundle: Path, pythons: dict[str, str], version: str, tmp_path: Path
+) -> None:
+    resolved = _resolve_aarch64(bundle / "wheels", pythons[version], version, tmp_path / "got")
     assert resolved.returncode == 0, resolved.stdout + resolved.stderr
-    got = {p.name for p in (tmp_path / "resolved").iterdir()}
+    got = {p.name for p in (tmp_path / "got").iterdir()}
+    abi = "cp" + version.replace(".", "")
     assert any(n.startswith("cryptography-") and "aarch64" in n for n in got)
     assert any(n.startswith("cffi-") and f"{abi}-" in n and "aarch64" in n for n in got)
     assert any(n.startswith("textual-") for n in got)
     if version in ("3.9", "3.10"):
         assert any(n.startswith("tomli-") for n in got)
         assert any(n.startswith("exceptiongroup-") for n in got)
+
+
+def test_the_completeness_check_sees_a_missing_wheel(
+    bundle: Path, pythons: dict[str, str], tmp_path: Path
+) -> None:
+    # A bundle resolved by 3.11's pip alone would lack tomli, which 3.9 needs.
+    copy = _copy(bundle, tmp_path)
+    for wheel in (copy / "wheels").glob("tomli-*.whl"):
+        wheel.unlink()
+    resolved = _resolve_aarch64(copy / "wheels", pythons["3.9"], "3.9", tmp_path / "got")
+    assert resolved.returncode != 0
+    assert "tomli" in resolved.stderr
 
 
 def test_a_python_without_venv_is_told_what_to_install(
