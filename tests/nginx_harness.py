@@ -118,7 +118,7 @@ class NginxHarness:
             "worker_processes 1;",
             f"error_log {_quote(self.logs / 'error.log')} info;",
             f"pid {_quote(self.logs / 'nginx.pid')};",
-            "events { worker_connections 64; }",
+            "events { worker_connections 512; }",  # a burst test holds 40 clients and 40 upstreams
             "http {",
             f"    access_log {_quote(self.logs / 'access.log')} combined;",
             f"    client_body_temp_path {_quote(tmp / 'body')};",
@@ -302,5 +302,7 @@ def parse_server_blocks(conf_text: str, workdir: Path) -> list[list[dict[str, ob
     block = http[0]["block"]
     assert isinstance(block, list)
     servers = [d for d in block if d["directive"] == "server"]
-    assert len(servers) == len(block), "only server blocks may be at http level"
+    others = {str(d["directive"]) for d in block if d["directive"] != "server"}
+    # The per-client limit zones belong to the http context (README.md, "Limits").
+    assert others <= {"limit_req_zone", "limit_conn_zone"}, f"at http level: {others}"
     return [s["block"] for s in servers]  # type: ignore[misc]

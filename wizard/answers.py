@@ -20,6 +20,7 @@ from typing import Any
 from wizard.compat import tomllib
 from wizard.constants import MSTEAMS_ENDPOINT, SLACK_ENDPOINT, SLACK_EVENTS_ENDPOINT
 from wizard.fsutil import atomic_write
+from wizard.limits import DEFAULT_LIMITS, limit_problems
 from wizard.secrets_source import SecretSourceError, SecretSources, resolve_secrets, saved_form
 
 MODES: tuple[str, ...] = ("slack", "msteams", "slack+msteams", "slack-no-exposure")
@@ -107,6 +108,12 @@ class BastionAnswers:
     certificate: str = ""
     private_key: str = ""
     listen_port: int = 443
+    # Per-client limits on the bot routes and the Teams route's sources (wizard/limits.py).
+    requests_per_second: int = DEFAULT_LIMITS["requests_per_second"]
+    request_burst: int = DEFAULT_LIMITS["request_burst"]
+    connections_per_client: int = DEFAULT_LIMITS["connections_per_client"]
+    teams_source: str = "any"
+    teams_ranges: str = ""
 
 
 @dataclass
@@ -116,6 +123,9 @@ class CodeStreamAnswers:
     api_url: str = ""
     upstream_ca: str = ""
     upstream_address: str = ""
+    # The API URL users' browsers and CodeStream's own links use (its
+    # apiServer.publicApiUrl); empty: api_url. Every OAuth redirect is built on it.
+    public_api_url: str = ""
     # The API release (X-CS-API-Version) the snippet is written for; empty: the
     # release the live probe finds, else the form of current releases.
     release: str = ""
@@ -431,6 +441,10 @@ def _check_complete(
             "bastion.listen_port",
             _locate(text, "bastion", "listen_port"),
         )
+    b = answers.bastion
+    limits = {key: getattr(b, key) for key in DEFAULT_LIMITS}
+    for key, message in limit_problems(limits, b.teams_source, b.teams_ranges, partial=partial):
+        raise AnswersError(source, message, f"bastion.{key}", _locate(text, "bastion", key))
     if not partial:
         required = _REQUIRED_EXPOSED if answers.exposes_bastion else ()
         for dotted in required:
@@ -470,55 +484,23 @@ def read_answers_bytes(path: str | Path) -> bytes:
     Raises:
         AnswersError: Naming the file and what it is.
     """
-    import stat
+    from wizard.reading import BoundedReadError, read_bounded
 
     source = str(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except IsADirectoryError:
-        raise AnswersError(source, "is a directory; give the answers file itself.") from None
-    except FileNotFoundError:
-        raise AnswersError(
-            source, "no such file. Check the path, or run the wizard to create it."
-        ) from None
-    except OSError as exc:
-        raise AnswersError(
-            source, f"cannot be read ({exc.strerror}); check its permissions."
-        ) from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise AnswersError(source, "is a directory; give the answers file itself.")
-        if not stat.S_ISREG(info.st_mode):
-            raise AnswersError(
-                source, "is not a regular file (a device, pipe or socket); give the answers file."
-            )
-        if info.st_size > MAX_ANSWERS_BYTES:
-            raise AnswersError(
-                source,
-                f"is {info.st_size} bytes, larger than {MAX_ANSWERS_BYTES // 1024} KiB; "
-                "is this really the answers file?",
-            )
-        chunks: list[bytes] = []
-        total = 0
-        while total <= MAX_ANSWERS_BYTES:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    except OSError as exc:
-        raise AnswersError(
-            source, f"cannot be read ({exc.strerror}); check its permissions."
-        ) from None
-    finally:
-        os.close(fd)
-    if total > MAX_ANSWERS_BYTES:
+        return read_bounded(path, MAX_ANSWERS_BYTES)  # the one bounded reader
+    except BoundedReadError as exc:
+        messages = {
+            "directory": "is a directory; give the answers file itself.",
+            "missing": "no such file. Check the path, or run the wizard to create it.",
+            "special": "is not a regular file (a device, pipe or socket); give the answers file.",
+            "too_large": f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB; "
+            "is this really the answers file?",
+        }
         raise AnswersError(
             source,
-            f"is larger than {MAX_ANSWERS_BYTES // 1024} KiB; is this really the answers file?",
-        )
-    return b"".join(chunks)
+            messages.get(exc.kind, f"cannot be read ({exc.why}); check its permissions."),
+        ) from None
 
 
 def load_answers(path: str | Path, *, partial: bool = False) -> Answers:

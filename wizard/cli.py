@@ -9,8 +9,8 @@ libraries (cryptography, httpx, dnspython, jinja2), load when the command runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from wizard import __version__
 from wizard.constants import SYSTEM_NGINX_ROOT
@@ -18,25 +18,42 @@ from wizard.constants import SYSTEM_NGINX_ROOT
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 300:
-        raise argparse.ArgumentTypeError("use a timeout between 0 and 300 seconds")
-    return value
+N = TypeVar("N", int, float)
 
 
-def _lock_wait(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError("use a wait between 0 and 3600 seconds")
-    return value
+def _number(
+    convert: Callable[[str], N], low: N, high: N, *, what: str, out_of_range: str
+) -> Callable[[str], N]:
+    """An argparse type: ``convert``, then ``low <= value <= high``, else the message."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(out_of_range)
+        return value
+
+    return parse
+
+
+# A timeout of exactly 0 would fail every operation: the smallest is a millisecond.
+_timeout = _number(
+    float, 0.001, 300.0, what="a number of seconds",
+    out_of_range="use a timeout between 0 and 300 seconds",
+)  # fmt: skip
+_lock_wait = _number(
+    float, 0.0, 3600.0, what="a number of seconds",
+    out_of_range="use a wait between 0 and 3600 seconds",
+)  # fmt: skip
+_port = _number(
+    int, 1, 65535, what="a TCP port (1-65535)", out_of_range="use a TCP port (1-65535)",
+)  # fmt: skip
+_port_or_any = _number(
+    int, 0, 65535, what="a port number",
+    out_of_range="use a port between 1 and 65535 (0: any free one)",
+)  # fmt: skip
 
 
 def _add_shared(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -100,7 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_shared(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_check, _add_render, _add_apply, _add_merge_config, _add_demo):
+    for add in (
+        _add_check,
+        _add_render,
+        _add_apply,
+        _add_certificate,
+        _add_merge_config,
+        _add_demo,
+    ):
         add(commands)
     return parser
 
@@ -200,6 +224,76 @@ def _add_apply(commands: Subparsers) -> None:
     _add_shared(apply, suppress=True)
 
 
+def _add_certificate(commands: Subparsers) -> None:
+    """``certificate``: an ACME certificate through the host's certbot, pre-checked."""
+    cert = commands.add_parser(
+        "certificate",
+        help="get the bastion's certificate from an ACME CA through certbot (pre-checked)",
+        description=(
+            "Check that DNS points here, the challenge port is free or served by nginx and "
+            "CAA allows the CA; then run the host's certbot (standalone, webroot through a "
+            "temporary nginx server block, or DNS-01), write the lineage into the answers "
+            "file and install the deploy hook that reloads nginx after each renewal."
+        ),
+    )
+    cert.add_argument("--answers", metavar="FILE", required=True, help="the answers file")
+    cert.add_argument(
+        "--acme-server",
+        metavar="URL",
+        default=None,
+        help="the ACME directory URL (default Let's Encrypt)",
+    )
+    cert.add_argument(
+        "--staging", action="store_true", help="use Let's Encrypt's staging directory"
+    )
+    cert.add_argument("--email", metavar="ADDR", help="the ACME account's contact address")
+    cert.add_argument(
+        "--challenge",
+        choices=("http-01", "dns-01"),
+        default="http-01",
+        help="http-01 (default; port 80 reachable) or dns-01 (a TXT record you create)",
+    )
+    cert.add_argument(
+        "--http-port",
+        type=_port,
+        metavar="N",
+        default=80,
+        help="where the HTTP-01 challenge is answered (default 80, what the CA calls)",
+    )
+    cert.add_argument(
+        "--certbot-config-dir",
+        metavar="DIR",
+        default="/etc/letsencrypt",
+        help="certbot's configuration directory (default /etc/letsencrypt)",
+    )
+    cert.add_argument("--certbot-work-dir", metavar="DIR", help="certbot's --work-dir")
+    cert.add_argument("--certbot-logs-dir", metavar="DIR", help="certbot's --logs-dir")
+    cert.add_argument(
+        "--dns-wait",
+        type=_lock_wait,
+        metavar="SECONDS",
+        default=600.0,
+        help="dns-01: how long to wait for the public resolvers to see the TXT record "
+        "(default 600)",
+    )
+    cert.add_argument("--yes", action="store_true", help="ask the CA without a question")
+    cert.add_argument(
+        "--dry-run", action="store_true", help="run the pre-check only; ask nothing of the CA"
+    )
+    cert.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (ok, certificate, private_key, lineage, issued, ...)",
+    )
+    cert.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=None,
+        help="where the install journal lives (as apply --state-dir)",
+    )
+    _add_shared(cert, suppress=True)
+
+
 def _add_merge_config(commands: Subparsers) -> None:
     """``merge-config``: the snippet into a CodeStream configuration."""
     merge = commands.add_parser(
@@ -233,7 +327,39 @@ def _add_demo(commands: Subparsers) -> None:
         help="keep the demo files (answers, certificates) here; re-use them on the next run",
     )
     demo.add_argument("--json", action="store_true", help="with --check: print JSON")
+    _add_demo_web(demo)
     _add_shared(demo, suppress=True)
+
+
+def _add_demo_web(demo: argparse.ArgumentParser) -> None:
+    """``demo --web``: the demo in a browser (README.md, "Guided demo")."""
+    web = demo.add_argument_group("in a browser (needs the 'web' extra: textual-serve)")
+    web.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the demo to browsers instead of this terminal; each tab gets its own demo",
+    )
+    web.add_argument(
+        "--port", type=_port_or_any, help="with --web: the port (default 8000; 0: any free one)"
+    )
+    web.add_argument(
+        "--host",
+        help="with --web: the address to listen on (default 127.0.0.1; others need --public)",
+    )
+    web.add_argument(
+        "--public",
+        action="store_true",
+        help="with --web: allow an address beyond loopback (no authentication: anyone who "
+        "reaches it drives the demo)",
+    )
+    web.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help="with --web: browser sessions at once (default 4)",
+    )
+    # The directory of one browser session, made and removed by the --web server.
+    web.add_argument("--session-dir", metavar="DIR", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,6 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from wizard.commands.render import run
     elif command == "apply":
         from wizard.commands.apply import run
+    elif command == "certificate":
+        from wizard.commands.certificate import run
     elif command == "merge-config":
         from wizard.commands.merge_config import run
     elif command == "demo":

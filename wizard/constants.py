@@ -17,7 +17,11 @@ DEFAULT_LOG_DIR = "/var/log/nginx"
 
 SERVER_CONF_NAME = "codestream-bastion.conf"
 """The file name of the generated server block, in every layout."""
+ACME_CONF_NAME = "codestream-bastion-acme.conf"
+"""The temporary server block of ``certificate``'s HTTP-01 challenge through nginx."""
 ANSWERS_NAME = "answers.toml"
+MAX_TRUST_STORE_BYTES = 16 << 20
+"""Largest trust store or CA file read (the system bundle is about 200 KiB)."""
 """The answers file saved beside the generated files."""
 NEXT_STEPS_NAME = "next-steps.md"
 SLACK_MANIFEST_NAME = "slack-app-manifest.json"
@@ -34,3 +38,5 @@ ALL_ENDPOINTS: tuple[str, ...] = (SLACK_ENDPOINT, SLACK_EVENTS_ENDPOINT, MSTEAMS
 """Every bot endpoint the API serves, in a stable order."""
 OAUTH_REDIRECT_PATH = "/no-auth/provider-token/slack"
 """Slack's OAuth redirect, reached through the user's browser (never through the bastion)."""
+MSTEAMS_OAUTH_REDIRECT_PATH = "/no-auth/provider-token/msteams"
+"""Teams sign-in's OAuth redirect (releases before 14.0.15), through the user's browser."""

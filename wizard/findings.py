@@ -4,6 +4,11 @@ A finding has a stable ``code`` (a public contract: JSON output, docs and
 tests rely on it), a status, a one-line title, a detail and a remedy. Every
 ``warn`` and ``fail`` must carry a remedy a person can act on; the constructor
 refuses one without, so a check cannot forget it.
+
+A finding's text often quotes what the world said (a certificate subject, a
+header, a DNS answer, a log line): the constructor passes every field through
+:func:`wizard.safetext.visible`, so no output of a finding (text, JSON,
+Prometheus, Nagios, the TUI) can carry a terminal control sequence.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
+
+from wizard.safetext import visible
 
 Status = Literal["ok", "warn", "fail", "skip"]
 STATUSES: tuple[Status, ...] = ("ok", "warn", "fail", "skip")
@@ -36,6 +43,12 @@ class Finding:
     remedy: str = ""
 
     def __post_init__(self) -> None:
+        # The one place untrusted text enters a finding: escape control characters
+        # (line feeds and tabs in the detail and remedy are the program's own layout).
+        object.__setattr__(self, "code", visible(self.code))
+        object.__setattr__(self, "title", visible(self.title))
+        object.__setattr__(self, "detail", visible(self.detail, lines=True))
+        object.__setattr__(self, "remedy", visible(self.remedy, lines=True))
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r} for {self.code}")
         if "." not in self.code:

@@ -19,6 +19,11 @@ Every file the tool writes (``render --out``, ``apply``'s outputs, the TUI's
 
 :func:`read_state` reads what a path is without following a symlink (a
 symlink is reported as such, never read through).
+
+:func:`check_readable_path` applies the same StrictModes rule to a file that
+root will trust (a certificate, a key, what a root timer reads): the file and
+every directory on its way, as written and through each link's own directory.
+Reading itself is :mod:`wizard.reading` (the one bounded reader).
 """
 
 from __future__ import annotations
@@ -45,13 +50,15 @@ class UnsafePathError(PermissionError):
         path: The directory (or file) that is not trusted.
         message: What was found and why it is not trusted.
         remedy: What to do about it.
+        owner: The uid that owns ``path``, when known.
     """
 
-    def __init__(self, path: Path, message: str, remedy: str) -> None:
+    def __init__(self, path: Path, message: str, remedy: str, *, owner: int | None = None) -> None:
         super().__init__(f"{message} {remedy}")
         self.path = path
         self.message = message
         self.remedy = remedy
+        self.owner = owner
 
     def __str__(self) -> str:
         return f"{self.message} {self.remedy}"
@@ -80,30 +87,74 @@ def _owner_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _check_component(component: Path, st: os.stat_result, directory: Path) -> None:
-    trusted = trusted_uids()
-    if not stat.S_ISDIR(st.st_mode):
+def _check_component(
+    component: Path,
+    st: os.stat_result,
+    directory: Path,
+    *,
+    uids: frozenset[int] | None = None,
+    reading: bool = False,
+) -> None:
+    """Refuse one step of a path that a user other than ``uids`` could change.
+
+    Args:
+        component: The directory (or, when ``reading``, the file itself).
+        st: Its ``lstat``.
+        directory: What is being written into, or read, for the message.
+        uids: The trusted owners (default :func:`trusted_uids`).
+        reading: ``directory`` is a file about to be read: the last step may be
+            a file, and the words say that the file could be swapped.
+    """
+    trusted = trusted_uids() if uids is None else uids
+    is_dir = stat.S_ISDIR(st.st_mode)
+    if not is_dir and not reading:
         raise NotADirectoryError(f"{component} is not a directory")
+    if not is_dir and not stat.S_ISREG(st.st_mode):
+        return  # a device or FIFO: the bounded reader refuses it, whoever owns it
     mode = stat.S_IMODE(st.st_mode)
+    if reading:
+        doing = f"{directory} can be changed by another user"
+        fix = (
+            f"Move {directory} into a directory only root can write (each directory "
+            f"above it owned by root, not writable by group or others), or "
+            f"'chown root {component}' and 'chmod go-w {component}'."
+        )
+    else:
+        doing = f"Refused to write into {directory}"
+        fix = ""
     if st.st_uid not in trusted:
         raise UnsafePathError(
             component,
-            f"Refused to write into {directory}: {component} belongs to "
-            f"{_owner_name(st.st_uid)}, who could swap the files in it for links.",
-            f"Use a directory owned by root or by you (or 'chown root {component}').",
+            f"{doing}: {component} belongs to {_owner_name(st.st_uid)}, who could "
+            + ("swap the files in it for links." if is_dir else "rewrite it."),
+            fix or f"Use a directory owned by root or by you (or 'chown root {component}').",
+            owner=st.st_uid,
         )
-    if mode & (stat.S_IWGRP | stat.S_IWOTH) and not mode & stat.S_ISVTX:
+    if mode & (stat.S_IWGRP | stat.S_IWOTH) and not (is_dir and mode & stat.S_ISVTX):
         who = "everyone" if mode & stat.S_IWOTH else "its group"
         raise UnsafePathError(
             component,
-            f"Refused to write into {directory}: {component} is writable by {who} "
-            f"(mode {mode:04o}), who could swap the files in it for links.",
-            f"Use a directory only root or you can write, or 'chmod go-w {component}'.",
+            f"{doing}: {component} is writable by {who} (mode {mode:04o}), who could "
+            + ("swap the files in it for links." if is_dir else "rewrite it."),
+            fix or f"Use a directory only root or you can write, or 'chmod go-w {component}'.",
+            owner=st.st_uid,
         )
 
 
-def _walk(path: Path, directory: Path, depth: int = 0) -> Path:
+def _walk(
+    path: Path,
+    directory: Path,
+    depth: int = 0,
+    *,
+    uids: frozenset[int] | None = None,
+    reading: bool = False,
+) -> Path:
     """Check every directory on the way to ``path``, following links only from trusted places.
+
+    Each component is checked as written (lexically); a symbolic link is only
+    followed from a directory already checked, and its target is walked the
+    same way. With ``reading``, the last component may be a file, and is
+    checked too.
 
     Returns:
         The real path reached.
@@ -111,7 +162,7 @@ def _walk(path: Path, directory: Path, depth: int = 0) -> Path:
     if depth > 40:  # as the kernel's ELOOP
         raise OSError(f"too many symbolic links on the way to {directory}")
     current = Path("/")
-    _check_component(current, os.stat(current), directory)
+    _check_component(current, os.stat(current), directory, uids=uids, reading=reading)
     for part in Path(os.path.abspath(path)).parts[1:]:
         step = current / part
         st = os.lstat(step)
@@ -119,11 +170,35 @@ def _walk(path: Path, directory: Path, depth: int = 0) -> Path:
             # The link sits in ``current``, already checked: only a trusted user could
             # have put it there. Its target is checked the same way.
             target = os.readlink(step)
-            current = _walk(current / target, directory, depth + 1)
+            current = _walk(current / target, directory, depth + 1, uids=uids, reading=reading)
             continue
-        _check_component(step, st, directory)
+        _check_component(step, st, directory, uids=uids, reading=reading)
         current = step
     return current
+
+
+def check_readable_path(path: Path, *, uids: frozenset[int] | None = None) -> None:
+    """Refuse a file to read that a user other than root or the invoker could change.
+
+    The sshd ``StrictModes`` rule of :func:`check_directory`, for a file the
+    tool reads and root later trusts (a certificate and key nginx loads, the
+    ``upstream_ca``, the answers file a root timer reads): every directory
+    from ``/`` down, as written and through each symbolic link (the link's own
+    directory first, then its target), and the file itself must belong to a
+    trusted user and be writable by nobody else (a sticky directory such as
+    ``/tmp`` is accepted on the way, the file in it must still be trusted).
+
+    Args:
+        path: The file (or directory, e.g. an nginx root).
+        uids: The trusted owners; default :func:`trusted_uids`, ``{0}`` for
+            what a root service reads.
+
+    Raises:
+        UnsafePathError: Naming the path, the component at fault, its owner and
+            how to move the file.
+        OSError: When the path cannot be examined (missing, permission denied).
+    """
+    _walk(Path(path), Path(path), uids=uids, reading=True)
 
 
 def check_directory(directory: Path, target: Path | None = None) -> None:

@@ -13,12 +13,18 @@ any other value in the snippet replaces the one in the configuration, and no
 key of the configuration is ever dropped. The diff is shown with every secret
 masked (the whole configuration holds database passwords and keys, not only
 ours), the original is backed up next to it (owner-only), and the new file is
-written atomically with the original's mode and owner.
+written atomically with the original's mode and owner (``fchown`` on the new
+file's descriptor, before its first byte).
+
+It often runs as root on the CodeStream host, so the configuration is refused,
+before a byte of it is read or shown, when it is a symbolic link or when
+another user controls it or a directory on its way; both files are read
+through the one bounded reader (:mod:`wizard.reading`), and JSON nested deeper
+than :data:`MAX_JSON_DEPTH` is refused naming the file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
 import json
@@ -31,12 +37,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from wizard.fsutil import atomic_write
+from wizard.fsutil import UnsafePathError, atomic_write, check_readable_path
+from wizard.reading import BoundedReadError, read_bounded
+from wizard.safetext import visible
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
+# Far deeper than any CodeStream configuration, far shallower than Python's recursion limit
+# (the merge and the masking recurse once per level).
+MAX_JSON_DEPTH = 100
 # Lines a dump may carry before its JSON: the control script's ``docker run``
 # line and the loader's log lines are three (parse_config_text); room to spare.
 MAX_PREAMBLE_LINES = 10
@@ -110,24 +121,27 @@ def _placeholders(value: Any, path: str = "") -> list[str]:
     return []
 
 
-def _read_text(path: Path, what: str) -> str:
-    """The UTF-8 text of ``path``.
+def _read_text(path: Path, what: str, *, follow: bool = True) -> str:
+    """The UTF-8 text of ``path``, through the one bounded reader.
 
     Raises:
-        MergeError: Missing, unreadable, a directory, too large, not UTF-8.
+        MergeError: Missing, unreadable, a directory, a FIFO or device, too
+            large, a link (``follow=False``), not UTF-8.
     """
     try:
-        if path.is_dir():
-            raise MergeError(f"{path} is a directory; give the {what} file itself.")
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise MergeError(f"{path} is {size} bytes; a {what} is far smaller. Wrong file?")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise MergeError(f"{path}: no such file. Check the path of the {what}.") from None
-    except OSError as exc:
+        raw = read_bounded(path, MAX_CONFIG_BYTES, follow=follow)
+    except BoundedReadError as exc:
+        fixes = {
+            "missing": f"no such file. Check the path of the {what}.",
+            "directory": f"is a directory; give the {what} file itself.",
+            "special": f"is not a regular file (a FIFO, socket or device); give the {what} file.",
+            "too_large": f"is over {MAX_CONFIG_BYTES:,} bytes; a {what} is far smaller. "
+            "Wrong file?",
+            "link": "is a symbolic link; merge-config neither reads nor writes through one. "
+            "Give the path of the file itself.",
+        }
         raise MergeError(
-            f"{path} cannot be read ({exc.strerror or exc}); check its permissions."
+            f"{path}: " + fixes.get(exc.kind, f"cannot be read ({exc.why}); check its permissions.")
         ) from None
     try:
         return raw.decode("utf-8-sig")
@@ -135,6 +149,35 @@ def _read_text(path: Path, what: str) -> str:
         raise MergeError(
             f"{path} is not UTF-8 text (byte {exc.start}); is it the {what}?"
         ) from None
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests objects and arrays (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _too_deep(path: Path) -> MergeError:
+    return MergeError(
+        f"{path} nests objects and arrays more than {MAX_JSON_DEPTH} deep; a CodeStream "
+        "configuration nests a few levels. Is it the right file (a dump of the active "
+        "configuration, codestream --cfg-tool --dump active > FILE)?"
+    )
+
+
+def _shallow(path: Path, value: Any) -> Any:
+    """``value``, or :class:`MergeError` when it nests deeper than :data:`MAX_JSON_DEPTH`."""
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep(path)
+    return value
 
 
 def _json_error(path: Path, text: str, exc: json.JSONDecodeError) -> MergeError:
@@ -172,9 +215,11 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
 
 def _loads(path: Path, text: str) -> Any:
     try:
-        return json.loads(text)
+        return _shallow(path, json.loads(text))
     except json.JSONDecodeError as exc:
         raise _json_error(path, text, exc) from None
+    except RecursionError:
+        raise _too_deep(path) from None
 
 
 def parse_config_text(path: Path, text: str) -> tuple[dict[str, Any], str, list[str]]:
@@ -222,6 +267,9 @@ def parse_config_text(path: Path, text: str) -> tuple[dict[str, Any], str, list[
         data, end = json.JSONDecoder().raw_decode(text, text.index("{", offset))
     except json.JSONDecodeError as exc:  # positions count in the whole file
         raise _json_error(path, body, exc) from None
+    except RecursionError:
+        raise _too_deep(path) from None
+    _shallow(path, data)
     if text[end:].strip():
         line = text.count("\n", 0, end) + 1
         column = end - text.rfind("\n", 0, end)
@@ -269,6 +317,26 @@ def _other_blocks(config: Mapping[str, Any], snippet: Mapping[str, Any]) -> list
     return notes
 
 
+def auth_origin(config: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Where this CodeStream sends users back after an OAuth sign-in, and from which key.
+
+    ``apiServer.authOrigin``, else ``apiServer.publicApiUrl`` + ``/no-auth``
+    (``shared/server_utils/custom_config.js``: ``if (!Cfg.apiServer.authOrigin)``);
+    the redirect is ``<authOrigin>/provider-token/<provider>``
+    (``api_server/modules/providers/provider_auth_request.js``). ``None`` when
+    the configuration names neither.
+    """
+    server = config.get("apiServer")
+    if not isinstance(server, Mapping):
+        return None
+    origin, public = server.get("authOrigin"), server.get("publicApiUrl")
+    if isinstance(origin, str) and origin.strip():
+        return origin.strip().rstrip("/"), "apiServer.authOrigin"
+    if isinstance(public, str) and public.strip():
+        return public.strip().rstrip("/") + "/no-auth", "apiServer.publicApiUrl + /no-auth"
+    return None
+
+
 @dataclass(frozen=True)
 class Merge:
     """A merge worked out in memory.
@@ -279,6 +347,7 @@ class Merge:
         diff: The unified diff of the JSON, every secret masked.
         others: Other installation blocks of the snippet's providers.
         skipped: The lines before the JSON (a dump's control-script lines).
+        origin: :func:`auth_origin` of the configuration.
     """
 
     old_text: str
@@ -286,6 +355,7 @@ class Merge:
     diff: str
     others: list[str]
     skipped: list[str]
+    origin: tuple[str, str] | None = None
 
     @property
     def changes(self) -> bool:
@@ -326,7 +396,7 @@ def merge_files(snippet_path: Path, config_path: Path) -> Merge:
             f"{snippet_path} still has placeholders: {'; '.join(left)}. Put the real values "
             "in (or set them in the answers file and render again), then merge."
         )
-    old_text = _read_text(config_path, "CodeStream configuration")
+    old_text = _read_text(config_path, "CodeStream configuration", follow=False)
     config, json_text, skipped = parse_config_text(config_path, old_text)
     if "integrations" in config and not isinstance(config["integrations"], dict):
         raise MergeError(
@@ -342,7 +412,8 @@ def merge_files(snippet_path: Path, config_path: Path) -> Merge:
             shown_old, shown_new, f"{config_path} (current)", f"{config_path} (merged)"
         )
     )
-    return Merge(old_text, new_text, diff, _other_blocks(config, integrations), skipped)
+    others = _other_blocks(config, integrations)
+    return Merge(old_text, new_text, diff, others, skipped, auth_origin(config))
 
 
 def _shown(line: str) -> str:
@@ -362,6 +433,35 @@ def _backup_path(path: Path) -> Path:
     return candidate
 
 
+def _check_target(path: Path) -> None:
+    """Refuse a configuration to merge into that is a link or that another user controls.
+
+    The file is read, shown (masked) and written back as the user running the
+    command, often root: a link another user planted, or a directory on the
+    way that another user owns, would make that a read and a write of
+    whatever file they chose. Refused before a byte of it is read.
+
+    Raises:
+        MergeError: Naming the path, the owner at fault and the fix.
+    """
+    if path.is_symlink():
+        raise MergeError(
+            f"{path} is a symbolic link; merge-config neither reads nor writes through one. "
+            "Give the path of the file itself (readlink -f shows where it points; check "
+            "who made the link first)."
+        )
+    try:
+        check_readable_path(path)
+    except UnsafePathError as exc:
+        raise MergeError(
+            f"{exc.message} merge-config refused to read or write it. Run merge-config as "
+            "that file's owner on a copy in a directory only you can write, or move the "
+            "configuration where only root (or you) can write."
+        ) from None
+    except OSError:
+        return  # missing or unreadable: the read says so, with the fix
+
+
 def run_merge_config(
     snippet_path: Path, config_path: Path, stdout: TextIO, *, dry_run: bool = False
 ) -> int:
@@ -370,7 +470,8 @@ def run_merge_config(
     Args:
         snippet_path: The rendered snippet (``{"integrations": {...}}``).
         config_path: A whole configuration: a dump of the active one, or
-            ``codestream-services-config.json``. A symbolic link is followed.
+            ``codestream-services-config.json``. A symbolic link, or a path
+            another user controls, is refused (:func:`_check_target`).
         stdout: Where the diff and the outcome go.
         dry_run: Show the diff only.
 
@@ -378,11 +479,12 @@ def run_merge_config(
         0 when merged (or nothing to change), 2 when a file cannot be used,
         1 when the result cannot be written (the original is then unchanged).
     """
-    target = config_path.resolve() if config_path.is_symlink() else config_path
+    target = config_path
     try:
+        _check_target(target)
         merge = merge_files(snippet_path, target)
     except MergeError as exc:
-        print(f"codestream-bastion merge-config: {exc}", file=stdout)
+        print(f"codestream-bastion merge-config: {visible(str(exc))}", file=stdout)
         return EXIT_USAGE
     if merge.skipped:
         print(
@@ -394,30 +496,41 @@ def run_merge_config(
             print(f"  | {_shown(line)}", file=stdout)
     for block in merge.others:
         print(
-            f"note: {block} is also read by CodeStream 8.2.4 and later (every block is "
+            f"note: {visible(block)} is also read by CodeStream 8.2.4 and later (every block is "
             'merged, in order; one marked "disabled": true is skipped from 8.2.9 on); '
             'remove it, or from 8.2.9 mark it "disabled": true, if it holds an older app.',
+            file=stdout,
+        )
+    if merge.origin is not None:
+        origin, key = merge.origin
+        print(
+            f"note: this CodeStream sends users back to {origin}/provider-token/slack after "
+            f"Slack sign-in ({key}; Teams before 14.0.15: .../provider-token/msteams). The "
+            "Slack app's Redirect URL must be exactly that; if next-steps.md names another, "
+            'set public_api_url = "<apiServer.publicApiUrl>" in [codestream] of the answers '
+            "file and render again.",
             file=stdout,
         )
     if not merge.changes:
         print(f"{target} already holds the snippet's values; nothing to change.", file=stdout)
         return EXIT_OK
     if merge.diff:
-        print(merge.diff, end="" if merge.diff.endswith("\n") else "\n", file=stdout)
+        # json.dumps leaves C1 controls (U+0080-U+009F) as they are: show them escaped.
+        diff = visible(merge.diff, lines=True)
+        print(diff, end="" if diff.endswith("\n") else "\n", file=stdout)
     else:
         print("the values are unchanged; only the skipped lines go.", file=stdout)
     if dry_run:
         print("dry run: nothing written.", file=stdout)
         return EXIT_OK
     try:
-        st = target.stat()
+        st = os.lstat(target)
+        # Keep the owner (root merging a service user's file): set on the new file's
+        # descriptor before its first byte (fchown), never by name afterwards.
+        owner = (st.st_uid, st.st_gid) if os.geteuid() == 0 else None
         backup = _backup_path(target)
-        atomic_write(backup, merge.old_text.encode("utf-8"), 0o600)
-        atomic_write(target, merge.new_text.encode("utf-8"), stat.S_IMODE(st.st_mode))
-        with contextlib.suppress(OSError):  # keep the owner when run as root
-            if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-                os.chown(target, st.st_uid, st.st_gid)
-                os.chown(backup, st.st_uid, st.st_gid)
+        atomic_write(backup, merge.old_text.encode("utf-8"), 0o600, owner=owner)
+        atomic_write(target, merge.new_text.encode("utf-8"), stat.S_IMODE(st.st_mode), owner=owner)
     except OSError as exc:
         print(
             f"codestream-bastion merge-config: cannot write {target}: {exc.strerror or exc}; "

@@ -17,7 +17,10 @@ Both are built in memory from facts in CodeStream's server sources
   with the bastion in ``validDomains``. The icons are drawn by this module.
 
 The zip is byte-for-byte reproducible (fixed timestamps and order), so writing
-it twice with the same answers changes nothing.
+it twice with the same answers changes nothing. Its manifest ``version`` starts
+at :data:`TEAMS_APP_VERSION` and goes up by one patch level whenever the content
+differs from the package written before (:func:`teams_version`): Teams takes a
+re-uploaded package as an update only when its version changes.
 """
 
 from __future__ import annotations
@@ -195,8 +198,54 @@ def _commands(*pairs: tuple[str, str]) -> list[dict[str, str]]:
     return [{"title": title, "description": description} for title, description in pairs]
 
 
+MAX_PREVIOUS_PACKAGE = 1024 * 1024
+"""Bytes of an earlier package read at most (ours are a few kilobytes)."""
+
+
+def _version_tuple(text: object) -> tuple[int, int, int] | None:
+    parts = str(text).split(".")
+    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def previous_manifest(package: bytes | None) -> dict[str, Any] | None:
+    """The ``manifest.json`` of an earlier package, or ``None`` when unreadable."""
+    if not package or len(package) > MAX_PREVIOUS_PACKAGE:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(package)) as archive:
+            info = archive.getinfo("manifest.json")
+            if info.file_size > MAX_PREVIOUS_PACKAGE:
+                return None
+            value = json.loads(archive.read(info))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, RuntimeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def teams_version(manifest: dict[str, Any], previous: bytes | None) -> str:
+    """The ``version`` for ``manifest``: the earlier one when nothing else changed, else higher.
+
+    Args:
+        manifest: The new manifest (its ``version`` is ignored).
+        previous: The package written before, if any (an earlier render's).
+    """
+    base = _version_tuple(TEAMS_APP_VERSION)
+    assert base is not None
+    old = previous_manifest(previous)
+    old_version = _version_tuple(old.get("version")) if old is not None else None
+    if old is None or old_version is None:
+        return TEAMS_APP_VERSION
+    same = {**old, "version": ""} == {**manifest, "version": ""}
+    if same and old_version >= base:
+        return ".".join(map(str, old_version))
+    newest = max(old_version, base)
+    return ".".join(map(str, (newest[0], newest[1], newest[2] + 1)))
+
+
 def teams_manifest(bot_app_id: str, bastion_host: str) -> dict[str, Any]:
-    """The Teams app manifest (1.5) for CodeStream's bot.
+    """The Teams app manifest (1.5) for CodeStream's bot, at :data:`TEAMS_APP_VERSION`.
 
     Args:
         bot_app_id: The Azure Bot's Microsoft App ID (``id`` and ``bots[0].botId``).
@@ -255,17 +304,21 @@ def teams_manifest(bot_app_id: str, bastion_host: str) -> dict[str, Any]:
     }
 
 
-def teams_package(bot_app_id: str, bastion_host: str) -> bytes:
+def teams_package(bot_app_id: str, bastion_host: str, previous: bytes | None = None) -> bytes:
     """``codestream-msteams-app.zip``: ``manifest.json``, ``color.png``, ``outline.png``.
 
     Args:
         bot_app_id: The Azure Bot's Microsoft App ID.
         bastion_host: The bastion's public name (ASCII form).
+        previous: The package written before, if any: its version is kept when
+            the content is the same, else raised (:func:`teams_version`).
 
     Returns:
         The zip file's bytes, the same for the same arguments.
     """
-    manifest = json.dumps(teams_manifest(bot_app_id, bastion_host), indent=2, ensure_ascii=False)
+    content = teams_manifest(bot_app_id, bastion_host)
+    content["version"] = teams_version(content, previous)
+    manifest = json.dumps(content, indent=2, ensure_ascii=False)
     members = (
         ("manifest.json", (manifest + "\n").encode("utf-8")),
         ("color.png", color_icon()),

@@ -58,11 +58,38 @@ The rules, by API release:
 - Slack Events API endpoint ``/no-auth/provider-action/slack-events``: from
   13.0.1 (``api_server/modules/providers/slack_events_request.js``, commit
   b4e8d168f).
+- Where the configuration lives, and how it is loaded
+  (``shared/codestream_configs/``): the API reads the file named by
+  ``CSSVC_CFG_FILE`` (or ``CS_API_CFG_FILE``) when set, else the database at
+  ``CSSVC_CFG_URL`` (``api_server/config/config.js``; the factory of
+  ``lib/structured_config.js`` prefers the file). The database loader
+  ``bin/mongo-config-loader.js`` is in the oldest ``api-`` tag, 7.4.2 (commit
+  bfca2ab6d): ``--add-cfg-file``, ``--report-cfg``, ``--show-cfg SERIAL``;
+  until 8.2.3 the newest configuration added is the one loaded (``_loadConfig``
+  sorts by ``timeStamp``); ``--activate-cfg SERIAL`` and the active
+  configuration come with 8.2.4 (commit 5801d16b5). From 8.2.25 (commit
+  5e3179fff, "onprem admin server pre-release") the options are ``--load FILE
+  --and-activate``, ``--dump active``, ``--report``, which the control script
+  runs as ``codestream --cfg-tool``. Releases before 7.4.2 are taken as
+  file-only (no loader in any tag of the sources). The Admin App (its server
+  from 5e3179fff) is removed at 12.0.11 (commit 27359d770, "removes onprem
+  admin"); its Integrations pane edits only ``integrations.slack.cloud.app*``
+  and ``integrations.msteams.cloud.appClient*``
+  (``onprem_admin/src/components/pane/configuration/integrations/``), not the
+  ``appSharing*``/``appStrict*`` families sign-in reads through 13.0.1, nor
+  the ``botApp*`` keys the bot reads through 14.0.14.
 - Microsoft Teams: the schema has ``appClientId``, ``appClientSecret``,
   ``botAppId`` and ``botAppPassword`` from 1.21.31; the bot adapter used
   ``botApp*`` until 14.0.14 and ``appClient*`` from 14.0.15
   (``api_server/modules/providers/msteams_bot_framework_adapter.js``, commit
-  0eb900a05). All four get the bot's app id and password.
+  0eb900a05). All four get the bot's app id and password. Below 14.0.15
+  ``appClient*`` is also the OAuth client of Teams sign-in
+  (``api_server/modules/msteams_auth/msteams_auth.js``:
+  ``login.microsoftonline.com/common``, delegated scopes ``User.Read.All
+  Group.ReadWrite.All offline_access``, redirect
+  ``<authOrigin>/provider-token/msteams``); 0eb900a05 "Simplified OAuth parts
+  for MSTeams since we don't need it anymore" drops it. From 14.0.19 the bot
+  takes ``signin <code>`` in its personal chat (commit a36729517).
 """
 
 from __future__ import annotations
@@ -82,6 +109,12 @@ DISABLED_HONOURED_SINCE: Release = (8, 2, 9)
 SLACK_ONE_APP_SINCE: Release = (13, 0, 2)
 SLACK_EVENTS_SINCE: Release = (13, 0, 1)
 TEAMS_APP_CLIENT_SINCE: Release = (14, 0, 15)
+TEAMS_SIGNIN_CODE_SINCE: Release = (14, 0, 19)
+CONFIG_LOADER_SINCE: Release = (7, 4, 2)
+CONFIG_ACTIVATE_SINCE: Release = (8, 2, 4)
+CFG_TOOL_SINCE: Release = (8, 2, 25)
+ADMIN_APP_SINCE: Release = (8, 2, 25)
+ADMIN_APP_REMOVED: Release = (12, 0, 11)
 
 SLACK_FAMILIES_ALL: tuple[str, ...] = ("app", "appSharing", "appStrict")
 SLACK_FAMILY_PROPERTIES: tuple[str, ...] = ("Id", "ClientId", "ClientSecret", "SigningSecret")
@@ -216,6 +249,29 @@ def unsupported_release(release: Release, uses_slack: bool, uses_msteams: bool) 
         f"CodeStream API release {format_release(release)} cannot load {what}, which "
         f"its configuration schema has from {format_release(minimum)} on; {fix}"
     )
+
+
+def load_method(release: Release | None) -> str:
+    """How ``release`` loads a configuration (module docstring).
+
+    Returns:
+        ``"cfg-tool"`` (8.2.25 and later, and an unknown release), ``"loader"``
+        (7.4.2 to 8.2.24: ``mongo-config-loader.js`` with ``--add-cfg-file``) or
+        ``"file"`` (before 7.4.2: ``codestream-services-config.json`` only).
+    """
+    if release is None or release >= CFG_TOOL_SINCE:
+        return "cfg-tool"
+    return "loader" if release >= CONFIG_LOADER_SINCE else "file"
+
+
+def has_admin_app(release: Release | None) -> bool:
+    """Whether ``release`` ships the Admin App (8.2.25 to 12.0.10)."""
+    return release is not None and ADMIN_APP_SINCE <= release < ADMIN_APP_REMOVED
+
+
+def teams_oauth_client(release: Release | None) -> bool:
+    """Whether Teams sign-in is an OAuth client of Microsoft's login (before 14.0.15)."""
+    return release is not None and release < TEAMS_APP_CLIENT_SINCE
 
 
 def slack_manifest_applies(release: Release | None) -> bool:

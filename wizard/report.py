@@ -24,6 +24,7 @@ from typing import TextIO
 
 from wizard.engine import AREA_TITLES, sort_findings
 from wizard.findings import Finding, Status, has_failure
+from wizard.safetext import visible
 
 _COLOURS: dict[Status, str] = {"ok": "32", "warn": "33", "fail": "31", "skip": "2"}
 _LABELS: dict[Status, str] = {"ok": " ok ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
@@ -144,8 +145,9 @@ class CheckRun:
 
 
 def _label_value(text: str) -> str:
-    # The exposition format escapes exactly these three in label values.
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    # The exposition format escapes exactly these three in label values; a path is
+    # the admin's, still its control characters never reach a scrape or a terminal.
+    return visible(text, lines=True).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def _number(value: float) -> str:
@@ -237,7 +239,7 @@ def nagios_exit_code(findings: Sequence[Finding]) -> int:
 
 def _plugin_text(text: str) -> str:
     # "|" starts the performance data in the plugin output: keep it out of the text.
-    return " ".join(text.replace("|", "/").split())
+    return " ".join(visible(text).replace("|", "/").split())
 
 
 def format_nagios(findings: Sequence[Finding], run: CheckRun) -> str:

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from wizard.reading import BoundedReadError, read_bounded_stat
+
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
     "slack": ("client_secret", "signing_secret"),
     "msteams": ("app_password",),
@@ -109,21 +111,18 @@ def _read_secret_file(section: str, key: str, path: str) -> tuple[str, int]:
             section, where, f"{path!r} is not an absolute path; give the full path (/...)."
         )
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise problem("no such file; create it or fix the path.") from None
-    except OSError as exc:
-        raise problem(f"cannot be read ({exc.strerror}); run as root or fix its owner.") from None
-    try:
-        # fstat on the open file: what is checked is what is read.
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise problem("is not a regular file; point at the file holding the secret.")
-        raw = os.read(fd, MAX_SECRET_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(raw) > MAX_SECRET_BYTES:
-        raise problem(f"is larger than {MAX_SECRET_BYTES} bytes; is this really the secret?")
+        # The one bounded reader: a regular file (by fstat), O_NONBLOCK, at most the cap.
+        raw, info = read_bounded_stat(path, MAX_SECRET_BYTES)
+    except BoundedReadError as exc:
+        messages = {
+            "missing": "no such file; create it or fix the path.",
+            "directory": "is not a regular file; point at the file holding the secret.",
+            "special": "is not a regular file; point at the file holding the secret.",
+            "too_large": f"is larger than {MAX_SECRET_BYTES} bytes; is this really the secret?",
+        }
+        raise problem(
+            messages.get(exc.kind, f"cannot be read ({exc.why}); run as root or fix its owner.")
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -34,10 +34,14 @@ from tests.integration.test_renew_hook import make_certbot_lineage
 from tests.nginx_harness import require_nginx
 from tests.offline_wheel import PTH_NAME, build_wheel, dependencies_dir
 from wizard.answers import load_answers
+from wizard.demo.bot_routes import BotSettings
 from wizard.demo.environment import DemoEnvironment, running_demo
 from wizard.demo.nginx import DemoNginx
 
 pytestmark = pytest.mark.nginx
+
+ROLE_SLACK_APP_ID = "A0TESTAPP01"
+ROLE_TEAMS_APP_ID = "00000000-0000-4000-8000-000000000001"
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = ROOT / "ansible"
@@ -238,9 +242,9 @@ def _write_inventory(lab: Lab, wheel: Path) -> None:
         "codestream_bastion_listen_port": answers.bastion.listen_port,
         "codestream_bastion_api_url": answers.codestream.api_url,
         "codestream_bastion_upstream_ca": answers.codestream.upstream_ca,
-        "codestream_bastion_slack_app_id": "A0TESTAPP01",
+        "codestream_bastion_slack_app_id": ROLE_SLACK_APP_ID,
         "codestream_bastion_slack_client_id": "1234567890.1234567890123",
-        "codestream_bastion_msteams_app_id": "00000000-0000-4000-8000-000000000001",
+        "codestream_bastion_msteams_app_id": ROLE_TEAMS_APP_ID,
         # The secrets, from the vault, as in the example inventory.
         **{
             f"codestream_bastion_{name}": f"{{{{ vault_codestream_bastion_{name} }}}}"
@@ -292,6 +296,11 @@ def lab(tmp_path: Path, wheel: Path) -> Iterator[Lab]:
                     "slack_signing_secret": "ss-" + secrets.token_hex(8),
                     "msteams_app_password": "tp-" + secrets.token_hex(8),
                 },
+            )
+            # The fake API holds the app ids and secret the role writes: the signed proof passes.
+            assert env.api is not None
+            env.api.bot = BotSettings(
+                lab.secrets["slack_signing_secret"], ROLE_SLACK_APP_ID, ROLE_TEAMS_APP_ID
             )
             _write_inventory(lab, wheel)
             yield lab

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import email.utils
+import hashlib
+import json
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
+from wizard.checks.slack_signing import signed_headers
+from wizard.demo.bot_routes import BotSettings
 from wizard.demo.ca import TestCA
 from wizard.demo.fake_api import (
     DEFAULT_API_VERSION,
@@ -142,36 +149,147 @@ def test_unparsable_request_gets_400_and_close(api: FakeCodeStreamApi) -> None:
 # -- the bot endpoints ---------------------------------------------------------------
 
 
+SECRET = "e3b0c44298fc1c149afbf4c8996fb924"
+APP_ID = "A0FAKEAPP01"
+TEAMS_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+SLACK = "/no-auth/provider-action/slack"
+EVENTS = "/no-auth/provider-action/slack-events"
+MSTEAMS = "/no-auth/provider-action/msteams"
+
+
+@pytest.fixture
+def configured(api: FakeCodeStreamApi) -> FakeCodeStreamApi:
+    api.bot = BotSettings(SECRET, APP_ID, TEAMS_ID)
+    return api
+
+
+def slack_post(
+    api: FakeCodeStreamApi,
+    path: str,
+    body: bytes,
+    *,
+    secret: str | None = SECRET,
+    at: float | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> httpx.Response:
+    """POST ``body`` signed as Slack signs it (``secret=None``: unsigned)."""
+    headers = {"Content-Type": content_type}
+    if secret is not None:
+        headers.update(signed_headers(secret, int(time.time() if at is None else at), body))
+    return httpx.post(api.url + path, content=body, headers=headers)
+
+
+def interactivity_body(app_id: str = APP_ID) -> bytes:
+    payload = json.dumps({"type": "block_actions", "api_app_id": app_id, "actions": []})
+    return ("payload=" + quote(payload, safe="")).encode()
+
+
+def express_etag(body: bytes) -> str:
+    digest = base64.b64encode(hashlib.sha1(body).digest()).decode()  # noqa: S324
+    return f'W/"{len(body):x}-{digest[:27]}"'
+
+
+# -- the bot routes, as CodeStream answers them ------------------------------------------
+
+
+def test_signed_interactivity_without_an_action_is_200_and_empty(
+    configured: FakeCodeStreamApi,
+) -> None:
+    response = slack_post(configured, SLACK, interactivity_body())
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == "0"
+    assert "content-type" not in response.headers
+
+
 @pytest.mark.parametrize(
-    "path",
+    ("secret", "app_id", "skew"),
     [
-        "/no-auth/provider-action/slack",
-        "/no-auth/provider-action/slack-events",
-        "/no-auth/provider-action/msteams",
-        "/no-auth/provider-action/msteams/",  # Express routing is not strict
-        "/NO-AUTH/provider-action/MSTeams",  # nor case-sensitive
+        (None, APP_ID, 0),  # unsigned
+        ("not-the-secret", APP_ID, 0),
+        (SECRET, "A0OTHERAPP1", 0),  # signingSecretsByAppIds has no entry for it
+        (SECRET, APP_ID, -301),  # outside Slack's 300 s window
     ],
 )
-def test_post_to_a_bot_endpoint_is_answered_200(api: FakeCodeStreamApi, path: str) -> None:
-    response = httpx.post(api.url + path, content=b"payload=%7B%7D")
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/json; charset=utf-8"
-    assert response.headers["x-powered-by"] == "Express"
-    assert response.headers["etag"] == 'W/"2-vyGp6PvFo4RvsFtPoIWeCReyIC8"'  # Express's, for {}
-    assert response.json() == {}
-
-
-def test_slack_url_verification_gets_the_challenge_back(api: FakeCodeStreamApi) -> None:
-    response = httpx.post(
-        api.url + "/no-auth/provider-action/slack-events",
-        json={
-            "type": "url_verification",
-            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-            "token": "t",
-        },
+def test_interactivity_refuses_a_bad_signature_with_rapi_1003(
+    configured: FakeCodeStreamApi, secret: str | None, app_id: str, skew: int
+) -> None:
+    response = slack_post(
+        configured, SLACK, interactivity_body(app_id), secret=secret, at=time.time() + skew
     )
+    assert response.status_code == 403
+    assert response.content == b'{"code":"RAPI-1003","message":"Object not found"}'
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.headers["etag"] == express_etag(response.content)
+
+
+def test_interactivity_with_an_unparsable_payload_is_a_text_404(
+    configured: FakeCodeStreamApi,
+) -> None:
+    response = slack_post(configured, SLACK, b"payload=%7Bnot-json")
+    assert (response.status_code, response.text) == (404, "Not Found")
+
+
+def test_signed_url_verification_gets_the_challenge_back(configured: FakeCodeStreamApi) -> None:
+    body = json.dumps({"token": "t", "challenge": "3eZbrw1aBm2rZgRN", "type": "url_verification"})
+    response = slack_post(configured, EVENTS, body.encode(), content_type="application/json")
     assert response.status_code == 200
-    assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    assert response.content == b'{"challenge":"3eZbrw1aBm2rZgRN"}'
+    assert response.headers["etag"] == express_etag(response.content)
+
+
+@pytest.mark.parametrize("secret", [None, "not-the-secret"])
+def test_events_refuse_a_bad_signature_with_rapi_1012(
+    configured: FakeCodeStreamApi, secret: str | None
+) -> None:
+    body = b'{"challenge":"c","type":"url_verification"}'
+    response = slack_post(configured, EVENTS, body, secret=secret, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json() == {"code": "RAPI-1012", "message": "Invalid parameter"}
+
+
+def test_before_13_0_1_the_events_path_checks_nothing(configured: FakeCodeStreamApi) -> None:
+    configured.api_version = "12.0.10"
+    body = b'{"challenge":"c","type":"url_verification"}'
+    response = slack_post(configured, EVENTS, body, secret=None, content_type="application/json")
+    assert (response.status_code, response.content) == (200, b"")
+
+
+def test_no_signing_secret_configured_refuses_every_signature(api: FakeCodeStreamApi) -> None:
+    body = b'{"challenge":"c","type":"url_verification"}'
+    response = slack_post(api, EVENTS, body, secret="", content_type="application/json")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", [MSTEAMS, MSTEAMS + "/", "/NO-AUTH/provider-action/MSTeams"])
+def test_teams_without_a_token_is_botbuilders_401(configured: FakeCodeStreamApi, path: str) -> None:
+    response = httpx.post(configured.url + path, json={"type": "typing"})
+    assert response.status_code == 401
+    assert response.text == "Error: Unauthorized Access. Request is not authorized"
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["x-cs-api-version"] == DEFAULT_API_VERSION
+
+
+def test_teams_without_an_activity_type_is_400(configured: FakeCodeStreamApi) -> None:
+    response = httpx.post(configured.url + MSTEAMS, json={"text": "hi"})
+    assert response.status_code == 400
+
+
+def test_teams_without_an_app_id_processes_an_unauthenticated_activity(
+    api: FakeCodeStreamApi,
+) -> None:
+    response = httpx.post(api.url + MSTEAMS, json={"type": "typing"})
+    assert (response.status_code, response.content) == (200, b"")
+
+
+def test_the_clock_offset_moves_the_date_header_and_the_signature_window(
+    configured: FakeCodeStreamApi,
+) -> None:
+    configured.bot.clock_offset = 600.0
+    response = slack_post(configured, SLACK, interactivity_body())
+    sent = email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
+    assert 595 <= sent - time.time() <= 601
+    assert response.status_code == 403  # signed now: 600 s off the API's clock
 
 
 @pytest.mark.parametrize(
@@ -218,7 +336,7 @@ def test_chunked_bodies_are_recorded_de_chunked(api: FakeCodeStreamApi) -> None:
         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         b"4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n",
     )
-    assert raw.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert raw.startswith(b"HTTP/1.1 400 Bad Request\r\n")  # botbuilder: no activity type
     assert api.requests[0].body == b"abcdefg"
 
 
@@ -254,7 +372,7 @@ def test_pipelined_requests_are_answered_in_order(api: FakeCodeStreamApi) -> Non
         b"GET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     first, second = raw.split(b"HTTP/1.1 ")[1:]
-    assert first.startswith(b"200 OK\r\n")
+    assert first.startswith(b"403 Forbidden\r\n")  # no Slack signature
     assert b"Connection: keep-alive" in first
     assert second.startswith(b"404 Not Found\r\n")
     assert b"<pre>Cannot GET /two</pre>" in second

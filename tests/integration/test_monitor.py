@@ -8,6 +8,8 @@ Where ``systemd-analyze`` is installed, it verifies both unit files too.
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 import shutil
 import stat
@@ -135,3 +137,35 @@ def test_textfile_needs_the_prometheus_format(
     assert status == 2
     assert "--format prometheus" in capsys.readouterr().err
     assert not (tmp_path / "x.prom").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a directory away")
+def test_monitor_refuses_an_answers_file_another_user_could_change(
+    demo_with_nginx: tuple[DemoEnvironment, Path, DemoNginx],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The root timer would read it daily: whoever owns its directory would steer root's check."""
+    env, answers, _nginx = demo_with_nginx
+    work, textfiles = tmp_path / "work", tmp_path / "textfile"
+    for directory in (work, textfiles):
+        directory.mkdir()
+    monkeypatch.chdir(work)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    moved = theirs / "answers.toml"
+    shutil.copy(answers, moved)
+    os.chown(theirs, pwd.getpwnam("nobody").pw_uid, -1)
+    units = tmp_path / "u"
+    monitor = ["--monitor", "--textfile-dir", str(textfiles), "--systemd-dir", str(units)]
+    assert main(apply_args(env, moved, "--yes", "--json", *monitor)) == 1
+    document = one_json_object(capsys.readouterr().out)
+    findings = document["findings"]
+    (refused,) = [f for f in findings if f["code"] == "install.monitor"]  # type: ignore[union-attr,index]
+    assert str(theirs) in refused["title"]
+    assert "belongs to nobody" in refused["title"]
+    assert "read it as root" in refused["title"]
+    assert "/etc/codestream-bastion/" in refused["remedy"]
+    assert not units.exists()
+    assert not (env.files.nginx_root / "conf.d" / "codestream-bastion.conf").exists()

@@ -36,6 +36,7 @@ from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.checks.proxy import check_proxy
 from wizard.constants import SERVER_CONF_NAME
+from wizard.demo.bot_routes import BotSettings
 from wizard.demo.ca import TestCA
 from wizard.demo.dns_server import DnsServer
 from wizard.demo.fake_api import FakeCodeStreamApi, express_pathname
@@ -54,6 +55,9 @@ ENDPOINTS = (
 )
 EXPOSED = frozenset(ENDPOINTS) | {e + "/" for e in ENDPOINTS}
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE")
+SLACK_APP_ID = "A0E2EPROOF1"
+SIGNING_SECRET = "8f14e45fceea167a5a36dedd4bea2543"
+TEAMS_APP_ID = "6f1d3c6e-1b0a-4e52-9d36-0f0b7c1e2a11"
 
 
 @dataclasses.dataclass
@@ -83,11 +87,18 @@ class Setup:
             setattr(answers.bastion, key, value)
         answers.codestream.api_url = f"https://{API_HOST}:{self.api.port}"
         answers.codestream.upstream_ca = str(self.api_ca)
+        answers.slack.app_id = SLACK_APP_ID
+        answers.slack.signing_secret = SIGNING_SECRET
+        answers.msteams.app_id = TEAMS_APP_ID
         return answers
 
     def ctx(self, **changes: object) -> CheckContext:
         ctx = CheckContext(
-            nameservers=(self.dns.nameserver,), ca_bundle=self.trust, timeout=3.0, lab=True
+            nameservers=(self.dns.nameserver,),
+            ca_bundle=self.trust,
+            timeout=3.0,
+            lab=True,
+            nginx_root=self.tmp / "main" / "conf",  # the main nginx's (the limits in force)
         )
         return dataclasses.replace(ctx, **changes)
 
@@ -128,12 +139,15 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     zone = {HOSTNAME: [("A", "127.0.0.1")], API_HOST: [("A", "127.0.0.1")]}
     features = dataclasses.replace(detect_nginx_features(binary), listen_ipv6=False)
     with DnsServer(zone) as dns, FakeCodeStreamApi(api_cert, api_key) as api:
+        api.bot = BotSettings(SIGNING_SECRET, SLACK_APP_ID, TEAMS_APP_ID)
         s = Setup(
             tmp, binary, features, dns, api, trust, public_ca, cert, key, api_ca_file, free_port()
         )
         logs = tmp / "main" / "logs"
         logs.mkdir(parents=True)
-        with s.nginx("main", s.render(s.answers(), logs), s.port):
+        # No request rate limit here: the hostile sweep below is a one-client flood
+        # (tests/integration/test_limits.py proves the limits themselves).
+        with s.nginx("main", s.render(s.answers(requests_per_second=0), logs), s.port):
             yield s
 
 
@@ -155,9 +169,20 @@ async def test_check_proxy_passes_through_the_real_bastion(setup: Setup) -> None
     assert len(codes["proxy.endpoint"]) == 3
     assert "proxy.certificate" in codes
     assert "proxy.ok" in codes
-    # The API saw exactly the endpoint GETs (with and without the trailing slash).
-    seen = sorted(express_pathname(r.path) for r in setup.api.requests)
+    # The limits in force, read from the block that serves the name (no rate limit here).
+    (limits,) = codes["proxy.limits"]
+    assert f"zone=codestream_bastion_{HOSTNAME}_{setup.port}_conn 50" in limits.detail
+    assert "rate=" not in limits.detail
+    assert len(codes["proxy.slack_verified"]) == 2
+    assert "proxy.teams_token_required" in codes
+    assert "proxy.clock" in codes
+    # Through nginx, the API saw exactly the endpoint GETs (with and without the
+    # trailing slash) and the signed proof's POSTs; the clock proof asked it directly.
+    proxied = [r for r in setup.api.requests if r.header("X-Forwarded-For")]
+    seen = sorted(express_pathname(r.path) for r in proxied if r.method == "GET")
     assert seen == sorted([*ENDPOINTS, *(e + "/" for e in ENDPOINTS)])
+    posts = sorted(express_pathname(r.path) for r in proxied if r.method == "POST")
+    assert posts == sorted([*ENDPOINTS, ENDPOINTS[0]])  # interactivity: unsigned, then signed
     assert {r.header("Host") for r in setup.api.requests} == {f"{API_HOST}:{setup.api.port}"}
 
 
@@ -316,7 +341,9 @@ def expected_outcome(method: str, target: str) -> str:
         return "400"
     if method == "TRACE":
         return "405"
-    return "api" if normalized in EXPOSED else "404"
+    if normalized not in EXPOSED:
+        return "404"
+    return "api" if method in ("GET", "POST") else "405"  # only the methods the routes need
 
 
 def test_hostile_requests_reach_the_api_only_at_the_exact_endpoints(setup: Setup) -> None:
@@ -348,11 +375,14 @@ def test_hostile_requests_reach_the_api_only_at_the_exact_endpoints(setup: Setup
         want = expected_outcome(method, target)
         if want == "api":
             api_page = reply.headers.get("content-security-policy") == "default-src 'none'"
-            if not (api_page or (method == "POST" and reply.status == 200)):
+            routed = method == "POST" and "x-cs-api-version" in reply.headers
+            if not (api_page or routed):
                 mistakes.append((method, target[:80], reply.status, "expected the API"))
             continue
         if str(reply.status) != want or b"Cannot " in reply.body:
             mistakes.append((method, target[:80], reply.status, f"expected nginx's {want}"))
+        elif want == "405" and method != "TRACE" and reply.headers.get("allow") != "GET, POST":
+            mistakes.append((method, target[:80], reply.status, "405 without Allow"))
         elif method != "HEAD" and b"<center>nginx</center>" not in reply.body:
             mistakes.append((method, target[:80], reply.status, "not nginx's own page"))
         assert i not in reached

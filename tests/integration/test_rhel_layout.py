@@ -31,10 +31,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_proxy_e2e import SIGNING_SECRET, SLACK_APP_ID, TEAMS_APP_ID
 from tests.nginx_harness import free_port, require_nginx
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.checks.proxy import check_proxy
+from wizard.demo.bot_routes import BotSettings
 from wizard.demo.ca import TestCA, key_pem
 from wizard.demo.dns_server import DnsServer
 from wizard.demo.fake_api import FakeCodeStreamApi
@@ -177,6 +179,8 @@ class Rhel:
         a.bastion.listen_port = self.port
         a.codestream.api_url = f"https://{API_HOST}:{self.api.port}"
         a.codestream.upstream_ca = str(self.api_ca)
+        a.slack.app_id, a.slack.signing_secret = SLACK_APP_ID, SIGNING_SECRET
+        a.msteams.app_id = TEAMS_APP_ID
         return a
 
     def ctx(self) -> CheckContext:
@@ -242,6 +246,7 @@ def rhel(tmp_path: Path) -> Iterator[Rhel]:
     make_rhel_root(root, (issued.fullchain_pem(), key_pem(issued.key)))
     zone = {HOSTNAME: [("A", "127.0.0.1")], API_HOST: [("A", "127.0.0.1")]}
     with DnsServer(zone) as dns, FakeCodeStreamApi(api_cert, api_key) as api:
+        api.bot = BotSettings(SIGNING_SECRET, SLACK_APP_ID, TEAMS_APP_ID)
         yield Rhel(root, binary, dns, api, trust, api_ca_file, free_port())
     # Stop the master this test started (found through the tree's own pid file).
     state = master_state(root / "run/nginx.pid")

@@ -42,6 +42,9 @@ def test_wheel_contains_templates_and_renders_from_a_fresh_venv(tmp_path: Path) 
     assert "wizard/tui/wizard.tcss" in names
     assert "wizard/tui/screens/welcome.py" in names
     assert "wizard/tui/widgets/field.py" in names
+    # demo --web's own page (no other host named in it) ships with the package.
+    assert "wizard/web/templates/app_index.html" in names
+    assert "wizard/web/templates/full.html" in names
 
     venv = tmp_path / "venv"
     assert _run(sys.executable, "-m", "venv", venv).returncode == 0

@@ -22,7 +22,8 @@ def test_done_step_lists_the_steps_in_order() -> None:
         "https://bastion-host.my-company.com/no-auth/provider-action/slack\n",
         "Messaging endpoint:\nhttps://bastion-host.my-company.com/no-auth/provider-action/msteams\n",
         "codestream --cfg-tool --dump active > ~/.codestream/",
-        "codestream-bastion merge-config --snippet ~/.codestream/codestream-messaging.json",
+        # The merge runs on the bastion, where codestream-bastion is installed.
+        "codestream-bastion merge-config --snippet /out/codestream-messaging.json",
         "codestream --cfg-tool --load /opt/config/",
         "codestream --restart",
         "Slack, after the configuration is loaded",
@@ -38,7 +39,9 @@ def test_done_step_lists_the_steps_in_order() -> None:
     shown = [line.text for line in values(lines)]
     assert "https://bastion-host.my-company.com/no-auth/provider-action/msteams" in shown
     assert all(line.label for line in values(lines))
-    assert all(" " not in v or v.startswith(("codestream", "codestream-bastion")) for v in shown)
+    assert all(
+        " " not in v or v.startswith(("codestream", "codestream-bastion", "scp ")) for v in shown
+    )
 
 
 def test_done_step_without_exposure_has_no_events_and_no_bastion_urls() -> None:

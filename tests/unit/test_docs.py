@@ -6,7 +6,10 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-AREAS = "mode|hostname|ip|listen|dns|cert|key|upstream|nginx|selinux|firewall|secrets|proxy|install"
+AREAS = (
+    "mode|hostname|ip|listen|dns|cert|key|upstream|nginx|selinux|firewall|secrets|proxy|install"
+    "|acme|caa"
+)
 CODE = re.compile(rf'"((?:{AREAS})\.[a-z0-9_]+)"')
 # Strings of that shape in the sources that are not finding codes.
 NOT_CODES = {

@@ -213,15 +213,23 @@ def test_missing_files_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "nope.json: no such file" in out
 
 
-def test_a_symlinked_configuration_is_written_through_the_link(
+def test_a_symlinked_configuration_is_refused_and_nothing_of_it_is_shown(
     files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     snippet, config = files
+    before = config.read_bytes()
     link = tmp_path / "link.json"
     link.symlink_to(config)
-    assert run_merge_config(snippet, link, io.StringIO()) == 0
+    out = io.StringIO()
+    assert run_merge_config(snippet, link, out) == 2
     assert link.is_symlink()
-    assert "msteams" in json.loads(config.read_text())["integrations"]
+    assert config.read_bytes() == before
+    assert "is a symbolic link" in out.getvalue()
+    assert "mongo" not in out.getvalue()
+    assert "---" not in out.getvalue()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [snippet.name, config.name, "link.json"]
+    )
 
 
 def test_deep_merge_and_masking_helpers() -> None:

@@ -190,7 +190,11 @@ def _expected_directives(answers: Answers, scheme: str, resolved: bool) -> Count
         ]  # fmt: skip
     if resolved:
         names += ["resolver", "resolver_timeout", "set"]
-    names += ["location"] * (2 * len(answers.endpoints) + 1)
+    # The per-client limits (on by default) and the 429 and 405 pages, each a named location.
+    names += ["limit_req", "limit_req_status", "limit_req_log_level"]
+    names += ["limit_conn", "limit_conn_status", "limit_conn_log_level"]
+    names += ["error_page", "error_page"]
+    names += ["location"] * (2 * len(answers.endpoints) + 1 + 2)
     return Counter(names)
 
 
@@ -229,7 +233,7 @@ def _check_server_block(answers: Answers, conf: str) -> None:
     if resolved:
         assert args("set") == [["$codestream_bastion_api", f"{host}:{port}"]]
     locations = {tuple(d["args"]): d["block"] for d in block if d["directive"] == "location"}
-    expected = {("/",)}
+    expected = {("/",), ("@codestream_bastion_429",), ("@codestream_bastion_405",)}
     for endpoint in answers.endpoints:
         expected |= {("=", endpoint), ("=", endpoint + "/")}
     assert set(locations) == expected
@@ -237,7 +241,11 @@ def _check_server_block(answers: Answers, conf: str) -> None:
         if key == ("/",):
             assert [(d["directive"], d["args"]) for d in body] == [("return", ["404"])]
             continue
-        assert [d["directive"] for d in body] == ["proxy_pass"]
+        if key[0].startswith("@"):  # the 429 and 405 pages: no answer reaches them
+            assert [d["directive"] for d in body] == ["add_header", "add_header", "return"]
+            continue
+        assert [d["directive"] for d in body] == ["if", "proxy_pass"]
+        body = body[1:]
         if resolved:
             target = "${codestream_bastion_api}"
         else:

@@ -5,6 +5,13 @@ The wizard lists the certificates it finds in the usual places
 working directory) with a one-line verdict each, and finds the key that
 matches the chosen certificate. The walk is bounded (depth, entries, files
 peeked) and skips what is not a regular file. Only the TUI uses this module.
+
+Another user may plant files where discovery looks (the working directory is
+scanned): a name holding a control character is left out, every name a
+certificate shows goes through :func:`wizard.safetext.visible`
+(:func:`~wizard.checks.x509_facts.name_label`), and a certificate another user
+could change is marked by its verdict (``cert.unsafe_path``, the first finding
+of :func:`~wizard.checks.certificate.certificate_findings`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from wizard.checks.context import CheckContext
 from wizard.checks.pem import CERT_ROLE, FileProblem, parse_certificates, pem_blocks, read_capped
 from wizard.checks.x509_facts import get_extension, is_ca, name_label, public_der, san_names
 from wizard.findings import Status, worst_status
+from wizard.reading import read_head
+from wizard.safetext import has_control, visible
 
 MAX_DISCOVERED = 50
 """Most certificate files :func:`discover_certificates` returns."""
@@ -71,7 +80,8 @@ def summarize_certificate(path: str, hostname: str, ctx: CheckContext) -> Certif
 
         findings, parsed = certificate_findings(path, hostname, ctx)
     except Exception as exc:  # the wizard's list must not break on one odd file
-        return CertificateSummary(path, "", (), "", None, f"Could not be checked: {exc}", "fail")
+        why = visible(f"Could not be checked: {exc}")
+        return CertificateSummary(path, "", (), "", None, why, "fail")
     status = worst_status(findings)
     verdict = next((f.title for f in findings if f.status == status), "No finding")
     if parsed is None:
@@ -91,11 +101,7 @@ def summarize_certificate(path: str, hostname: str, ctx: CheckContext) -> Certif
 def _peek(path: Path) -> bytes:
     """The first bytes of a regular file, or ``b""``."""
     try:
-        if not path.is_file():
-            return b""
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read(_PEEK_BYTES)
+        return read_head(path, _PEEK_BYTES)  # the bounded reader: regular files only
     except OSError:
         return b""
 
@@ -177,7 +183,10 @@ def discover_certificates(roots: Sequence[Path], *, limit: int = MAX_DISCOVERED)
         try:
             for path in _walk(Path(root)):
                 real = os.path.realpath(path)
-                if real in seen or not _looks_like_server_certificate(path):
+                # No real certificate path holds a control character: it would only be shown.
+                if has_control(str(path)) or real in seen:
+                    continue
+                if not _looks_like_server_certificate(path):
                     continue
                 seen.add(real)
                 found.append(path)
@@ -217,6 +226,8 @@ def _key_candidates(directories: Sequence[Path]) -> Iterator[Path]:
         except OSError:
             continue
         for name in names:
+            if has_control(name):
+                continue
             lower = os.path.basename(name).lower()
             if lower.endswith((".key", ".pem")) or "key" in lower:
                 yield Path(name)
@@ -259,3 +270,84 @@ def find_matching_key(cert_path: str, candidates_dirs: Sequence[Path] | None = N
     except (OSError, ValueError):
         return None
     return None
+
+
+# -- the certificate step's list: server certificates only (issue 19) -------------------------
+
+TRUST_STORE_DIRS: tuple[str, ...] = (
+    "/etc/ssl/certs",  # Debian, Ubuntu: the trust store's hashed links and bundle
+    "/usr/share/ca-certificates",
+    "/usr/local/share/ca-certificates",
+    "/etc/ca-certificates",
+    "/etc/pki/ca-trust",  # RHEL, Fedora
+    "/etc/pki/tls/certs",  # RHEL: ca-bundle.crt
+    "/etc/pki/trust",  # SUSE
+    "/var/lib/ca-certificates",  # SUSE
+)
+_WIDE_LIMIT = 10 * MAX_DISCOVERED  # before the trust store and CA certificates are dropped
+
+
+def trust_store_dirs(ctx: CheckContext) -> frozenset[str]:
+    """Directories of the system's trust store (real paths): CA roots, never server certificates.
+
+    The known ones, the directory of the trust bundle the checks use, and
+    OpenSSL's certificate directory.
+    """
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    dirs = [*TRUST_STORE_DIRS, paths.capath or "", paths.openssl_capath or ""]
+    bundle = ctx.trust_bundle()
+    if bundle is not None:
+        dirs.append(str(Path(bundle).parent))
+    return frozenset(os.path.realpath(d) for d in dirs if d)
+
+
+def _inside(path: Path, dirs: frozenset[str]) -> bool:
+    """Whether ``path`` (as named, or what it links to) lies in one of ``dirs``."""
+    for candidate in (os.path.abspath(path), os.path.realpath(path)):
+        parent = os.path.dirname(candidate)
+        if any(parent == d or parent.startswith(d + os.sep) for d in dirs):
+            return True
+    return False
+
+
+def _ca_without_names(path: Path) -> bool:
+    """A CA:TRUE certificate without a subjectAltName: a CA root, not a server's.
+
+    :func:`_looks_like_server_certificate` keeps CA:TRUE certificates without
+    keyCertSign (``openssl req -x509`` makes such server certificates); old
+    roots such as Go Daddy Class 2 have no key usage at all, but no server
+    certificate lacks the names a client checks.
+    """
+    from cryptography import x509
+
+    blocks = pem_blocks(_peek(path))
+    try:
+        cert = x509.load_pem_x509_certificate(blocks[0][1])
+    except (ValueError, IndexError):
+        return True
+    return is_ca(cert) and get_extension(cert, x509.SubjectAlternativeName) is None
+
+
+def discover_server_certificates(
+    roots: Sequence[Path], ctx: CheckContext, *, limit: int = MAX_DISCOVERED
+) -> list[Path]:
+    """What the certificate step lists: :func:`discover_certificates`, server certificates only.
+
+    Drops everything inside the trust store's directories (:func:`trust_store_dirs`)
+    and CA certificates that :func:`discover_certificates` lets through, so a
+    host without a certificate of its own shows none, rather than CA roots.
+    """
+    excluded = trust_store_dirs(ctx)
+    found = discover_certificates(roots, limit=_WIDE_LIMIT)
+    servers = [p for p in found if not _inside(p, excluded) and not _ca_without_names(p)]
+    return servers[:limit]
+
+
+def summary_matches(summary: CertificateSummary, hostname: str) -> bool:
+    """Whether the summarised certificate names ``hostname`` (RFC 6125 wildcards)."""
+    from wizard.checks.x509_facts import ascii_hostname, san_matches
+
+    name = ascii_hostname(hostname)
+    return name is not None and any(san_matches(pattern, name) for pattern in summary.names)

@@ -42,6 +42,7 @@ from wizard.checks.pem import (
     parse_certificates,
     pem_blocks,
     read_capped,
+    swappable,
     unreadable,
 )
 from wizard.checks.x509_facts import (
@@ -289,10 +290,11 @@ def certificate_findings(
     cert_path: str, hostname: str, ctx: CheckContext
 ) -> tuple[list[Finding], CertificateFile | None]:
     """Every ``cert.*`` finding, and the parsed file when it could be read."""
+    unsafe = swappable(cert_path, "cert.unsafe_path", "certificate")
     try:
         parsed = load_certificate_file(cert_path, hostname)
         if isinstance(parsed, Finding):
-            return [parsed], None
+            return [*unsafe, parsed], None
         findings = [
             *check_chain_order(parsed.certs),
             *check_hostname_in_san(parsed.leaf, hostname),
@@ -302,7 +304,8 @@ def certificate_findings(
             *check_server_auth(parsed.leaf),
         ]
         explained = any(f.status == "fail" for f in findings)
-        return [*check_chain(parsed, hostname, ctx, explained=explained), *findings], parsed
+        chain = check_chain(parsed, hostname, ctx, explained=explained)
+        return [*unsafe, *chain, *findings], parsed
     except ValueError as exc:  # a malformed extension surfaces lazily, as ValueError
         return [
             fail(
@@ -454,7 +457,11 @@ def _key_findings(key_path: str, parsed: CertificateFile | None) -> list[Finding
 
 def _check_sync(cert_path: str, key_path: str, hostname: str, ctx: CheckContext) -> list[Finding]:
     cert_findings, parsed = certificate_findings(cert_path, hostname, ctx)
-    return [*cert_findings, *_key_findings(key_path, parsed)]
+    unsafe = swappable(key_path, "key.unsafe_path", "private key")
+    key_findings = _key_findings(key_path, parsed)
+    if unsafe:  # never "key.ok" for a key another user can swap
+        key_findings = [f for f in key_findings if f.code != "key.ok"]
+    return [*cert_findings, *unsafe, *key_findings]
 
 
 async def check_certificate(

@@ -123,15 +123,20 @@ def release_findings(header: str, configured: str) -> list[Finding]:
     except ValueError:
         chosen = None  # the render step names the bad key
     if found is None and chosen is None:
-        sent = f"sent {RELEASE_HEADER}: {header!r:.40}" if header else f"sent no {RELEASE_HEADER}"
+        sent = (
+            f"sent an {RELEASE_HEADER} header that names no release"
+            if header
+            else f"sent no {RELEASE_HEADER} header"
+        )
         return [
             warn(
                 "upstream.release_unknown",
                 "The CodeStream API did not name its release",
-                f"The API {sent} header. The snippet is written "
+                f"The API {sent}. The snippet is written "
                 f"{shape_for(None).describe()}; releases before 13.0.2 read other keys.",
                 "Set release in the [codestream] table of the answers file to the API's "
-                'release (e.g. release = "14.0.3"; the Admin App shows it), then render again.',
+                'release (e.g. release = "14.0.3"; X-CS-API-Version of '
+                "curl -sI API_URL/no-auth/capabilities), then render again.",
             )
         ]
     findings: list[Finding] = []
@@ -140,7 +145,9 @@ def release_findings(header: str, configured: str) -> list[Finding]:
             ok(
                 "upstream.release",
                 f"CodeStream API release {format_release(found)}",
-                f"{RELEASE_HEADER}: {header.strip()}. The snippet is written "
+                # Only the version matched: whatever else the header holds is the
+                # upstream's to choose, and is never repeated.
+                f"{RELEASE_HEADER}: {format_release(found)}. The snippet is written "
                 f"{shape_for(chosen or found).describe()}.",
             )
         )
@@ -171,3 +178,28 @@ def release_findings(header: str, configured: str) -> list[Finding]:
             )
         )
     return findings
+
+
+_EXPRESS_ETAG = re.compile(r'^W/"[0-9a-f]+-[A-Za-z0-9+/]{27}"$')
+_CODESTREAM_ERROR = re.compile(rb'^\{"code":"[A-Z]+-\d+"')
+
+
+def answered_by_codestream(headers: Headers, body: bytes) -> bool:
+    """Whether an answer (of any status) came from CodeStream's Express app, not nginx.
+
+    Through the bastion, ``X-Powered-By`` is hidden and ``Server`` is nginx's
+    on every answer, so what tells them apart is what only CodeStream writes:
+    ``X-CS-API-Version`` (its versioner runs before any route), Express's 404
+    ``Content-Security-Policy``, Express's weak ETag (``W/"<length>-<27 base64>"``)
+    or a CodeStream error body (``{"code":"RAPI-1003",...}``). nginx's own
+    pages (404, 502, 504) carry none of them.
+    """
+    if header_value(headers, RELEASE_HEADER).strip():
+        return True
+    if header_value(headers, "content-security-policy").strip() == "default-src 'none'":
+        return True
+    if header_value(headers, "x-powered-by").lower() == "express":
+        return True
+    if _EXPRESS_ETAG.match(header_value(headers, "etag").strip()):
+        return True
+    return _CODESTREAM_ERROR.match(body) is not None

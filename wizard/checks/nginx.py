@@ -10,6 +10,8 @@ Four questions, answered through the nginx adapter (:mod:`wizard.nginx`):
 - Which layout does the tree use (:func:`wizard.nginx.detect_layout`)?
 - Does another enabled server block already claim the bastion's name on the
   listen port (:func:`wizard.nginx.find_conflicting_server_blocks`)?
+- Does the block serving the name now limit each client, and can the Teams
+  ranges file be used (:mod:`wizard.checks.limits`)?
 
 Nothing here changes a file.
 """
@@ -168,7 +170,9 @@ async def check_nginx(answers: Answers, ctx: CheckContext) -> list[Finding]:
 
     Returns:
         ``nginx.ok`` or ``nginx.missing``, ``nginx.version``, ``nginx.config_test``,
-        ``nginx.layout`` and ``nginx.conflict``.
+        ``nginx.layout`` and ``nginx.conflict``; ``nginx.limits`` or
+        ``nginx.no_limits`` for a block that serves the name already, and
+        ``nginx.teams_ranges`` (:mod:`wizard.checks.limits`).
     """
     if not answers.exposes_bastion:
         return [skip("nginx.skipped", "No nginx needed: this mode exposes nothing")]
@@ -195,4 +199,6 @@ async def check_nginx(answers: Answers, ctx: CheckContext) -> list[Finding]:
         findings.append(_config_test_finding(binary, ctx, test))
     if layout is not None:
         findings += await asyncio.to_thread(_conflict_findings, answers, ctx, layout, tree)
-    return findings
+    from wizard.checks.limits import check_limits
+
+    return findings + await asyncio.to_thread(check_limits, answers, tree)

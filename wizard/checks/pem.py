@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.checks.context import CheckContext
+from wizard.constants import MAX_TRUST_STORE_BYTES
 from wizard.findings import Finding, fail
+from wizard.fsutil import UnsafePathError, check_readable_path
+from wizard.reading import BoundedReadError, read_bounded
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -26,8 +29,6 @@ if TYPE_CHECKING:
 
 MAX_FILE_BYTES = 1 << 20
 """Largest certificate or key file read (a real chain is a few KiB)."""
-MAX_TRUST_STORE_BYTES = 16 << 20
-"""Largest trust store read (the system bundle is about 200 KiB)."""
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
@@ -139,25 +140,47 @@ def read_capped(path: str, role: FileRole, limit: int = MAX_FILE_BYTES) -> bytes
     if info.st_size > limit:
         raise too_big
     try:
-        # O_NONBLOCK: should the file be swapped for a FIFO after the stat, do not hang.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except PermissionError:
-        raise unreadable(
-            role,
-            path,
-            "permission denied",
-            f"Run the wizard as root (sudo), or make the {role.noun} readable by this user.",
-        ) from None
-    except OSError as exc:
-        raise unreadable(role, path, exc.strerror or str(exc)) from None
+        return read_bounded(path, limit)  # the one bounded reader (wizard.reading)
+    except BoundedReadError as exc:
+        if exc.kind == "too_large":
+            raise too_big from None
+        if exc.kind == "permission":
+            raise unreadable(
+                role,
+                path,
+                "permission denied",
+                f"Run the wizard as root (sudo), or make the {role.noun} readable by this user.",
+            ) from None
+        raise unreadable(role, path, exc.why) from None
+
+
+def swappable(path: str, code: str, noun: str) -> list[Finding]:
+    """A failure when a user other than root or the invoker could change ``path``.
+
+    nginx (or the check) loads the file as root at every reload: whoever owns
+    the file or any directory on its way (as written, and through each link's
+    own directory) could swap it for their own certificate, key or CA, or for
+    a link to any file. The sshd ``StrictModes`` rule of
+    :func:`wizard.fsutil.check_readable_path`.
+
+    Args:
+        path: The file (an empty path is not judged).
+        code: The finding's code, e.g. ``cert.unsafe_path``.
+        noun: What the file is, for the title ("certificate").
+
+    Returns:
+        One ``fail`` naming the path, its owner and how to move it, or nothing
+        (also when the path cannot be examined: reading it says why).
+    """
+    if not path.strip():
+        return []
     try:
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise unreadable(role, path, exc.strerror or str(exc)) from None
-    if len(data) > limit:
-        raise too_big
-    return data
+        check_readable_path(Path(path))
+    except UnsafePathError as exc:
+        return [fail(code, f"Another user can change the {noun} file", exc.message, exc.remedy)]
+    except OSError:
+        return []
+    return []
 
 
 def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
@@ -220,6 +243,22 @@ def parse_certificates(data: bytes, path: str) -> list[x509.Certificate]:
                 CERT_ROLE, path, f"certificate number {number} is corrupt ({exc})"
             ) from None
     return certs
+
+
+def leaf_der(path: str) -> bytes | None:
+    """The DER of the first certificate in the PEM file ``path``, or ``None``; never raises.
+
+    What nginx presents from a ``ssl_certificate`` file: the first block. Read
+    through :func:`read_capped` like every certificate file.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        certs = x509.load_pem_x509_certificates(read_capped(path, CERT_ROLE))
+    except (FileProblem, ValueError):
+        return None
+    return certs[0].public_bytes(Encoding.DER) if certs else None
 
 
 @functools.lru_cache(maxsize=4)

@@ -9,6 +9,8 @@ What Slack and Microsoft will do, done from here:
 4. ``GET`` each chosen endpoint (and the endpoint with a trailing ``/``, the
    URL the on-prem docs tell people to open): the API's Express 404 page
    ``Cannot GET <path>`` proves DNS, TLS, nginx and the API hop all work;
+   then speak to each as its provider does, signed, and compare the API's
+   clock with this host's (:mod:`wizard.checks.bot_proof`);
 5. ``GET`` paths that must *not* reach the API (``/``, ``/no-auth/``, a prefix
    extension such as ``.../slackX``, a sub-path, the endpoints of the mode
    that was not chosen): each must get nginx's own 404.
@@ -28,7 +30,6 @@ trusted, its name not resolved, the connection refused, an SELinux denial
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import ssl
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.answers import Answers
+from wizard.checks.bot_proof import Hop
 from wizard.checks.context import CheckContext
 from wizard.constants import ALL_ENDPOINTS, ENDPOINT_PREFIX, OAUTH_REDIRECT_PATH
 from wizard.findings import Finding, fail, ok, skip, warn
@@ -52,18 +54,9 @@ from wizard.probes.tls import (
 
 def chosen_leaf(path: str) -> bytes | None:
     """The DER of the first certificate in the PEM file ``path``, or ``None``."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return None
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from wizard.checks.pem import leaf_der
 
-    try:
-        certs = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        return None
-    return certs[0].public_bytes(Encoding.DER) if certs else None
+    return leaf_der(path)
 
 
 def is_api_answer(response: HttpResponse, method: str, path: str) -> bool:
@@ -402,17 +395,14 @@ class ErrorLogMark:
         """The lines written since :meth:`start`, or ``[]`` and why they cannot be read."""
         if self.path is None:
             return [], self.why
+        from wizard.reading import BoundedReadError, read_since
+
         try:
-            with self.path.open("rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                start = self.offset if size >= self.offset else 0  # rotated: read it all
-                start = max(start, size - MAX_LOG_READ)
-                handle.seek(start)
-                data = handle.read(MAX_LOG_READ)
-        except FileNotFoundError:
-            return [], f"{self.path} does not exist"
-        except OSError as exc:
-            return [], f"cannot read {self.path}: {exc.strerror or exc} (run as root)"
+            data = read_since(self.path, self.offset, MAX_LOG_READ, last=True)
+        except BoundedReadError as exc:
+            if exc.kind == "missing":
+                return [], f"{self.path} does not exist"
+            return [], f"cannot read {self.path}: {exc.why} (run as root)"
         return data.decode("utf-8", errors="replace").splitlines(), ""
 
 
@@ -501,6 +491,22 @@ def _certificate_findings(
     return findings
 
 
+async def _sweep_and_prove(
+    answers: Answers, ctx: CheckContext, hop: Hop
+) -> tuple[list[tuple[_Probe, HttpResponse | None, str]], list[Finding]]:
+    """The GET sweep and the signed proof of the bot routes, at the same time."""
+    from wizard.checks.bot_proof import prove_bot_routes
+
+    sweep = asyncio.gather(
+        *(
+            _run_probe(p, hop.address, hop.port, hop.name, hop.context, hop.timeout)
+            for p in _probes(answers)
+        )
+    )
+    results, proof = await asyncio.gather(sweep, prove_bot_routes(answers, ctx, hop))
+    return list(results), proof
+
+
 async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
     """Prove the installed bastion end to end (``proxy.*`` findings).
 
@@ -513,7 +519,7 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         ``proxy.ok`` when all is well; else ``proxy.unresolvable``,
         ``proxy.unreachable``, ``proxy.certificate_mismatch``, ``proxy.untrusted``,
         ``proxy.endpoint_not_api``, ``proxy.exposes_other_paths`` or
-        ``proxy.not_chosen_exposed``.
+        ``proxy.not_chosen_exposed``; then the signed proof's (``prove_bot_routes``).
     """
     if not answers.exposes_bastion:
         return [skip("proxy.skipped", "No proxy to test: this mode exposes nothing")]
@@ -559,9 +565,8 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         ]
     findings = _certificate_findings(bastion.certificate, where, name, presented, trusted, ctx)
     context = loose if isinstance(trusted, BaseException) else strict
-    results = await asyncio.gather(
-        *(_run_probe(p, address, port, name, context, ctx.timeout) for p in _probes(answers))
-    )
+    hop = Hop(address, port, name, context, ctx.timeout, where)
+    results, proof = await _sweep_and_prove(answers, ctx, hop)
     if all(response is None for _probe, response, _error in results):
         errors = sorted({error for _probe, _response, error in results})
         findings.append(
@@ -575,4 +580,7 @@ async def check_proxy(answers: Answers, ctx: CheckContext) -> list[Finding]:
         )
         return findings
     gateway = await asyncio.to_thread(_gateway_findings, results, mark)
-    return findings + _judge(results, answers, where) + gateway
+    from wizard.checks.limits import proxy_limits
+
+    limits = await proxy_limits(answers, ctx)
+    return findings + _judge(results, answers, where) + gateway + proof + limits

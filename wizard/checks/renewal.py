@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.findings import Finding, ok, skip, warn
+from wizard.reading import read_head
 
 _RELOADS_NGINX = re.compile(r"\bnginx\b.*\b(reload|restart)\b|\b(reload|restart)\b.*\bnginx\b")
 _HOOK_KEYS = ("renew_hook", "deploy_hook", "post_hook")
@@ -99,8 +100,7 @@ def parse_renewal_conf(text: str) -> dict[str, dict[str, str]]:
 
 
 def _read(path: Path) -> str:
-    with path.open("rb") as handle:
-        return handle.read(_MAX_READ).decode("utf-8", errors="replace")
+    return read_head(path, _MAX_READ).decode("utf-8", errors="replace")
 
 
 def _command_reloads(command: str) -> bool:

@@ -49,6 +49,7 @@ from wizard.checks.fingerprint import (
     header_value,
     release_findings,
 )
+from wizard.checks.pem import swappable
 from wizard.checks.upstream_failures import failure
 from wizard.findings import Finding, fail, ok, warn
 from wizard.probes.dns import DnsAnswer, resolve_addresses
@@ -137,10 +138,14 @@ def _load_upstream_ca(path: str) -> ssl.SSLContext:
 
     from cryptography import x509
 
+    from wizard.constants import MAX_TRUST_STORE_BYTES
+    from wizard.reading import BoundedReadError, read_bounded
+
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{path} cannot be read ({exc.strerror or exc})") from None
+        # The one bounded reader: a FIFO, /dev/zero or a huge file is refused at once.
+        data = read_bounded(path, MAX_TRUST_STORE_BYTES)
+    except BoundedReadError as exc:
+        raise ValueError(f"{path} cannot be used: {exc.why}") from None
     try:
         x509.load_pem_x509_certificates(data)
     except ValueError:
@@ -157,8 +162,13 @@ def _load_trust_store(bundle: Path | None) -> ssl.SSLContext:
     """
     import ssl
 
+    from wizard.probes.tls import verifying_context
+    from wizard.reading import BoundedReadError
+
     try:
-        return ssl.create_default_context(cafile=str(bundle) if bundle else None)
+        return verifying_context(bundle)
+    except BoundedReadError as exc:
+        raise ValueError(f"the trust store {bundle} cannot be used: {exc.why}") from None
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(f"the trust store {bundle} cannot be loaded ({exc})") from None
 
@@ -184,7 +194,10 @@ async def _trust(
                     "system trust store.",
                 )
             ]
-        return Trust(context, f"upstream_ca {ca_file}", True), []
+        # nginx reads it at every reload (proxy_ssl_trusted_certificate): whoever can
+        # change it chooses which API the bastion trusts.
+        unsafe = swappable(ca_file, "upstream.ca_unsafe_path", "upstream_ca")
+        return Trust(context, f"upstream_ca {ca_file}", True), unsafe
     bundle = ctx.trust_bundle()
     try:
         context = await asyncio.to_thread(_load_trust_store, bundle)
@@ -375,3 +388,34 @@ async def check_upstream(codestream: CodeStreamAnswers, ctx: CheckContext) -> li
     if not target.tls:
         findings.append(_plain_http(target))
     return findings
+
+
+async def api_date(codestream: CodeStreamAnswers, ctx: CheckContext) -> tuple[str, str]:
+    """The ``Date`` header of the API's own answer, asked straight from this host.
+
+    Through the bastion the header would be nginx's (nginx does not pass an
+    upstream's ``Date``), so the clock proof asks the API the way nginx reaches
+    it: the same route and trust as :func:`check_upstream`.
+
+    Returns:
+        The header (``""`` when none was read) and, when empty, why.
+    """
+    import httpx
+
+    try:
+        target = parse_api_url(codestream.api_url)
+    except ValueError as exc:
+        return "", f"api_url is not valid ({exc})"
+    (trust, _), (route, _) = await asyncio.gather(
+        _trust(codestream, target, ctx), _route(codestream, target, ctx)
+    )
+    if trust is None or route is None:
+        return "", f"{target.url()} cannot be reached from this host (see the upstream.* findings)"
+    try:
+        answer = await _exchange(target, route, trust, ctx)
+    except (httpx.HTTPError, TimeoutError, OSError) as exc:
+        return "", f"asking {target.url()} failed ({type(exc).__name__}: {exc})"
+    if codestream_fingerprint_problems(answer.status, answer.headers, answer.body):
+        return "", f"{target.url()} did not answer as CodeStream (see upstream.not_codestream)"
+    date = header_value(answer.headers, "date")
+    return date, "" if date else f"{target.url()} sent no Date header"

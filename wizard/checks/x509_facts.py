@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from wizard.checks.context import CheckContext
 from wizard.hostnames import to_ascii
+from wizard.safetext import visible
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -47,7 +48,8 @@ def name_label(name: x509.Name) -> str:
 
     cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     value = cns[0].value if cns else None
-    return value if isinstance(value, str) and value else name.rfc4514_string() or "(empty)"
+    label = value if isinstance(value, str) and value else name.rfc4514_string() or "(empty)"
+    return visible(label)  # whoever made the certificate chose these bytes
 
 
 def san_names(cert: x509.Certificate) -> tuple[str, ...] | None:
@@ -57,7 +59,7 @@ def san_names(cert: x509.Certificate) -> tuple[str, ...] | None:
     san = get_extension(cert, x509.SubjectAlternativeName)
     if san is None:
         return None
-    names = [str(n) for n in san.get_values_for_type(x509.DNSName)]
+    names = [visible(str(n)) for n in san.get_values_for_type(x509.DNSName)]
     names += [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
     return tuple(names)
 

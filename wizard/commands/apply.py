@@ -33,7 +33,13 @@ from typing import TextIO
 
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
-from wizard.commands.common import context_from_args, guarded, load_answers_arg, shared_argv
+from wizard.commands.common import (
+    ask_yes_no,
+    context_from_args,
+    guarded,
+    load_answers_arg,
+    shared_argv,
+)
 from wizard.findings import Finding, fail, ok
 from wizard.install.errors import InstallError
 from wizard.install.installer import Installer
@@ -70,19 +76,6 @@ def question(plan: Plan) -> str:
     if plan.nginx_changed:
         return "Write these files and reload nginx? [y/N] "
     return "Write these files? [y/N] "
-
-
-def _ask(stdin: TextIO, prompt: TextIO, text: str) -> bool | None:
-    """Ask ``text`` for confirmation; ``None`` when there is nobody to ask."""
-    isatty = getattr(stdin, "isatty", None)
-    if not (isatty and isatty()):
-        return None
-    prompt.write(text)
-    prompt.flush()
-    line = stdin.readline()
-    if not line:
-        return None
-    return line.strip().lower() in ("y", "yes")
 
 
 def print_result(result: InstallResult, stdout: TextIO, masker: Masker | None = None) -> None:
@@ -331,7 +324,7 @@ async def run_apply(
         """Ask on the terminal (the diff was shown just before)."""
         # Under --json the question goes to stderr: stdout holds the JSON only.
         prompt = sys.stderr if as_json else stdout
-        return await asyncio.to_thread(_ask, reader, prompt, question(plan))
+        return await asyncio.to_thread(ask_yes_no, reader, prompt, question(plan))
 
     result = await run_pipeline(
         answers,
@@ -420,10 +413,14 @@ def monitor_spec(args: argparse.Namespace) -> MonitorSpec | None:
         str(Path(args.answers).resolve()),
     ]
     check += ["--post-install", "--format", "prometheus", *shared_argv(args)]
+    # What the root service reads on these paths: refused unless root's alone.
+    inputs = [Path(args.answers).resolve(), Path(args.nginx_root).resolve()]
+    inputs += [Path(args.ca_bundle).resolve()] if args.ca_bundle else []
     return MonitorSpec(
         tuple(check),
         Path(args.textfile_dir).resolve() if args.textfile_dir else DEFAULT_TEXTFILE_DIR,
         Path(args.systemd_dir).resolve() if args.systemd_dir else DEFAULT_SYSTEMD_DIR,
+        tuple(inputs),
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "ask_yes_no",
     "context_from_args",
     "guarded",
     "load_answers_arg",
@@ -28,6 +29,19 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports Ctrl+C."""
+
+
+def ask_yes_no(stdin: TextIO, prompt: TextIO, text: str) -> bool | None:
+    """Ask ``text`` on a terminal; ``None`` when there is nobody to ask (no terminal, EOF)."""
+    isatty = getattr(stdin, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+    prompt.write(text)
+    prompt.flush()
+    line = stdin.readline()
+    if not line:
+        return None
+    return line.strip().lower() in ("y", "yes")
 
 
 def context_from_args(args: argparse.Namespace) -> CheckContext:
@@ -84,13 +98,15 @@ def guarded(
             one JSON object even then).
     """
     from wizard.answers import AnswersError
+    from wizard.safetext import visible
 
     try:
         return body()
     except (AnswersError, ValueError) as exc:
         if on_usage_error is not None:
             on_usage_error(exc)
-        print(f"codestream-bastion: {exc}", file=sys.stderr)
+        # The message may quote a file name or a key: escaped, never sent to the terminal.
+        print(f"codestream-bastion: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("codestream-bastion: interrupted; nothing was left half-written.", file=sys.stderr)

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.commands.common import guarded
+from wizard.commands.common import EXIT_USAGE, guarded
 
 if TYPE_CHECKING:
     from wizard.demo.environment import DemoEnvironment, DemoLauncher
     from wizard.tui.session import WizardSession
 
-__all__ = ["demo_session", "run", "run_demo", "started_demo_session"]
+__all__ = ["demo_session", "run", "run_demo", "run_web_session", "started_demo_session"]
 
 STATE_NAME = "state.toml"
 """The demo's resume state, in its directory (unless ``$CODESTREAM_BASTION_STATE`` says)."""
@@ -30,6 +31,16 @@ OUTPUT_NAME = "output"
 
 def run(args: argparse.Namespace) -> int:
     """The ``demo`` command; returns its exit status."""
+    from wizard.commands.demo_web import WEB_ONLY, run_web
+
+    if args.web:
+        return guarded(lambda: run_web(args))
+    given = [option for option, dest in WEB_ONLY if getattr(args, dest) not in (None, False)]
+    if given:
+        print(f"codestream-bastion: {', '.join(given)}: only with demo --web", file=sys.stderr)
+        return EXIT_USAGE
+    if args.session_dir:
+        return guarded(lambda: run_web_session(Path(args.session_dir), args.timeout))
     return guarded(
         lambda: run_demo(
             check_only=args.check,
@@ -77,6 +88,32 @@ def run_demo(*, check_only: bool, directory: Path | None, as_json: bool, timeout
     return outcome.code
 
 
+def run_web_session(directory: Path, timeout: float) -> int:
+    """One browser tab's demo under ``demo --web`` (``--session-dir``); its exit status.
+
+    The server made ``directory`` and wrote its answers (ports no other tab
+    holds). Nothing is printed after the wizard: stdout is the browser's
+    terminal. The demo ends with the server even when that is killed outright
+    (:func:`~wizard.web.sessions.die_with_parent`), and removes its directory
+    on the way out whatever ended it (the server removes it too).
+    """
+    from wizard.demo.environment import DemoFiles, DemoLauncher, demo_answers
+    from wizard.tui.app import run_app
+    from wizard.web.sessions import die_with_parent
+
+    die_with_parent()
+    files = DemoFiles(directory.resolve())
+    try:
+        answers_path, api_port = demo_answers(files)
+        launcher = DemoLauncher(files, timeout=timeout, api_port=api_port)
+        try:
+            return run_app(demo_session(launcher, answers_path, web=True)).code
+        finally:
+            launcher.stop()
+    finally:
+        shutil.rmtree(files.root, ignore_errors=True)
+
+
 def _run_check(directory: Path | None, *, as_json: bool, timeout: float) -> int:
     import asyncio
 
@@ -106,7 +143,7 @@ def _run_check(directory: Path | None, *, as_json: bool, timeout: float) -> int:
 
 
 def demo_session(
-    launcher: DemoLauncher, answers_path: Path, *, kept: bool = False
+    launcher: DemoLauncher, answers_path: Path, *, kept: bool = False, web: bool = False
 ) -> WizardSession:
     """The session of ``codestream-bastion demo``; its environment is not started yet.
 
@@ -119,6 +156,7 @@ def demo_session(
         launcher: The demo's environment, to be started.
         answers_path: The demo answers (they prefill every field).
         kept: The demo directory is kept after the demo (``--dir``).
+        web: A browser session of ``demo --web`` (its directory is never kept).
     """
     from wizard.answers import load_answers
     from wizard.tui.session import WizardSession
@@ -138,6 +176,7 @@ def demo_session(
         output_dir=files.root / OUTPUT_NAME,
         launcher=launcher,
         demo_kept=files.root if kept else None,
+        demo_web=web,
     )
 
 

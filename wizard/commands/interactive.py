@@ -49,6 +49,7 @@ def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> Wizar
         AnswersError: When ``answers_path`` exists but cannot be used.
     """
     from wizard.answers import Answers, load_answers
+    from wizard.install.acme import CertificateRequest
     from wizard.tui.session import CERTIFICATE_ROOTS, WizardSession
     from wizard.tui.state import StateStore, default_state_path
 
@@ -63,4 +64,6 @@ def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> Wizar
         certificate_roots=(*CERTIFICATE_ROOTS, Path.cwd()),
         prefilled_from=answers_path if prefilled else None,
         output_dir=output_dir,
+        # The Certificate step's "Get a certificate": Let's Encrypt, port 80, /etc/letsencrypt.
+        acme=CertificateRequest("", ""),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +41,20 @@ def run(args: argparse.Namespace) -> int:
     return guarded(body)
 
 
+def _previous_package(out_dir: Path) -> bytes | None:
+    """The Teams package an earlier ``render`` left in ``out_dir`` (bounded, links not followed)."""
+    from wizard.provider_files import MAX_PREVIOUS_PACKAGE, TEAMS_PACKAGE_NAME
+
+    try:
+        fd = os.open(out_dir / TEAMS_PACKAGE_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read(MAX_PREVIOUS_PACKAGE + 1)
+
+
 def run_render(
     answers: Answers,
     out_dir: Path,
@@ -71,7 +87,13 @@ def run_render(
     if ca_bundle is None:
         ca_bundle = nginx_ca_bundle()
     try:
-        files = render_all(answers, features=features, resolvers=resolvers, ca_bundle=ca_bundle)
+        files = render_all(
+            answers,
+            features=features,
+            resolvers=resolvers,
+            ca_bundle=ca_bundle,
+            previous_teams_package=_previous_package(out_dir),
+        )
     except RenderError as exc:
         print(f"codestream-bastion render: {exc}", file=stdout)
         return 2

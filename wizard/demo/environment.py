@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 DEMO_HOSTNAME = "bastion.demo.test"
 DEMO_API_HOST = "codestream.demo.test"
 DEMO_ADDRESS = "127.0.0.1"
+DEMO_SLACK_APP_ID = "A0DEMOAPP01"
+DEMO_SIGNING_SECRET = "demo0signing0secret0not0for0use1"  # noqa: S105 (the demo's, on loopback)
+DEMO_TEAMS_APP_ID = "00000000-0000-4000-8000-00000000de70"
+"""The demo's Slack app and Teams bot: its fake API holds them, its answers name them,
+so the Test step runs the signed proof for real."""
 
 
 def free_port(host: str = DEMO_ADDRESS) -> int:
@@ -125,6 +130,9 @@ class DemoFiles:
         answers.bastion.listen_port = listen_port
         answers.codestream.api_url = f"https://{DEMO_API_HOST}:{api_port}"
         answers.codestream.upstream_ca = str(self.api_dir / "api-ca.pem")
+        answers.slack.app_id = DEMO_SLACK_APP_ID
+        answers.slack.signing_secret = DEMO_SIGNING_SECRET
+        answers.msteams.app_id = DEMO_TEAMS_APP_ID
         return answers
 
 
@@ -147,6 +155,7 @@ class DemoEnvironment(Service):
 
     def start(self) -> DemoEnvironment:
         """Start the servers (idempotent files first)."""
+        from wizard.demo.bot_routes import BotSettings
         from wizard.demo.dns_server import DnsServer
         from wizard.demo.fake_api import FakeCodeStreamApi
 
@@ -161,6 +170,7 @@ class DemoEnvironment(Service):
         self.api = FakeCodeStreamApi(
             self.files.api_dir / "api.crt", self.files.api_dir / "api.key", port=self.api_port
         )
+        self.api.bot = BotSettings(DEMO_SIGNING_SECRET, DEMO_SLACK_APP_ID, DEMO_TEAMS_APP_ID)
         for server in (self.local_dns, self.public_dns, self.api):
             server.start()
         return self
@@ -276,16 +286,22 @@ class DemoLauncher:
             self.env.stop()
 
 
-def demo_answers(files: DemoFiles) -> tuple[Path, int]:
+def demo_answers(files: DemoFiles, ports: tuple[int, int] | None = None) -> tuple[Path, int]:
     """The demo answers (written when missing) and the fake API's port; nothing is started.
+
+    Args:
+        files: The demo directory.
+        ports: The fake API's port and nginx's listen port for new answers
+            (``demo --web`` hands each session ports no other session holds);
+            ``None``: ports free now.
 
     Returns:
         The answers file and the port its API URL names (0: any free one).
     """
     if files.answers.exists():
         return files.answers, _api_port_from(files.answers)
-    api_port = free_port()
-    save_answers(files.default_answers(api_port, free_port()), files.answers)
+    api_port, listen_port = ports if ports is not None else (free_port(), free_port())
+    save_answers(files.default_answers(api_port, listen_port), files.answers)
     return files.answers, api_port
 
 

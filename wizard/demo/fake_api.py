@@ -13,8 +13,10 @@ What it says, byte for byte where it matters (Express 4's ``finalhandler`` and
 
 - ``POST`` to a bot endpoint (``/no-auth/provider-action/slack``,
   ``.../slack-events``, ``.../msteams``; Express routing is case-insensitive and
-  ignores one trailing slash) is answered ``200`` with ``{}``, or with the
-  challenge for a Slack ``url_verification`` event.
+  ignores one trailing slash) is answered as CodeStream's routes do, per
+  release: Slack's signature checked with the configured signing secret (403
+  ``RAPI-1003`` or ``RAPI-1012`` when it fails), the challenge of a signed
+  ``url_verification`` echoed, Teams' 401 without a token (:mod:`wizard.demo.bot_routes`).
 - Every other request gets Express's default 404 from ``finalhandler``:
   ``Cannot <METHOD> <path>`` in a ``<pre>``, the path being the request target
   without its query, passed through ``encodeurl`` then ``escape-html``, with the
@@ -24,9 +26,12 @@ What it says, byte for byte where it matters (Express 4's ``finalhandler`` and
   ``X-CS-API-Version`` (the release), set by CodeStream's versioner middleware
   before any route runs (``api_server/modules/versioner/versioner.js``).
 
-The knobs :attr:`~FakeCodeStreamApi.delay`, :attr:`~FakeCodeStreamApi.persona`
-and :attr:`~FakeCodeStreamApi.api_version` may be changed while it runs, to play
-other servers, other releases and broken ones.
+- Every ``Date`` header is the API's clock: this host's plus ``bot.clock_offset``.
+
+The knobs :attr:`~FakeCodeStreamApi.delay`, :attr:`~FakeCodeStreamApi.persona`,
+:attr:`~FakeCodeStreamApi.api_version` and :attr:`~FakeCodeStreamApi.bot` (the
+signing secret, the app ids, the clock offset) may be changed while it runs, to
+play other servers, other releases, other configurations and broken ones.
 """
 
 from __future__ import annotations
@@ -43,13 +48,16 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
 from wizard import compat
 from wizard.constants import ALL_ENDPOINTS
+from wizard.demo.bot_routes import BotSettings, bot_answer
 from wizard.demo.service import Service
 
 Persona = Literal["codestream", "other", "welcome", "reset", "garbage", "hang"]
@@ -71,8 +79,7 @@ BOT_ENDPOINTS: tuple[str, ...] = ALL_ENDPOINTS
 GARBAGE: bytes = b"SSH-2.0-OpenSSH_9.6p1\r\n\x00\x00\x01\x14\x0a\x14\xde\xad\xbe\xef"
 """What the ``garbage`` persona answers: an SSH banner, then binary."""
 
-_MAX_HEAD = 64 * 1024
-_MAX_BODY = 1024 * 1024
+_MAX_HEAD, _MAX_BODY = 64 * 1024, 1024 * 1024
 _START_TIMEOUT = 5.0
 _STOP_TIMEOUT = 2.0
 _TLS_HANDSHAKE_TIMEOUT = 10.0
@@ -131,10 +138,10 @@ class _Response:
     body: bytes = b""
     head_only: bool = False
 
-    def wire(self, *, keep_alive: bool) -> bytes:
-        """The response as bytes, with the connection headers Node adds."""
+    def wire(self, *, keep_alive: bool, now: float | None = None) -> bytes:
+        """The response as bytes, with the headers Node adds (``Date`` at ``now``)."""
         lines = [f"HTTP/1.1 {self.status} {self.reason}", *(f"{k}: {v}" for k, v in self.headers)]
-        lines.append(f"Date: {email.utils.formatdate(usegmt=True)}")
+        lines.append(f"Date: {email.utils.formatdate(now, usegmt=True)}")
         if keep_alive:
             lines += ["Connection: keep-alive", "Keep-Alive: timeout=5"]
         else:
@@ -195,20 +202,21 @@ def _express_etag(body: bytes) -> str:
     return f'W/"{len(body):x}-{digest[:27]}"'
 
 
-def _express_json(value: object) -> _Response:
-    """``res.json(value)`` with status 200."""
-    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return _Response(
-        200,
-        "OK",
-        [
-            ("X-Powered-By", "Express"),
-            ("Content-Type", "application/json; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("ETag", _express_etag(body)),
-        ],
-        body,
-    )
+def _express_send(status: int, value: object = None, text: str | None = None) -> _Response:
+    """``res.status(status).send(...)``: an object as JSON, a string as HTML, else empty
+    (``send(undefined)``: Node's ``Content-Length: 0``, no type, no ETag)."""
+    headers = [("X-Powered-By", "Express")]
+    body = b""
+    if text is not None:
+        body = text.encode("utf-8")
+        headers.append(("Content-Type", "text/html; charset=utf-8"))
+    elif value is not None:
+        body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers.append(("Content-Type", "application/json; charset=utf-8"))
+    headers.append(("Content-Length", str(len(body))))
+    if body:
+        headers.append(("ETag", _express_etag(body)))
+    return _Response(status, HTTPStatus(status).phrase, headers, body)
 
 
 def _express_not_found(method: str, target: str) -> _Response:
@@ -237,29 +245,24 @@ def _bot_endpoint(target: str) -> str | None:
     return path if path in BOT_ENDPOINTS else None
 
 
-def _bot_reply(endpoint: str, body: bytes) -> object:
-    """What CodeStream's bot handler answers: ``{}``, or a Slack URL challenge."""
-    if endpoint.endswith("/slack-events"):
-        try:
-            event = json.loads(body)
-        except ValueError:
-            return {}
-        if isinstance(event, dict) and event.get("type") == "url_verification":
-            return {"challenge": event.get("challenge")}
-    return {}
-
-
 def _codestream_response(
-    method: str, target: str, body: bytes, api_version: str | None = DEFAULT_API_VERSION
+    request: RecordedRequest,
+    api_version: str | None = DEFAULT_API_VERSION,
+    bot: BotSettings | None = None,
+    now: float | None = None,
 ) -> _Response:
     """The CodeStream API's answer to one request.
 
     ``api_version`` (``None``: no header) goes right after ``X-Powered-By``, as
     the versioner middleware sets it before the route or the 404 handler runs.
     """
+    method, target = request.method, request.path
     endpoint = _bot_endpoint(target)
     if method == "POST" and endpoint is not None:
-        response = _express_json(_bot_reply(endpoint, body))
+        clock = time.time() if now is None else now
+        settings = bot or BotSettings()
+        answer = bot_answer(endpoint, api_version, request.header, request.body, settings, clock)
+        response = _express_send(answer.status, answer.json, answer.text)
     else:
         response = _express_not_found(method, target)
     if api_version is not None:
@@ -371,6 +374,7 @@ class FakeCodeStreamApi(Service):
         persona: Who to play; see :data:`Persona`.
         api_version: The release in ``X-CS-API-Version``; ``None`` sends no header
             (a proxy that strips it).
+        bot: The bot routes' configuration: signing secret, app ids, clock offset.
 
     Raises:
         ValueError: When only one of ``cert_path`` and ``key_path`` is given.
@@ -388,6 +392,7 @@ class FakeCodeStreamApi(Service):
         self.delay: float = 0.0
         self.persona: Persona = "codestream"
         self.api_version: str | None = DEFAULT_API_VERSION
+        self.bot = BotSettings()
         self._cert_path = cert_path
         self._key_path = key_path
         self._host = host
@@ -564,17 +569,18 @@ class FakeCodeStreamApi(Service):
             await writer.drain()
             return None
         keep_alive = _keep_alive(request, version)
-        writer.write(self._respond(persona, request).wire(keep_alive=keep_alive))
+        now = time.time() + self.bot.clock_offset
+        writer.write(self._respond(persona, request, now).wire(keep_alive=keep_alive, now=now))
         await writer.drain()
         return rest if keep_alive else None
 
-    def _respond(self, persona: Persona, request: RecordedRequest) -> _Response:
-        """The HTTP answer of an answering persona."""
+    def _respond(self, persona: Persona, request: RecordedRequest, now: float) -> _Response:
+        """The HTTP answer of an answering persona, at the API's clock ``now``."""
         if persona == "other":
             return _nginx_page(404, "Not Found", _NGINX_404, request.method)
         if persona == "welcome":
             return _nginx_page(200, "OK", _NGINX_WELCOME, request.method)
-        return _codestream_response(request.method, request.path, request.body, self.api_version)
+        return _codestream_response(request, self.api_version, self.bot, now)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

@@ -41,6 +41,7 @@ from typing import Any
 
 from wizard.fsutil import PathState, atomic_write, read_state
 from wizard.install.errors import JournalError
+from wizard.reading import read_bounded
 
 JOURNAL_NAME = "journal.json"
 STATES = ("planned", "writing", "testing", "reloading", "starting", "done")
@@ -368,12 +369,22 @@ def journal_dirs(journals: Path) -> list[Path]:
     return sorted(found)
 
 
+def journal_text(directory: Path) -> str:
+    """The text of ``directory``'s journal, through the bounded reader (no link followed).
+
+    Raises:
+        OSError: Missing, not a regular file, too large, unreadable.
+        ValueError: Not UTF-8.
+    """
+    return read_bounded(directory / JOURNAL_NAME, _MAX_JOURNAL, follow=False).decode("utf-8")
+
+
 def prune_done(journals: Path, keep: int = _KEEP_DONE) -> None:
     """Keep the backups of the last ``keep`` finished runs only."""
     done = []
     for directory in journal_dirs(journals):
         with contextlib.suppress(OSError, ValueError):
-            text = (directory / JOURNAL_NAME).read_text(encoding="utf-8")
+            text = journal_text(directory)
             if json.loads(text).get("state") == "done":
                 done.append(directory)
     for directory in done[:-keep] if keep else done:

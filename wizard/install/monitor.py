@@ -16,19 +16,21 @@ The service runs as root every day, so the code it runs must be root's: the
 interpreter, its installation and the ``wizard`` package are refused when a
 directory on their way (or the file) belongs to another user or can be written
 by group or others. A checkout cloned by a normal user and run with ``sudo``
-works for ``apply``, but would give that user root through the timer.
+works for ``apply``, but would give that user root through the timer. What it
+reads on the paths ``apply`` was given (the answers file, ``--ca-bundle``,
+``--nginx-root``) is held to the same rule: whoever could change them would
+steer root's daily check (the confused deputy).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wizard.fsutil import UnsafePathError, check_readable_path
 from wizard.install.errors import InstallError
 
 SERVICE_NAME = "codestream-bastion-monitor.service"
@@ -38,6 +40,8 @@ DEFAULT_SYSTEMD_DIR = Path("/etc/systemd/system")
 # Debian's and Ubuntu's prometheus-node-exporter package reads this directory.
 DEFAULT_TEXTFILE_DIR = Path("/var/lib/prometheus/node-exporter")
 UNIT_MODE = 0o644
+ROOT_ONLY = frozenset({0})
+"""The service runs as root: only root's files are trusted (not the sudo user's)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -50,11 +54,14 @@ class MonitorSpec:
             (``python -m wizard check --answers ... --post-install --format prometheus ...``).
         textfile_dir: node_exporter's textfile directory.
         systemd_dir: Where the unit files go.
+        inputs: What the check reads on the paths given: the answers file,
+            ``--ca-bundle``, ``--nginx-root`` (refused unless root's alone).
     """
 
     check_argv: tuple[str, ...]
     textfile_dir: Path = DEFAULT_TEXTFILE_DIR
     systemd_dir: Path = DEFAULT_SYSTEMD_DIR
+    inputs: tuple[Path, ...] = ()
 
     @property
     def textfile(self) -> Path:
@@ -119,17 +126,31 @@ def timer_unit() -> bytes:
 
 
 def _not_roots(path: Path) -> str:
-    """Why ``path`` (resolved) or a directory above it is not root's alone, or ``""``."""
-    current = Path(os.path.realpath(path))
-    for place in (current, *current.parents):
-        info = os.lstat(place)
-        # A sticky directory (/tmp) lets others add names, never replace root's.
-        shared = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
-        if info.st_uid != 0:
-            return f"{place} belongs to uid {info.st_uid}"
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not shared:
-            return f"{place} can be written by group or others (mode {info.st_mode & 0o7777:o})"
+    """Why someone other than root could change ``path``, or ``""``.
+
+    :func:`wizard.fsutil.check_readable_path` with root alone trusted: every
+    directory as written (a link's own directory, then its target), not only
+    the resolved path, so a root venv whose ``bin/`` another user owns is seen.
+    """
+    try:
+        check_readable_path(path, uids=ROOT_ONLY)
+    except UnsafePathError as exc:
+        return exc.message
     return ""
+
+
+def _refuse(paths: Iterable[Path], how: str, remedy: str) -> None:
+    for path in paths:
+        try:
+            problem = _not_roots(path)
+        except OSError as exc:
+            problem = f"{path} cannot be examined: {exc.strerror or exc}"
+        if problem:
+            raise InstallError(
+                f"--monitor: {problem}, and the daily check would {how} as root.",
+                remedy,
+                code="install.monitor",
+            )
 
 
 def check_root_owned(paths: Iterable[Path]) -> None:
@@ -138,19 +159,32 @@ def check_root_owned(paths: Iterable[Path]) -> None:
     Raises:
         InstallError: Naming the path, what was found, and the fix.
     """
-    for path in paths:
-        try:
-            problem = _not_roots(path)
-        except OSError as exc:
-            problem = f"{path} cannot be examined: {exc.strerror or exc}"
-        if problem:
-            raise InstallError(
-                f"--monitor: {problem}, and the daily check would run it as root.",
-                "Install codestream-bastion where only root can write (for example "
-                "'python3 -m venv /opt/codestream-bastion' as root, then pip install), "
-                "and run apply --monitor with that installation.",
-                code="install.monitor",
-            )
+    _refuse(
+        paths,
+        "run it",
+        "Install codestream-bastion where only root can write (for example "
+        "'python3 -m venv /opt/codestream-bastion' as root, then pip install), "
+        "and run apply --monitor with that installation.",
+    )
+
+
+def check_root_inputs(paths: Iterable[Path]) -> None:
+    """Refuse files the root service reads (answers, --ca-bundle, --nginx-root) others control.
+
+    The daily check runs as root with these paths: whoever could change one
+    could point root's check at any file, or decide what it trusts (the
+    confused deputy).
+
+    Raises:
+        InstallError: Naming the path, its owner, and where to move it.
+    """
+    _refuse(
+        paths,
+        "read it",
+        "Move the file where only root can write (for example /etc/codestream-bastion/, "
+        "each directory owned by root and not writable by group or others), and run "
+        "apply --monitor with that path.",
+    )
 
 
 def running_code() -> list[Path]:
@@ -167,7 +201,7 @@ def planned_units(spec: MonitorSpec) -> list[tuple[Path, bytes]]:
     Raises:
         InstallError: When the textfile directory does not exist (node_exporter
             creates no directory, so the daily check would have nowhere to write),
-            or the code the service would run is not root's alone.
+            or the code the service would run, or a file it reads, is not root's alone.
     """
     if not spec.textfile_dir.is_dir():
         raise InstallError(
@@ -177,6 +211,7 @@ def planned_units(spec: MonitorSpec) -> list[tuple[Path, bytes]]:
             code="install.monitor",
         )
     check_root_owned(running_code())
+    check_root_inputs(spec.inputs)
     return [
         (spec.systemd_dir / SERVICE_NAME, service_unit(spec)),
         (spec.systemd_dir / TIMER_NAME, timer_unit()),

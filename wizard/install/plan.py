@@ -21,6 +21,7 @@ from wizard.answers import MASK, SECRET_KEYS, Answers, reveal
 from wizard.compat import tomllib
 from wizard.fsutil import PathState
 from wizard.nginx import Layout
+from wizard.safetext import visible
 
 if TYPE_CHECKING:
     from wizard.install.start import StartPlan
@@ -165,7 +166,9 @@ def file_diff(path: Path, current: PathState, content: bytes, mode: int, masker:
         fromfile=f"{path} (current)" if old is not None else "/dev/null",
         tofile=f"{path} (new)",
     )
-    return head + "".join(masker.line(x if x.endswith("\n") else x + "\n") for x in lines)
+    shown = "".join(masker.line(x if x.endswith("\n") else x + "\n") for x in lines)
+    # The current file may hold anything: its control characters are shown, never sent.
+    return head + visible(shown, lines=True)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,14 @@ from wizard.fsutil import (
     remove_tmp_leftovers,
 )
 from wizard.install.errors import JournalError
-from wizard.install.journal import DISCARD_HINT, Journal, StartRecord, journal_dirs, load_journal
+from wizard.install.journal import (
+    DISCARD_HINT,
+    Journal,
+    StartRecord,
+    journal_dirs,
+    journal_text,
+    load_journal,
+)
 from wizard.install.plan import Plan
 from wizard.install.state import StateDir
 from wizard.install.targets import MAX_CURRENT
@@ -124,7 +131,7 @@ def unfinished_journals(state: StateDir) -> list[Path]:
     found = []
     for directory in journal_dirs(state.journals):
         with contextlib.suppress(OSError, ValueError):
-            text = (directory / "journal.json").read_text(encoding="utf-8")
+            text = journal_text(directory)
             if json.loads(text).get("state") == "done":
                 continue
         found.append(directory)

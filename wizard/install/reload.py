@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.nginx import parse_config, run_command
+from wizard.nginx.config import MAX_FILE_BYTES
 from wizard.nginx.master import (
     PROC,
     CompiledPaths,
@@ -38,6 +39,7 @@ from wizard.nginx.master import (
     pid_file,
     runtime_prefix,
 )
+from wizard.reading import read_head, read_since
 
 PROOF_WAIT = 5.0
 """Seconds to wait for new workers and the new listener after the reload."""
@@ -104,7 +106,7 @@ def error_log_path(root: Path, compiled: CompiledPaths, nginx_v: str) -> Path | 
     """The main-context ``error_log`` of the tree, else the compiled one."""
     config = Path(root) / "nginx.conf"
     try:
-        text = config.read_text(encoding="utf-8", errors="replace")
+        text = read_head(config, MAX_FILE_BYTES).decode("utf-8", errors="replace")
     except OSError:
         text = ""
     logs = [
@@ -148,10 +150,7 @@ def new_log_lines(snapshot: MasterSnapshot) -> list[str]:
     if snapshot.error_log is None:
         return []
     try:
-        with snapshot.error_log.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(snapshot.log_offset if size >= snapshot.log_offset else 0)
-            data = handle.read(_MAX_LOG_READ)
+        data = read_since(snapshot.error_log, snapshot.log_offset, _MAX_LOG_READ)
     except OSError:
         return []
     return data.decode("utf-8", errors="replace").splitlines()
@@ -163,14 +162,9 @@ def failure_lines(snapshot: MasterSnapshot) -> list[str]:
 
 
 def _leaf_der(certificate: str) -> bytes | None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from wizard.checks.pem import leaf_der  # the one bounded certificate reader
 
-    try:
-        with open(certificate, "rb") as handle:
-            return x509.load_pem_x509_certificates(handle.read())[0].public_bytes(Encoding.DER)
-    except (OSError, ValueError, IndexError):
-        return None
+    return leaf_der(certificate)
 
 
 def presented_certificate(host: str, port: int, server_name: str, timeout: float) -> bytes:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from wizard.answers import Answers, AnswersError, dumps_answers, loads_answers
 from wizard.constants import (
+    ACME_CONF_NAME,
     ANSWERS_NAME,
     NEXT_STEPS_NAME,
     SERVER_CONF_NAME,
@@ -75,7 +76,14 @@ def is_managed(path: Path, answers: Answers, nginx_root: Path) -> bool:
         TIMER_NAME,
     }
     hook = renew_hook_path(answers)  # apply --renew-hook's, of this certificate
-    return path in nginx_targets or path.name in names or (hook is not None and path == hook)
+    # certificate's temporary HTTP-01 block (install/acme_webroot.py), inside the tree only
+    acme_block = path.name == ACME_CONF_NAME and str(path).startswith(str(root) + os.sep)
+    return (
+        path in nginx_targets
+        or path.name in names
+        or acme_block
+        or (hook is not None and path == hook)
+    )
 
 
 def check_directories(targets: Iterable[Path]) -> None:

@@ -46,7 +46,14 @@ from wizard.nginx.config import (
     tokenize,
 )
 from wizard.nginx.layout import Layout, LayoutError, LayoutStyle, detect_layout
-from wizard.nginx.servers import find_conflicting_server_blocks, server_claims, server_error_log
+from wizard.nginx.servers import (
+    ServerLimits,
+    find_conflicting_server_blocks,
+    server_claims,
+    server_error_log,
+    server_limits,
+    serving_block,
+)
 
 __all__ = [
     "COMMAND_TIMEOUT",
@@ -57,6 +64,7 @@ __all__ = [
     "LayoutError",
     "LayoutStyle",
     "NginxFeatures",
+    "ServerLimits",
     "Tree",
     "config_dump",
     "config_test",
@@ -76,6 +84,8 @@ __all__ = [
     "run_command",
     "server_claims",
     "server_error_log",
+    "server_limits",
+    "serving_block",
     "split_dump",
     "tokenize",
 ]

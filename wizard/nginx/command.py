@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +45,11 @@ class CommandResult:
 
 
 async def run_command(
-    argv: Sequence[str], timeout: float, *, separate_errors: bool = False
+    argv: Sequence[str],
+    timeout: float,
+    *,
+    separate_errors: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> CommandResult:
     """Run ``argv`` with a timeout; stdin is empty.
 
@@ -54,6 +58,7 @@ async def run_command(
         timeout: Seconds before the process is killed.
         separate_errors: Keep standard error apart (in ``errors``) instead of
             merging it into ``output``; for output that is data (``nginx -T``).
+        env: The whole environment of the command (default: this process's).
     """
     try:
         process = await asyncio.create_subprocess_exec(
@@ -61,6 +66,7 @@ async def run_command(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE if separate_errors else asyncio.subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
         )
     except OSError as exc:
         return CommandResult(None, f"cannot run {argv[0]}: {exc.strerror or exc}")

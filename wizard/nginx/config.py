@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from wizard.reading import read_head
+
 MAX_INCLUDE_DEPTH = 16
 MAX_FILE_BYTES = 4 * 1024 * 1024
 _CACHED_TEXT_BYTES = 256 * 1024
@@ -162,8 +164,7 @@ def resolve_include(pattern: str, root: Path) -> str:
 
 def _read_file(path: Path) -> str | None:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES)
+        data = read_head(path, MAX_FILE_BYTES)  # a FIFO or device included is not waited on
     except OSError:
         return None
     return data.decode("utf-8", errors="replace")
@@ -210,6 +211,8 @@ class Tree:
         source: ``nginx -T`` (nginx's own view) or ``files`` (read from disk).
         main: The directives of ``nginx.conf`` itself (includes not expanded).
         http_includes: The ``include`` directives of the ``http`` context.
+        http_directives: Its other simple directives, from every file it includes
+            (``limit_req_zone``, ...).
         servers: Every ``server`` block of the ``http`` context.
         unreadable: Included files that could not be read.
     """
@@ -218,6 +221,7 @@ class Tree:
     source: Literal["nginx -T", "files"] = "files"
     main: list[Directive] = field(default_factory=list)
     http_includes: list[Directive] = field(default_factory=list)
+    http_directives: list[Directive] = field(default_factory=list)
     servers: list[Directive] = field(default_factory=list)
     unreadable: list[Path] = field(default_factory=list)
 
@@ -249,6 +253,8 @@ def _walk(
                 seen.discard(key)
             continue
         if directive.block is None:
+            if context == ("http",):
+                tree.http_directives.append(directive)
             continue
         if directive.name == "server" and context == ("http",):
             tree.servers.append(directive)

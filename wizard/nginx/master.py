@@ -35,7 +35,8 @@ from pathlib import Path
 
 from wizard.constants import SYSTEM_NGINX_ROOT
 from wizard.nginx.command import CommandResult, nginx_argv, run_command
-from wizard.nginx.config import parse_config
+from wizard.nginx.config import MAX_FILE_BYTES, parse_config
+from wizard.reading import read_head
 
 SYSTEMD_RUN_DIR = Path("/run/systemd/system")
 """Exists when systemd is the init system (sd_booted(3))."""
@@ -94,7 +95,7 @@ def pid_file(root: Path, compiled: CompiledPaths) -> Path:
     """
     config = Path(root) / "nginx.conf"
     try:
-        text = config.read_text(encoding="utf-8", errors="replace")
+        text = read_head(config, MAX_FILE_BYTES).decode("utf-8", errors="replace")
     except OSError:
         text = ""
     pids = [d for d in parse_config(text, config) if d.name == "pid" and d.block is None and d.args]

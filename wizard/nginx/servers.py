@@ -7,7 +7,8 @@ IDN names in punycode (:func:`wizard.hostnames.to_ascii_lenient`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.constants import SERVER_CONF_NAME
@@ -54,6 +55,59 @@ def server_claims(server: Directive, hostname: str, port: int) -> bool:
     return to_ascii_lenient(hostname) in _server_names(server) and port in _server_ports(server)
 
 
+def serving_block(tree: Tree, hostname: str, port: int) -> Directive | None:
+    """The server block nginx serves ``hostname:port`` with: the first that claims both."""
+    return next((s for s in tree.servers if server_claims(s, hostname, port)), None)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """The per-client limits one server block applies (``limit_req``, ``limit_conn``).
+
+    Attributes:
+        where: ``file:line`` of the server block.
+        requests: Each ``limit_req`` in the block or its locations, as
+            ``zone=NAME rate=RATE burst=N`` (the rate from its ``limit_req_zone``).
+        connections: Each ``limit_conn``, as ``zone=NAME N``.
+    """
+
+    where: str
+    requests: tuple[str, ...]
+    connections: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        """Whether any limit applies."""
+        return bool(self.requests or self.connections)
+
+
+def _nested(directives: Sequence[Directive]) -> Iterator[Directive]:
+    for directive in directives:
+        yield directive
+        yield from _nested(directive.block or ())
+
+
+def server_limits(tree: Tree, server: Directive) -> ServerLimits:
+    """The ``limit_req`` and ``limit_conn`` of ``server`` and its locations, with their rates."""
+    rates: dict[str, str] = {}
+    for declared in (d for d in tree.http_directives if d.name == "limit_req_zone"):
+        named = dict(a.split("=", 1) for a in declared.args if "=" in a)
+        rates[named.get("zone", "").split(":", 1)[0]] = named.get("rate", "?")
+    requests: list[str] = []
+    connections: list[str] = []
+    for directive in _nested(server.block or ()):
+        if directive.name == "limit_req":
+            named = dict(a.split("=", 1) for a in directive.args if "=" in a)
+            zone = named.get("zone", "?")
+            burst = named.get("burst", "0")
+            text = f"zone={zone} rate={rates.get(zone, '?')} burst={burst}"
+            requests += [] if text in requests else [text]
+        elif directive.name == "limit_conn" and len(directive.args) == 2:
+            text = f"zone={directive.args[0]} {directive.args[1]}"
+            connections += [] if text in connections else [text]
+    return ServerLimits(f"{server.file}:{server.line}", tuple(requests), tuple(connections))
+
+
 def server_error_log(
     nginx_root: Path, hostname: str, port: int, tree: Tree | None = None
 ) -> tuple[Path | None, str]:
@@ -80,7 +134,7 @@ def server_error_log(
             tree = read_tree(root)
         except ConfigError as exc:
             return None, exc.message
-    server = next((s for s in tree.servers if server_claims(s, hostname, port)), None)
+    server = serving_block(tree, hostname, port)
     if server is None:
         return None, (
             f"no server block in {root / 'nginx.conf'} claims {to_ascii_lenient(hostname)} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wizard.probes.tls import ProbeError, close_writer, describe_error
@@ -93,6 +94,18 @@ def parse_response(raw: bytes) -> HttpResponse:
     return response
 
 
+def _request_bytes(
+    method: str, target: str, host: str, headers: Sequence[tuple[str, str]], body: bytes | None
+) -> bytes:
+    """The request on the wire: the target verbatim, ``headers`` after ``Accept``, the body."""
+    more = [*headers] + ([("Content-Length", str(len(body)))] if body is not None else [])
+    head = (
+        f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
+        "Accept: */*\r\n" + "".join(f"{k}: {v}\r\n" for k, v in more) + "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + (body or b"")
+
+
 async def https_request(
     address: str,
     port: int,
@@ -103,6 +116,8 @@ async def https_request(
     timeout: float,
     *,
     host_header: str | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes | None = None,
 ) -> tuple[HttpResponse, bytes | None]:
     """One HTTP/1.1 request over TLS, the request target sent verbatim.
 
@@ -115,6 +130,8 @@ async def https_request(
         context: The TLS client context (verifying, or not).
         timeout: Bound on the whole exchange, in seconds.
         host_header: The ``Host`` header value.
+        headers: More request headers, sent as given after ``Accept``.
+        body: A request body, sent with its ``Content-Length``.
 
     Returns:
         The response and the DER of the certificate the server presented.
@@ -135,11 +152,7 @@ async def https_request(
             tls = writer.get_extra_info("ssl_object")
             der = tls.getpeercert(binary_form=True) if tls is not None else None
             host = host_header or (server_name if port == 443 else f"{server_name}:{port}")
-            request = (
-                f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
-                "Accept: */*\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(request.encode("latin-1"))
+            writer.write(_request_bytes(method, target, host, headers, body))
             await writer.drain()
             raw = bytearray()
             while len(raw) < MAX_RESPONSE:

@@ -13,6 +13,10 @@ import contextlib
 import ssl
 from pathlib import Path
 
+from wizard.constants import MAX_TRUST_STORE_BYTES
+from wizard.reading import read_bounded
+from wizard.safetext import visible
+
 
 class ProbeError(Exception):
     """A request that got no HTTP answer: refused, reset, timed out, TLS failed."""
@@ -81,9 +85,18 @@ def unverified_context() -> ssl.SSLContext:
 
 
 def verifying_context(trust_bundle: Path | None) -> ssl.SSLContext:
-    """A TLS client context that verifies the chain against ``trust_bundle`` and the name."""
+    """A TLS client context that verifies the chain against ``trust_bundle`` and the name.
+
+    The bundle is read here through the one bounded reader rather than handed to
+    OpenSSL by name, which would wait on a FIFO and read a device without end.
+
+    Raises:
+        BoundedReadError: When the bundle is not a regular file or is too large.
+        ssl.SSLError: When it holds no usable certificate.
+    """
     if trust_bundle is not None:
-        return ssl.create_default_context(cafile=str(trust_bundle))
+        data = read_bounded(trust_bundle, MAX_TRUST_STORE_BYTES)
+        return ssl.create_default_context(cadata=data.decode("ascii", "replace"))
     return ssl.create_default_context()
 
 
@@ -102,7 +115,8 @@ def describe_certificate(der: bytes) -> str:
         names = ", ".join(found) or "none"
     except x509.ExtensionNotFound:
         names = "none"
-    return (
+    # A peer's certificate says what its maker wrote: never hand its bytes to a terminal.
+    return visible(
         f"subject {cert.subject.rfc4514_string() or '(empty)'}, names {names}, issued by "
         f"{cert.issuer.rfc4514_string() or '(empty)'}, serial {cert.serial_number:x}"
     )

@@ -36,14 +36,24 @@ def _typed_server_name(answers: Answers) -> str | None:
         return None
 
 
-def _teams_package(answers: Answers, server_name: str | None) -> RenderedFile | None:
+def _teams_package(
+    answers: Answers, server_name: str | None, previous: bytes | None
+) -> RenderedFile | None:
     """The Teams app package, when Teams is used and its app id and the name are known."""
     if not (answers.uses_msteams and answers.msteams.app_id.strip() and server_name is not None):
         return None
     from wizard.provider_files import teams_package
 
-    package = teams_package(answers.msteams.app_id, server_name)
+    package = teams_package(answers.msteams.app_id, server_name, previous)
     return RenderedFile(TEAMS_PACKAGE_NAME, package, 0o644)
+
+
+def _version_of(teams: RenderedFile | None) -> str | None:
+    """The Teams package's manifest version, ``None`` without a package."""
+    from wizard.provider_files import previous_manifest
+
+    manifest = previous_manifest(teams.content) if teams is not None else None
+    return str(manifest.get("version")) if manifest is not None else None
 
 
 def render_all(
@@ -54,6 +64,7 @@ def render_all(
     ca_bundle: str | None,
     log_dir: str = DEFAULT_LOG_DIR,
     release: str | None = None,
+    previous_teams_package: bytes | None = None,
 ) -> list[RenderedFile]:
     """Render every file for ``answers`` in memory (nothing is written).
 
@@ -69,6 +80,9 @@ def render_all(
         log_dir: Directory of the bastion's own access and error logs.
         release: The API release the live probe found (``X-CS-API-Version``);
             ``[codestream] release`` overrides it (:func:`config_shape`).
+        previous_teams_package: The Teams package written before (``render``
+            reads it from its output directory), so the new one's version goes
+            up exactly when its content changed.
 
     Returns:
         ``codestream-bastion.conf`` (not for ``slack-no-exposure``), the
@@ -94,8 +108,8 @@ def render_all(
     snippet, secret = render_snippet(answers, shape)
     files.append(RenderedFile(answers.output.snippet, snippet, 0o600 if secret else 0o644))
     urls = make_urls(answers, upstream, server_name)
-    teams = _teams_package(answers, server_name)
-    facts = NextStepsFacts(urls, upstream, plan, server_name, shape, secret, teams is not None)
+    teams = _teams_package(answers, server_name, previous_teams_package)
+    facts = NextStepsFacts(urls, upstream, plan, server_name, shape, secret, _version_of(teams))
     files.append(render_next_steps(env, answers, facts))
     if answers.uses_slack:
         files += slack_manifests(answers, urls, shape)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
 from wizard.answers import Answers
-from wizard.constants import SERVER_CONF_NAME
+from wizard.constants import MSTEAMS_ENDPOINT, SERVER_CONF_NAME
+from wizard.limits import RETRY_AFTER_SECONDS
 from wizard.nginx.binary import NginxFeatures
 from wizard.render.core import RenderedFile, RenderError, render_template
 from wizard.render.validate import path_problem
@@ -93,7 +94,15 @@ class NginxPlan:
     resolvers: list[str]
     upstream_var: str | None  # "host:port" for `set $codestream_bastion_api`
     static_target: str | None  # "ip:port" when no run-time resolution is needed
-    locations: list[tuple[str, str]] = field(default_factory=list)  # (exact path, upstream path)
+    # (exact path, upstream path, the only sources allowed: empty for any)
+    locations: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    # The per-client limits (wizard/limits.py); a zone of None: that limit is off.
+    req_zone: str | None = None
+    rate: int = 0
+    burst: int = 0
+    conn_zone: str | None = None
+    connections: int = 0
+    retry_after: int = RETRY_AFTER_SECONDS
 
     def context(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -128,6 +137,39 @@ def _upstream_target(
             "[codestream] upstream_address, or pass --dns-server ADDR"
         )
     return None, f"{upstream.host}:{upstream.port}", nginx_resolvers
+
+
+def zone_names(server_name: str, port: int) -> tuple[str, str]:
+    """The ``limit_req`` and ``limit_conn`` zones of the block for ``server_name:port``.
+
+    Zones are http-wide: the prefix keeps them apart from the admin's own, and
+    the name and port from another block this tool writes into the same nginx
+    (nginx refuses a zone name bound twice). A zone name ends at ``:``, which an
+    ASCII host name never holds.
+    """
+    base = f"codestream_bastion_{server_name}_{port}"
+    return f"{base}_req", f"{base}_conn"
+
+
+def _teams_sources(answers: Answers, problems: list[str]) -> list[str]:
+    """The sources the Teams route accepts (empty: any address).
+
+    Microsoft's ranges from the ``teams_ranges`` file, and the bastion's own
+    public address: the post-install proof sends its requests from this host,
+    through the public name (only this host can use that source address).
+    """
+    bastion = answers.bastion
+    if bastion.teams_source != "azure" or not answers.uses_msteams:
+        return []
+    from wizard.checks.limits import TeamsRangesError, read_teams_ranges
+
+    try:
+        ranges = read_teams_ranges(bastion.teams_ranges)
+    except TeamsRangesError as exc:
+        problems.append(f"bastion.teams_ranges: {exc}")
+        return []
+    own = str(ipaddress.ip_network(bastion.public_ip))
+    return ranges if own in ranges else [*ranges, own]
 
 
 def _listen(answers: Answers, features: NginxFeatures) -> tuple[str, bool]:
@@ -173,17 +215,21 @@ def nginx_plan(
     log_problem = path_problem(log_dir + "/x.log", "log directory")
     if log_problem:
         problems.append(f"log_dir: {log_problem}")
+    teams_allow = _teams_sources(answers, problems)
     if problems:
         raise RenderError(problems)
     listen_address, listen_ipv6 = _listen(answers, features)
     log_base = log_dir.rstrip("/") or ""
+    server_name = to_ascii_hostname(answers.bastion.hostname)
+    req_zone, conn_zone = zone_names(server_name, answers.bastion.listen_port)
+    b = answers.bastion
     return NginxPlan(
         port=answers.bastion.listen_port,
         listen_address=listen_address,
         listen_ipv6=listen_ipv6,
         http2_listen=features.http2_listen,
         http2_directive=features.http2_directive,
-        server_name=to_ascii_hostname(answers.bastion.hostname),
+        server_name=server_name,
         certificate=answers.bastion.certificate,
         private_key=answers.bastion.private_key,
         ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
@@ -197,7 +243,16 @@ def nginx_plan(
         resolvers=nginx_resolvers,
         upstream_var=upstream_var,
         static_target=static_target,
-        locations=[(p, p) for e in answers.endpoints for p in (e, e + "/")],
+        locations=[
+            (p, p, teams_allow if e == MSTEAMS_ENDPOINT else [])
+            for e in answers.endpoints
+            for p in (e, e + "/")
+        ],
+        req_zone=req_zone if b.requests_per_second else None,
+        rate=b.requests_per_second,
+        burst=b.request_burst,
+        conn_zone=conn_zone if b.connections_per_client else None,
+        connections=b.connections_per_client,
     )
 
 

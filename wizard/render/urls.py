@@ -1,4 +1,13 @@
-"""The URLs the providers are given: the bastion's endpoints and the OAuth redirect."""
+"""The URLs the providers are given: the bastion's endpoints and the OAuth redirects.
+
+The OAuth redirects are reached through the users' browsers, never through the
+bastion: CodeStream builds them on ``apiServer.authOrigin``, which defaults to
+``apiServer.publicApiUrl`` + ``/no-auth`` (``shared/server_utils/custom_config.js``;
+``redirectUri = `${authOrigin}/provider-token/${provider}``` in
+``api_server/modules/providers/provider_auth_request.js``, api-8.2.9 to
+api-15.6.1). So they use ``[codestream] public_api_url``, the API URL the
+users know, which may differ from the address the bastion forwards to.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ from typing import TYPE_CHECKING
 from wizard.answers import Answers
 from wizard.constants import (
     MSTEAMS_ENDPOINT,
+    MSTEAMS_OAUTH_REDIRECT_PATH,
     OAUTH_REDIRECT_PATH,
     SLACK_ENDPOINT,
     SLACK_EVENTS_ENDPOINT,
@@ -27,6 +37,8 @@ class Urls:
     slack_events: str
     msteams: str
     oauth_redirect: str
+    msteams_oauth_redirect: str
+    api_origin: str  # the public API URL the redirects are built on
 
 
 def make_urls(answers: Answers, upstream: ApiTarget | None, server_name: str | None) -> Urls:
@@ -35,12 +47,22 @@ def make_urls(answers: Answers, upstream: ApiTarget | None, server_name: str | N
     host = server_name or "<BASTION_HOSTNAME>"
     bastion = f"https://{host}" if port == 443 else f"https://{host}:{port}"
     origin = upstream.url() if upstream else "https://<CODESTREAM_HOST>"
+    public = answers.codestream.public_api_url.strip()
+    if public:
+        from wizard.checks.api_url import parse_api_url
+
+        try:
+            origin = parse_api_url(public).url()
+        except ValueError:
+            origin = public.rstrip("/")  # the validators name it; render refuses it
     return Urls(
         bastion=bastion,
         slack=f"{bastion}{SLACK_ENDPOINT}",
         slack_events=f"{bastion}{SLACK_EVENTS_ENDPOINT}",
         msteams=f"{bastion}{MSTEAMS_ENDPOINT}",
         oauth_redirect=f"{origin}{OAUTH_REDIRECT_PATH}",
+        msteams_oauth_redirect=f"{origin}{MSTEAMS_OAUTH_REDIRECT_PATH}",
+        api_origin=origin,
     )
 
 

@@ -10,6 +10,7 @@ blanks around the value).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from wizard.answers import DEFAULT_SNIPPET, MODES, Answers
@@ -123,6 +124,7 @@ def validation_problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
         port = b.listen_port
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             add("bastion.listen_port", f"{port!r:.40} is not a TCP port; use 1-65535 (443)")
+        _limit_problems(answers, add)
     if answers.exposes_bastion or cs.api_url:
         if not cs.api_url.strip():
             add(
@@ -134,6 +136,11 @@ def validation_problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
             if url_problem is None:
                 upstream, url_problem = _api_target(cs.api_url)
             add("codestream.api_url", url_problem)
+    if cs.public_api_url.strip():
+        public_problem = text_problem(cs.public_api_url) or api_url_error(cs.public_api_url)
+        if public_problem is None:
+            public_problem = _api_target(cs.public_api_url)[1]
+        add("codestream.public_api_url", public_problem)
     if answers.exposes_bastion:
         if cs.upstream_ca:
             add("codestream.upstream_ca", path_problem(cs.upstream_ca, "CA certificate file"))
@@ -167,6 +174,20 @@ def validation_problems(answers: Answers) -> tuple[list[str], ApiTarget | None]:
         if message:
             add("output.nginx_conf", f'use "auto" or an absolute file path: {message}')
     return problems, upstream
+
+
+def _limit_problems(answers: Answers, add: Callable[[str, str | None], None]) -> None:
+    """The [bastion] limits and Teams source, for answers not loaded from a file (the wizard)."""
+    from wizard.limits import DEFAULT_LIMITS, limit_problems
+
+    b = answers.bastion
+    limits = {key: getattr(b, key) for key in DEFAULT_LIMITS}
+    for key, value in limits.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            add(f"bastion.{key}", f"{value!r:.40} is not a whole number; use 0 to turn it off")
+            return
+    for key, message in limit_problems(limits, b.teams_source, b.teams_ranges, partial=False):
+        add(f"bastion.{key}", message)
 
 
 def snippet_problem(name: str) -> str | None:

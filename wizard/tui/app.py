@@ -34,6 +34,7 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from wizard.answers import Answers
+from wizard.safetext import visible
 from wizard.tui.screens import SCREENS, screen_class
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.session import WizardSession
@@ -170,9 +171,12 @@ class WizardApp(App[int]):
             self.session.state.save(self.answers, step, self.step_states)
         except OSError as exc:
             self.notify(
-                f"Could not save the resume state to {self.session.state.path}: "
-                f"{exc.strerror or exc}",
+                visible(
+                    f"Could not save the resume state to {self.session.state.path}: "
+                    f"{exc.strerror or exc}"
+                ),
                 severity="warning",
+                markup=False,  # a path is text, never markup
             )
 
     # -- start-up ------------------------------------------------------------------
@@ -273,7 +277,9 @@ class WizardApp(App[int]):
         if isinstance(screen, StepScreen):
             screen.refresh_sidebar()
         if self.session.nginx_note:
-            self.notify(self.session.nginx_note, severity="warning", timeout=12)
+            self.notify(
+                visible(self.session.nginx_note), severity="warning", timeout=12, markup=False
+            )
 
     async def environment_ready(self) -> bool:
         """Wait for the demo's environment, saying so; ``False`` when it could not start."""
@@ -362,8 +368,12 @@ class WizardApp(App[int]):
         if session.demo and session.demo_kept is None:
             return (
                 "The demo's servers and nginx stop and its temporary files, answers "
-                "included, are removed: nothing to resume. To keep them, run "
-                "'codestream-bastion demo --dir DIR'."
+                "included, are removed: nothing to resume."
+                + (
+                    ""
+                    if session.demo_web
+                    else " To keep them, run 'codestream-bastion demo --dir DIR'."
+                )
             )
         if self.current_step == "done":
             return "Everything is saved."

@@ -68,9 +68,12 @@ HELP: dict[str, HelpText] = {
         "it must be issued by a recognised public certificate authority (not self-signed, "
         "not a private CA), cover the bastion's name (in its subjectAltName; a wildcard "
         "covers one label), be valid today, and come with its intermediate certificates.",
-        "Let's Encrypt is the simplest source: 'certbot certonly --standalone -d <name>' "
-        "(or with the nginx plugin) writes fullchain.pem and privkey.pem under "
-        "/etc/letsencrypt/live/<name>/. Pick the full chain, not cert.pem, so the "
+        "No certificate yet? 'Get a certificate' on this step asks Let's Encrypt through "
+        "the host's certbot (apt-get install certbot): it first checks that the name "
+        "points here, port 80 is free or served by nginx and CAA allows the CA, then "
+        "fills in /etc/letsencrypt/live/<name>/fullchain.pem and privkey.pem and installs "
+        "the hook that reloads nginx after each renewal ('codestream-bastion certificate' "
+        "does the same headless). Otherwise pick the full chain, not cert.pem, so the "
         "intermediates are sent. The key must match the certificate, be unencrypted and "
         "readable only by root.",
     ),
@@ -130,8 +133,8 @@ HELP: dict[str, HelpText] = {
         "Finishing in CodeStream, Slack and Teams",
         "The bastion is only half of it: CodeStream must be told about the apps, and "
         "the apps must be told the bastion's URLs.",
-        "Load the snippet into CodeStream's configuration (the Admin App, or the control "
-        "script's config tool on newer releases; the JSON config file on older ones), "
+        "Load the snippet into CodeStream's configuration (dump it on the CodeStream "
+        "host, merge on this host, load it back: next-steps.md has your release's way), "
         "then set the Slack app's request URLs and the Azure Bot's messaging endpoint as "
         "listed. The answers file lets you run 'codestream-bastion check' or 'apply' "
         "again later without the wizard.",

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.answers import Answers, save_answers
 from wizard.fsutil import atomic_write
+from wizard.safetext import visible
 
 if TYPE_CHECKING:
     from wizard.findings import Finding
@@ -137,9 +138,10 @@ async def make_installer(
 def _diff(path: Path, content: bytes, secret: bool) -> tuple[str, str]:
     """Status and unified diff of writing ``content`` to ``path``."""
     from wizard.fsutil import read_state
+    from wizard.install.targets import MAX_CURRENT
 
     try:
-        current = read_state(path)
+        current = read_state(path, MAX_CURRENT + 1)  # bounded, as every read
     except OSError:
         return "changed", f"{path}: cannot be read to compare\n"
     if current.kind == "link":
@@ -156,7 +158,7 @@ def _diff(path: Path, content: bytes, secret: bool) -> tuple[str, str]:
         fromfile="/dev/null" if old is None else str(path),
         tofile=str(path),
     )
-    return status, "".join(lines)
+    return status, visible("".join(lines), lines=True)
 
 
 def output_plan(plan: InstallPlan, answers: Answers) -> OutputPlan:

@@ -134,22 +134,32 @@ def _slack_app(answers: Answers, output_dir: Path, base: str) -> list[PasteLine]
 
 
 def _codestream_host(snippet: Path) -> list[PasteLine]:
-    """Loading the snippet on the CodeStream host, both ways a release takes it."""
+    """Loading the snippet: dump on the CodeStream host, merge here, load there.
+
+    codestream-bastion is installed on this host, not on the CodeStream host, so
+    the merge runs here (``next-steps.md`` has every release's way).
+    """
     from wizard.render import load_commands
+    from wizard.render.next_steps import FILE_CONFIG_NAME, MERGED_CONFIG_NAME, bastion_merge
 
     load = load_commands(snippet.name)
+    fetch, merge, put = bastion_merge(MERGED_CONFIG_NAME, str(snippet))
+    file_fetch, file_merge, file_put = bastion_merge(FILE_CONFIG_NAME, str(snippet))
     return [
-        _heading("CodeStream host"),
-        _say("Copy the snippet to ~/.codestream/ there:"),
-        _value("Snippet", str(snippet)),
-        _say("Then, on a database-backed release, in this order:"),
+        _heading("CodeStream configuration"),
+        _say("On the CodeStream host (database-backed, 8.2.25 and later):"),
         _value("Dump the active configuration", load.dump),
-        _value("Merge the snippet into it", load.merge),
+        _say("On this host (CODESTREAM_HOST: the CodeStream host's name):"),
+        _value("Copy it here", fetch),
+        _value("Merge the snippet into it", merge),
+        _value("Copy it back", put),
+        _say("On the CodeStream host:"),
         _value("Load and activate it", load.load),
         _value("Restart CodeStream", load.restart),
-        _say("On a file-based release instead:"),
-        _value("Merge the snippet into the config file", load.merge_file),
-        _value("Restart CodeStream", load.restart),
+        _say("File-based instead (CSSVC_CFG_FILE), on this host, then restart there:"),
+        _value("Copy the config file here", file_fetch),
+        _value("Merge the snippet into the config file", file_merge),
+        _value("Copy it back", file_put),
     ]
 
 

@@ -22,6 +22,7 @@ from wizard.constants import SYSTEM_NGINX_ROOT
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.checks.context import CheckContext
+    from wizard.install.acme import CertificateRequest
     from wizard.tui.state import StateStore
 
 CERTIFICATE_ROOTS: tuple[Path, ...] = (
@@ -119,6 +120,12 @@ class WizardSession:
             outside the demo.
         demo_kept: The demo runs in a directory kept after it (``--dir``);
             ``None`` when its files are removed on exit.
+        acme: What the Certificate step's "Get a certificate" asks for (the
+            CA, certbot's directories; the name and address come from the
+            answers); ``None``: not offered, as in the demo, where nothing
+            may leave loopback.
+        demo_web: A browser session of ``demo --web``: its files are always
+            removed (there is no ``--dir`` to keep them).
     """
 
     context: CheckContext
@@ -134,3 +141,5 @@ class WizardSession:
     output_dir: Path = field(default_factory=Path.cwd)
     launcher: EnvironmentLauncher | None = None
     demo_kept: Path | None = None
+    acme: CertificateRequest | None = None
+    demo_web: bool = False

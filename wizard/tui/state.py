@@ -22,6 +22,7 @@ from pathlib import Path
 
 from wizard.answers import Answers, AnswersError, load_answers, save_answers
 from wizard.fsutil import atomic_write
+from wizard.reading import read_head
 
 STATE_ENV = "CODESTREAM_BASTION_STATE"
 
@@ -80,7 +81,7 @@ class StateStore:
             return None
         try:
             answers = load_answers(self.path, partial=True)
-            lines = self.step_path.read_text(encoding="utf-8").split()
+            lines = read_head(self.step_path, 64 << 10).decode("utf-8").split()
         except (AnswersError, OSError, UnicodeDecodeError):
             return None
         passed = dict(line.split("=", 1) for line in lines[1:] if "=" in line)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +24,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
+from wizard.safetext import visible
 from wizard.tui.steps import STEP_IDS, StepState
 from wizard.tui.widgets.sidebar import StepSidebar, step_line
 
@@ -158,10 +160,15 @@ class StepScreen(Screen[None]):
         self.sub_title = f"step {number} of {len(flow)}{demo}"
 
     def say(self, message: str = "", *, problem: bool = False) -> None:
-        """Show a one-line message above the footer (the step's hint when empty)."""
+        """Show a one-line message above the footer (the step's hint when empty).
+
+        The message often quotes a file name or an error: it is shown as text
+        (``Text``, never markup, so ``a[link=x].pem`` is a name, not a tag), its
+        control characters escaped.
+        """
         status = self.query_one("#nav-status", Static)
         status.set_class(problem, "-problem")
-        status.update(message or self.HINT)
+        status.update(Text(visible(message or self.HINT)))
 
     # -- the step's contract ---------------------------------------------------------
 

@@ -4,9 +4,13 @@ Certificates found on this host (``/etc/letsencrypt/live``, ``/etc/ssl``,
 ``/etc/pki/tls``, ``/etc/nginx``, the working directory; in the demo, its own
 certificate directory) are listed in a table that fits 80 columns (verdict,
 subject, expiry, why), the highlighted one spelled out below it (the whole
-verdict, path, names, issuer). Enter on a row picks it and finds the
-matching key; a path can also be typed. The chain and key are then checked
-live (:func:`check_certificate`).
+verdict, path, names, issuer). Only server certificates are listed (no CA
+certificate, nothing from the trust store's directories), and the note says
+plainly when none is for the host name. Enter on a row picks it and finds
+the matching key (only there: Enter in the empty field never fills one in);
+a path can also be typed. "Get a certificate" asks an ACME CA through
+certbot (:mod:`wizard.tui.screens.get_certificate`) and fills in the new
+lineage. The chain and key are then checked live (:func:`check_certificate`).
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Button, DataTable, Static
 
 from wizard.answers import Answers
 from wizard.findings import Finding
+from wizard.safetext import visible
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField, Extra
 from wizard.tui.widgets.findings import BADGES
 
 if TYPE_CHECKING:
     from wizard.checks.cert_discovery import CertificateSummary
+    from wizard.install.acme import CertificateResult
 
 
 def certificate_path_error(text: str) -> str | None:
@@ -61,7 +67,7 @@ class CertificateScreen(StepScreen):
 
     STEP = "certificate"
     TITLE = "TLS certificate"
-    HINT = "Tab: key, then the certificates found here.  Enter: next step."
+    HINT = "Tab: key, Get a certificate, the certificates found here.  Enter: next step."
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,6 +96,11 @@ class CertificateScreen(StepScreen):
             id="certificate",
         )
         yield Static("Looking for certificates on this host ...", id="cert-note", classes="note")
+        yield Button(
+            "No certificate yet? Get a certificate (Let's Encrypt, via certbot)",
+            id="get-certificate",
+            compact=True,
+        )
         table: DataTable[str | Text] = DataTable(
             id="candidates", cursor_type="row", zebra_stripes=True
         )
@@ -118,7 +129,11 @@ class CertificateScreen(StepScreen):
     async def _discover(self) -> None:
         """Find and summarise candidate certificates (file work in a thread)."""
         await self.wizard.preloaded()  # cryptography, imported off the event loop
-        from wizard.checks.cert_discovery import discover_certificates, summarize_certificate
+        from wizard.checks.cert_discovery import (
+            discover_server_certificates,
+            summarize_certificate,
+            summary_matches,
+        )
 
         roots = self.wizard.session.certificate_roots
         hostname = self.answers.bastion.hostname
@@ -127,19 +142,39 @@ class CertificateScreen(StepScreen):
         def find() -> list[CertificateSummary]:
             return [
                 summarize_certificate(str(path), hostname, ctx)
-                for path in discover_certificates(roots)
+                for path in discover_server_certificates(roots, ctx)
             ]
 
         summaries = await asyncio.to_thread(find)
         note = self.query_one("#cert-note", Static)
         if not summaries:
             where = ", ".join(str(root) for root in roots)
-            note.update(f"No certificate found in {where}. Type the path below.")
+            # The roots include the working directory: a name, never markup.
+            note.update(
+                Text(
+                    visible(
+                        f"No server certificate found in {where}. Type its path above, or get "
+                        "one with the button below."
+                    )
+                )
+            )
             return
-        note.update(
-            f"{len(summaries)} certificate(s) found on this host: Tab here, "
-            "Up/Down, Enter picks one"
-        )
+        matching = [s for s in summaries if hostname and summary_matches(s, hostname)]
+        if hostname and not matching:
+            # The host name is typed text: shown as a name, never markup.
+            note.update(
+                Text(
+                    visible(
+                        f"None of the {len(summaries)} certificate(s) found on this host is "
+                        f"for {hostname}. Get one with the button below, or type the path of one."
+                    )
+                )
+            )
+        else:
+            note.update(
+                f"{len(summaries)} certificate(s) found on this host: Tab here, "
+                "Up/Down, Enter picks one"
+            )
         table = self.query_one("#candidates", DataTable)
         widths = [width for _, width in COLUMNS]
         # Less the cell padding, and a column for a vertical scrollbar that may come.
@@ -162,8 +197,7 @@ class CertificateScreen(StepScreen):
         chosen = self.field.value.strip()
         if chosen in self._summaries:
             table.move_cursor(row=list(self._summaries).index(chosen))
-        elif not chosen:
-            table.focus()
+        # The focus stays in the field: Enter there never picks a row the admin did not choose.
 
     @on(events.DescendantFocus)
     def _focused(self, event: events.DescendantFocus) -> None:
@@ -201,6 +235,37 @@ class CertificateScreen(StepScreen):
         else:
             self.say(f"Key found: {Path(key).name}")
             field.input.focus()
+
+    @on(Button.Pressed, "#get-certificate")
+    def _get_certificate(self) -> None:
+        """Open "Get a certificate" for the host name (not in the demo: it needs the internet)."""
+        from dataclasses import replace
+
+        from wizard.tui.screens.get_certificate import GetCertificateScreen
+
+        session, bastion = self.wizard.session, self.answers.bastion
+        if session.acme is None:
+            self.say("Getting a certificate needs a real CA on the internet: not in the demo.")
+            return
+        if not bastion.hostname or not bastion.public_ip:
+            self.say(
+                "Enter the host name and the public IP first: the CA checks them.", problem=True
+            )
+            return
+        request = replace(session.acme, hostname=bastion.hostname, public_ip=bastion.public_ip)
+        screen = GetCertificateScreen(request, self.answers.copy(), session)
+        self.app.push_screen(screen, self._got_certificate)
+
+    def _got_certificate(self, result: CertificateResult | None) -> None:
+        """Continue with the new lineage selected (and checked live)."""
+        if result is None or not result.ok:
+            return
+        field = self.field
+        field.extra("private-key").value = result.private_key
+        field.value = result.certificate
+        field.input.focus()
+        done = "New certificate" if result.issued else "Certificate kept (not due)"
+        self.say(f"{done}: {result.lineage}; certbot renews it and nginx reloads after.")
 
     def store(self, answers: Answers) -> None:
         """Both paths as typed."""

@@ -116,7 +116,11 @@ class DoneScreen(StepScreen):
         findings.append(ok("done.release", release_note(answers, self.wizard.release)))
         if session.demo and session.demo_kept is None:
             findings.append(
-                ok("done.demo", "The demo directory is removed on exit (keep it with --dir DIR)")
+                ok(
+                    "done.demo",
+                    "The demo directory is removed on exit"
+                    + ("" if session.demo_web else " (keep it with --dir DIR)"),
+                )
             )
         elif session.demo:
             findings.append(ok("done.demo", f"The demo directory is kept: {session.demo_kept}"))

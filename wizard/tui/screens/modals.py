@@ -17,6 +17,7 @@ from textual.containers import Horizontal, ScrollableContainer, Vertical, Vertic
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static
 
+from wizard.safetext import visible
 from wizard.tui.help import HELP
 from wizard.tui.paste import PasteLine, plain_text
 
@@ -98,7 +99,8 @@ class ConfirmScreen(ModalScreen[bool]):
         """Question, explanation, two buttons."""
         with Vertical(classes="dialog-box"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(Text(self.message), classes="dialog-message")
+            # The message names paths and what nginx said: text, control characters escaped.
+            yield Static(Text(visible(self.message, lines=True)), classes="dialog-message")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.yes_label, id="yes", compact=True, variant="warning")
                 yield Button(self.no_label, id="no", compact=True, variant="primary")

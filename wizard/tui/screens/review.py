@@ -3,7 +3,8 @@
 All checks run together against all the answers (:func:`run_checks`, plus
 :func:`check_nginx` where nginx is driven), grouped by area. Below them, the
 files the wizard will write: where each goes, whether it is new or changed,
-the values to paste elsewhere after the install, copyable
+the per-client limits the block will apply, the values to paste elsewhere
+after the install, copyable
 (:mod:`wizard.tui.widgets.values`), and the diff against what is there
 (never wrapped: wide lines scroll sideways). Nothing is written here. Next is refused
 while a check fails or nothing can be planned.
@@ -88,6 +89,11 @@ class ReviewScreen(StepScreen):
         # Before the diffs, which can be long: reachable with a few PgDn.
         yield Static("To paste elsewhere after the install (c: copy, p: plain)", classes="section")
         yield NextSteps(self.lines(), id="next-steps")
+        if self.answers.exposes_bastion:
+            from wizard.checks.limits import limits_summary
+
+            yield Static("Per-client limits", classes="section")
+            yield Static(limits_summary(self.answers), id="limits", classes="note")
         yield Static("Changes", classes="section")
         yield Static("", id="diff")
 

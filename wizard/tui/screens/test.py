@@ -2,7 +2,10 @@
 
 :func:`check_proxy` runs live: each bot endpoint must answer with the API's
 own "Cannot GET" page through nginx, the certificate presented must be the
-chosen one and trusted, and any other path must get nginx's 404.
+chosen one and trusted, and any other path must get nginx's 404; then each bot
+route is spoken to as Slack and Teams will (signed with the answers' signing
+secret) and the API's clock compared with this host's
+(:mod:`wizard.checks.bot_proof`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class ProxyTestScreen(StepScreen):
         yield Static(
             f"Through https://{bastion.hostname}{port}: each bot endpoint must reach the "
             "API (its 'Cannot GET' page) with the chosen certificate; other paths must get "
-            "nginx's own 404.",
+            "nginx's own 404. Then each route gets a request signed as Slack or Teams sends "
+            "it, and the API's clock is compared with this host's.",
             classes="note",
         )
         yield LiveFindings(id="test-findings")

@@ -30,6 +30,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from wizard.findings import Finding, Status, apply_lab_mode, fail, worst_status
+from wizard.safetext import visible
 
 Check = Callable[[], Awaitable[list[Finding]]]
 """A live check with its arguments bound."""
@@ -125,14 +126,15 @@ class FindingsList(Static):
         """Show one problem found without a check (e.g. a syntax error)."""
         self.set_class(False, "-progress", "-empty")
         grid = _grid()
-        grid.add_row(Text("FAIL", style=BADGES["fail"][1]), Text(message))
+        # The message may quote what was typed or pasted: its control characters escaped.
+        grid.add_row(Text("FAIL", style=BADGES["fail"][1]), Text(visible(message, lines=True)))
         self.update(grid)
 
     def show_progress(self, message: str) -> None:
         """Show that something is running."""
         self.set_class(False, "-empty")
         self.set_class(True, "-progress")
-        self.update(Text("...  " + message, style="italic"))
+        self.update(Text("...  " + visible(message), style="italic"))
 
     def clear(self) -> None:
         """Show nothing."""

@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer, Vertical
 from textual.widgets import Static
 
+from wizard.safetext import visible
 from wizard.tui.paste import PasteLine
 
 if TYPE_CHECKING:
@@ -159,7 +160,8 @@ def copy_value(screen: StepScreen) -> None:
         f"Copied {target.line.label} ({len(value)} characters). Not in your clipboard? "
         f"'{PLAIN_KEY}' shows every value plain."
     )
-    screen.notify(value, title=f"Copied: {target.line.label}", timeout=4)
+    # The value as text: a name like "a[link=x]" is shown, never parsed as markup.
+    screen.notify(visible(value), title=f"Copied: {target.line.label}", timeout=4, markup=False)
 
 
 def show_plain(screen: StepScreen, lines: Sequence[PasteLine]) -> None:
