@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from wizard import __version__
 from wizard.constants import SYSTEM_NGINX_ROOT
 
 EXIT_CODES = """\
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--answers", metavar="FILE", help="start the wizard from this answers file")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_shared(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (

@@ -6,7 +6,8 @@ The package runs on CPython 3.9 to 3.13 (README.md, "Supported systems"). Where
 ``typing.Union`` in a run-time alias); only what needs a backport or a few lines
 of its own lives here, under the 3.11 name, so the call sites read as on 3.11.
 On 3.11 and later every name is the standard library's own object; the
-replacements are defined on every version so the tests run them everywhere.
+replacements are defined on every version so the tests can run them (the
+start_tls one only works with the event loop of 3.9 and 3.10).
 """
 
 from __future__ import annotations
@@ -74,12 +75,14 @@ async def start_tls_fallback(
     handshake_timeout: float,
     limit: int,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """The server side of 3.11's ``StreamWriter.start_tls``, on a new stream pair.
+    """The server side of 3.11's ``StreamWriter.start_tls``, on a new stream pair (3.9, 3.10).
 
     3.11 upgrades the pair in place; before, the loop's own ``start_tls`` wraps
     the transport and a fresh reader and writer sit on top of the TLS transport
-    (the old pair must not be used afterwards). ``reader`` is unused: it stands
-    in the signature so both versions are called alike.
+    (the old pair must not be used afterwards). Only for the loop of 3.9 and
+    3.10, which does not announce the new transport to the protocol (3.11's
+    does). ``reader`` is unused: it stands in the signature so both versions
+    are called alike.
 
     Raises:
         ssl.SSLError: When the handshake fails.

@@ -1,9 +1,8 @@
 """wizard.compat: 3.11's names on 3.9 and 3.10, and the same behaviour on every Python.
 
-The replacements are defined on every version, so these tests run them on the
-suite's own Python too; on 3.9 and 3.10 (``./dev test-pythons``) the public
-names are the replacements themselves. The TLS tests use a real handshake on
-loopback with a certificate from the test CA.
+The timeout replacement runs on the suite's own Python too; on 3.9 and 3.10
+(``./dev test-pythons``) the public names are the replacements themselves. The
+TLS tests use a real handshake on loopback with a certificate from the test CA.
 """
 
 from __future__ import annotations
@@ -23,7 +22,9 @@ from wizard import compat
 from wizard.demo.ca import TestCA
 
 TIMEOUTS = [compat.timeout, compat.timeout_fallback]
-START_TLS = [compat.start_tls, compat.start_tls_fallback]
+# The start_tls replacement leans on the loop of 3.9 and 3.10, which leaves the
+# protocol unaware of the new transport; 3.11's loop announces it itself.
+START_TLS = [compat.start_tls] + ([compat.start_tls_fallback] if sys.version_info < (3, 11) else [])
 
 
 def test_the_public_names_are_the_standard_library_from_3_11() -> None:

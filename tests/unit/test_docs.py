@@ -19,6 +19,7 @@ NOT_CODES = {
     "nginx.pid",
     "dns.exception",
     "cert.pem",
+    "install.sh",
 }
 
 
