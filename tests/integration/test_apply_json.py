@@ -87,6 +87,7 @@ def test_apply_json_bad_answers_is_still_one_object_and_exit_2(
     (finding,) = document["findings"]  # type: ignore[misc]
     assert finding["code"] == "install.bad_input"
     assert "slack.client_secret" in finding["title"]
+    assert "slack.client_secret" in str(document["error"])
     assert "1234567890" not in json.dumps(document)
 
 
