@@ -99,5 +99,9 @@ def test_json_alias_and_conflicting_formats(
     assert [f["code"] for f in by_format["findings"]] == [f["code"] for f in by_alias["findings"]]
     assert main(_args(env, answers, "--json", "--format", "prometheus")) == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
+    # --json always gets one object: the usage error as its "error" member (issue 20).
+    document = json.loads(captured.out)
+    assert document["ok"] is False
+    assert document["findings"] == []
+    assert "--json and --format prometheus disagree" in document["error"]
     assert "--json and --format prometheus disagree" in captured.err

@@ -488,8 +488,9 @@ async def test_debian_apply_writes_links_tests_and_reloads_a_running_nginx(
         assert result.ok, result
         assert result.changed
         assert "nginx -s reload" in result.reload
-        assert result.backup_dir is not None
-        assert result.backup_dir.parent == installer.state.journals
+        # Every file was new: nothing was replaced, so no backup is named (issue 20).
+        assert result.backup_dir is None
+        assert not any(installer.state.journals.glob("*/*.bak"))
         assert not (debian.root / ".codestream-bastion-backup").exists()
         # The running nginx now serves the new server block: our certificate on our port.
         for _attempt in range(50):
