@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Static
 
 from tests.integration.pebble_harness import Pebble, free_port, require_tool
@@ -20,7 +18,7 @@ from wizard.fsutil import atomic_write
 from wizard.install.acme import CertificateRequest
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.get_certificate import GetCertificateScreen
-from wizard.tui.testing import press, settle
+from wizard.tui.testing import press, settle, wait_until
 from wizard.tui.widgets.field import CheckedField
 
 
@@ -102,7 +100,7 @@ async def test_get_a_certificate_refused_before_the_ca(demo: Demo, tmp_path: Pat
         await settle(pilot)
         assert isinstance(app.screen, GetCertificateScreen)
         await press(pilot, "enter")  # Start
-        await wait_for(pilot, lambda: "Try again" in str(start_label(app)))
+        await wait_until(pilot, lambda: "Try again" in str(start_label(app)), 60)
         log = str(app.screen.query_one("#acme-progress", Static).render())
         assert "FAIL" in log
         assert "does not resolve to the chosen address" in log
@@ -113,13 +111,6 @@ async def test_get_a_certificate_refused_before_the_ca(demo: Demo, tmp_path: Pat
 
 def start_label(app: WizardApp) -> object:
     return app.screen.query_one("#acme-start", Button).label
-
-
-async def wait_for(pilot: Pilot[int], condition: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.2)
 
 
 async def test_get_a_certificate_with_pebble_continues_with_the_lineage(
@@ -150,13 +141,13 @@ async def test_get_a_certificate_with_pebble_continues_with_the_lineage(
             app.screen.query_one("#get-certificate", Button).press()
             await settle(pilot)
             await press(pilot, "enter")  # Start
-            await wait_for(pilot, lambda: not isinstance(app.screen, GetCertificateScreen))
+            await wait_until(pilot, lambda: not isinstance(app.screen, GetCertificateScreen), 60)
             await settle(pilot)
             live = tmp_path / "le" / "live" / DEMO_HOSTNAME
             field = app.screen.query_one("#certificate", CheckedField)
             assert field.value == str(live / "fullchain.pem")
             assert field.extra_value("private-key") == str(live / "privkey.pem")
-            await wait_for(pilot, lambda: not field.busy)
+            await wait_until(pilot, lambda: not field.busy, 60)
             found = codes(app, "#certificate")
             assert found.get("cert.ok") == "ok", found
             await press(pilot, "ctrl+n")

@@ -24,7 +24,7 @@ from tests.integration.test_hostile_input import plant_hostile_pairs
 from tests.tui.conftest import Demo
 from tests.tui.test_layout import step, walk_to
 from tests.unit.test_untrusted_text import RecordingDriver, attacker_bytes
-from wizard.tui.testing import press, screen_lines, settle
+from wizard.tui.testing import press, screen_lines, settle, wait_until
 
 __all__ = ["shared"]  # the fixture, imported for the test below
 
@@ -50,12 +50,11 @@ async def test_planted_certificates_are_marked_and_shown_escaped_never_sent_raw(
         assert table.row_count == len(STEMS)
         table.focus()
         await settle(pilot)
-        # Each row's verdict is judged in a worker: wait for all three, bounded (10 s).
-        for _attempt in range(100):
-            rows = "\n".join(screen_lines(app))
-            if rows.count("FAIL") >= len(STEMS):
-                break
-            await pilot.pause(0.1)
+        # Each row's verdict is judged in a worker: wait for all three, bounded.
+        await wait_until(
+            pilot, lambda: "\n".join(screen_lines(app)).count("FAIL") >= len(STEMS), 10, "verdicts"
+        )
+        rows = "\n".join(screen_lines(app))
         assert rows.count("FAIL") >= len(STEMS)
         assert "\\x1b" in rows  # the subject, spelled out
         detail = str(app.screen.query_one("#cert-detail").render())

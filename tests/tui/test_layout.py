@@ -21,7 +21,7 @@ from wizard.tui.app import WizardApp
 from wizard.tui.paste import values
 from wizard.tui.screens.base import SIDEBAR_MIN_WIDTH, StepScreen
 from wizard.tui.screens.modals import PlainValuesScreen
-from wizard.tui.testing import press, screen_lines, settle
+from wizard.tui.testing import press, screen_lines, settle, wait_until
 from wizard.tui.widgets.sidebar import StepSidebar
 from wizard.tui.widgets.values import CopyValue
 
@@ -41,6 +41,11 @@ async def walk_to(pilot: Any, app: WizardApp, target: str) -> None:
             return
         await press(pilot, "enter")
     raise AssertionError(f"stuck at {step(app)}")
+
+
+def table_shown(app: WizardApp) -> bool:
+    shown = "\n".join(screen_lines(app))
+    return "Verdict" in shown and "Names:" in shown
 
 
 def sidebar_shown(app: WizardApp) -> bool:
@@ -170,6 +175,8 @@ async def test_at_120_columns_the_why_column_is_whole(demo: Demo) -> None:
     app = demo.app()
     async with app.run_test(size=(120, 40)) as pilot:
         await walk_to(pilot, app, "certificate")
+        # The candidates are found and judged in a worker that may finish after settle.
+        await wait_until(pilot, lambda: table_shown(app), 30, "the certificate table")
         shown = "\n".join(screen_lines(app))
         assert "…" not in shown.split("Verdict", 1)[1].split("Names:", 1)[0], shown
         words = " ".join(shown.split())

@@ -8,7 +8,8 @@ from blinking so that screenshots are stable.
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Callable
 
 from textual.app import App
 from textual.pilot import Pilot
@@ -40,3 +41,19 @@ async def press(pilot: Pilot[Any], *keys: str) -> None:
 def screen_lines(app: App[Any]) -> list[str]:
     """The text on the screen, one string per terminal row (as a terminal would show it)."""
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def wait_until(
+    pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10.0, what: str = ""
+) -> None:
+    """Wait, bounded by ``timeout`` seconds, until ``condition()`` is true.
+
+    For what a worker draws after :func:`settle` has returned (a table judged row by
+    row, a screen set up after its first refresh); a slow machine gets longer, never
+    forever.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
+        await pilot.pause(0.1)
