@@ -91,7 +91,7 @@ async def test_get_a_certificate_refused_before_the_ca(demo: Demo, tmp_path: Pat
     answers.bastion.certificate = answers.bastion.private_key = ""
     # Never contacted: the pre-check refuses first.
     acme = CertificateRequest("", "", acme_server="https://127.0.0.1:9/dir", http_port=free_port())
-    app = WizardApp(replace(demo.session(answers=answers), acme=acme))
+    app = WizardApp(replace(demo.session(answers=answers), acme=lambda: acme))
     async with app.run_test(size=(80, 24)) as pilot:
         await goto(pilot, app, "certificate")
         # The public record changes since the Public IP step: the pre-check sees it.
@@ -134,7 +134,9 @@ async def test_get_a_certificate_with_pebble_continues_with_the_lineage(
             logs_dir=tmp_path / "logs",
         )
         session = demo.session(answers=answers)
-        session = replace(session, acme=acme, context=replace(session.context, ca_bundle=bundle))
+        session = replace(
+            session, acme=lambda: acme, context=replace(session.context, ca_bundle=bundle)
+        )
         app = WizardApp(session)
         async with app.run_test(size=(80, 24)) as pilot:
             await goto(pilot, app, "certificate")

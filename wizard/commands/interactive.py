@@ -16,9 +16,10 @@ from wizard.constants import ANSWERS_NAME
 
 if TYPE_CHECKING:
     from wizard.checks.context import CheckContext
+    from wizard.install.acme import CertificateRequest
     from wizard.tui.session import WizardSession
 
-__all__ = ["OUTPUT_DIR_NAME", "run", "wizard_session"]
+__all__ = ["OUTPUT_DIR_NAME", "default_certificate_request", "run", "wizard_session"]
 
 OUTPUT_DIR_NAME = "codestream-bastion"
 """The directory (in the working directory) for the generated files and answers."""
@@ -49,7 +50,6 @@ def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> Wizar
         AnswersError: When ``answers_path`` exists but cannot be used.
     """
     from wizard.answers import Answers, load_answers
-    from wizard.install.acme import CertificateRequest
     from wizard.tui.session import CERTIFICATE_ROOTS, WizardSession
     from wizard.tui.state import StateStore, default_state_path
 
@@ -64,6 +64,17 @@ def wizard_session(ctx: CheckContext, answers_path: Path | None = None) -> Wizar
         certificate_roots=(*CERTIFICATE_ROOTS, Path.cwd()),
         prefilled_from=answers_path if prefilled else None,
         output_dir=output_dir,
-        # The Certificate step's "Get a certificate": Let's Encrypt, port 80, /etc/letsencrypt.
-        acme=CertificateRequest("", ""),
+        acme=default_certificate_request,
     )
+
+
+def default_certificate_request() -> CertificateRequest:
+    """The Certificate step's "Get a certificate": Let's Encrypt, port 80, /etc/letsencrypt.
+
+    Built when the button is pressed: importing the ACME module (and the
+    installer it drives) before the first frame cost a third of the start-up
+    the wizard adds to a bare Textual app.
+    """
+    from wizard.install.acme import CertificateRequest
+
+    return CertificateRequest("", "")

@@ -13,6 +13,7 @@ the demo's nginx and of the demo's environment is said here as two protocols,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -120,10 +121,12 @@ class WizardSession:
             outside the demo.
         demo_kept: The demo runs in a directory kept after it (``--dir``);
             ``None`` when its files are removed on exit.
-        acme: What the Certificate step's "Get a certificate" asks for (the
-            CA, certbot's directories; the name and address come from the
-            answers); ``None``: not offered, as in the demo, where nothing
-            may leave loopback.
+        acme: Builds what the Certificate step's "Get a certificate" asks for
+            (the CA, certbot's directories; the name and address come from the
+            answers), called when it is pressed: the ACME module and the
+            installer behind it load then, not before the first frame.
+            ``None``: not offered, as in the demo, where nothing may leave
+            loopback.
         demo_web: A browser session of ``demo --web``: its files are always
             removed (there is no ``--dir`` to keep them).
     """
@@ -141,5 +144,5 @@ class WizardSession:
     output_dir: Path = field(default_factory=Path.cwd)
     launcher: EnvironmentLauncher | None = None
     demo_kept: Path | None = None
-    acme: CertificateRequest | None = None
+    acme: Callable[[], CertificateRequest] | None = None
     demo_web: bool = False

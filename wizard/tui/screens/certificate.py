@@ -280,7 +280,7 @@ class CertificateScreen(StepScreen):
                 "Enter the host name and the public IP first: the CA checks them.", problem=True
             )
             return
-        request = replace(session.acme, hostname=bastion.hostname, public_ip=bastion.public_ip)
+        request = replace(session.acme(), hostname=bastion.hostname, public_ip=bastion.public_ip)
         screen = GetCertificateScreen(request, self.answers.copy(), session)
         self.app.push_screen(screen, self._got_certificate)
 
