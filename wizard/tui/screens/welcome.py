@@ -58,10 +58,9 @@ class WelcomeScreen(StepScreen):
         yield Static(intro, classes="intro")
         yield Static(Text(FLOW), classes="flow")
         if session.demo:
-            note = (
-                "Demo on loopback, answers filled in: Enter on each step, or edit "
-                "values to see the checks react."
-            )
+            # One line: a second one overflowed the body at 80x24 (a scrollbar
+            # for one row, and a second layout before the first frame).
+            note = "Demo, all on loopback: Enter through the filled-in answers, or edit them."
             if session.nginx_note:
                 note += " " + session.nginx_note
             yield Static(note, classes="note")
