@@ -153,6 +153,11 @@ def _lab_accepted(finding: Finding) -> Finding:
     )
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``: a count and its noun, singular for one (``noun`` takes an s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def has_failure(findings: Iterable[Finding]) -> bool:
     """True when any finding failed."""
     return any(f.status == "fail" for f in findings)

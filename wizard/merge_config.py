@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from wizard.findings import counted
 from wizard.fsutil import UnsafePathError, atomic_write, check_readable_path
 from wizard.reading import BoundedReadError, read_bounded
 from wizard.safetext import visible
@@ -488,8 +489,8 @@ def run_merge_config(
         return EXIT_USAGE
     if merge.skipped:
         print(
-            f"skipped {len(merge.skipped)} line(s) before the JSON in {target} (the control "
-            "script's output of a dump); they are not written back:",
+            f"skipped {counted(len(merge.skipped), 'line')} before the JSON in {target} (the "
+            "control script's output of a dump); they are not written back:",
             file=stdout,
         )
         for line in merge.skipped:

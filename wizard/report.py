@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TextIO
 
 from wizard.engine import AREA_TITLES, sort_findings
-from wizard.findings import Finding, Status, has_failure
+from wizard.findings import Finding, Status, counted, has_failure
 from wizard.safetext import visible
 
 _COLOURS: dict[Status, str] = {"ok": "32", "warn": "33", "fail": "31", "skip": "2"}
@@ -68,11 +68,6 @@ def _wrap(text: str, width: int, first: int, rest: int) -> list[str]:
 def status_counts(findings: Sequence[Finding]) -> dict[Status, int]:
     """How many findings have each status."""
     return {s: sum(1 for f in findings if f.status == s) for s in _LABELS}
-
-
-def counted(count: int, noun: str) -> str:
-    """``1 file``, ``2 files``: a count and its noun, singular for one (``noun`` takes an s)."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def count_summary(counts: dict[Status, int]) -> str:

@@ -76,7 +76,7 @@ async def test_only_server_certificates_are_listed_and_enter_fills_nothing(
         table = app.screen.query_one("#candidates", DataTable)
         assert [str(key.value) for key in table.rows] == [str(roots / "other" / "fullchain.crt")]
         assert f"is for {DEMO_HOSTNAME}" in note(app)
-        assert note(app).startswith("None of the 1 certificate(s)")
+        assert note(app).startswith("None of the 1 certificate found")
         # Enter in the empty field never fills in a candidate (whether the step then
         # refuses an empty field is the required-field rule's business).
         field = app.screen.query_one("#certificate", CheckedField)

@@ -547,7 +547,7 @@ async def test_bundle_of_500_roots_as_certificate(
     assert_actionable(findings)
     cert_findings = [f for f in findings if f.area == "cert"]
     assert [(f.code, f.status) for f in cert_findings] == [("cert.not_leaf", "fail")]
-    assert "500 CA certificate(s)" in cert_findings[0].detail
+    assert "500 CA certificates" in cert_findings[0].detail
     assert HOST in cert_findings[0].detail
     assert statuses(findings)["key.mismatch"] == "skip"
 

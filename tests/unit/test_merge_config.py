@@ -277,7 +277,7 @@ def test_a_dump_with_the_control_scripts_lines_is_merged_into_pure_json(
     config.write_text(dump_text(ACTIVE))
     code, out = run(capsys, "--snippet", str(snippet), "--into", str(config))
     assert code == 0
-    assert "skipped 3 line(s) before the JSON" in out
+    assert "skipped 3 lines before the JSON" in out
     assert "  | docker run --rm -v /home/cs/.codestream:/opt/config" in out
     assert "  | connecting to mongodb://cs:<secret>@localhost/codestream" in out
     assert "  | loading schema (" in out
@@ -315,7 +315,7 @@ def test_a_dry_run_on_a_dump_writes_nothing(
     config.write_text(dump_text(ACTIVE))
     code, out = run(capsys, "--dry-run", "--snippet", str(snippet), "--into", str(config))
     assert code == 0
-    assert "skipped 3 line(s)" in out
+    assert "skipped 3 lines" in out
     assert "dry run: nothing written." in out
     assert config.read_text() == dump_text(ACTIVE)
 

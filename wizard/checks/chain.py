@@ -28,7 +28,7 @@ from wizard.checks.x509_facts import (
     san_names,
     shown_hostname,
 )
-from wizard.findings import Finding, fail, ok
+from wizard.findings import Finding, counted, fail, ok
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -107,7 +107,7 @@ def check_not_ca_bundle(certs: Sequence[x509.Certificate], hostname: str) -> lis
     covered = ascii_name is not None and any(
         san_matches(n, ascii_name) for c in certs for n in san_names(c) or ()
     )
-    detail = f"{len(certs)} CA certificate(s): {shown}; none is a server certificate"
+    detail = f"{counted(len(certs), 'CA certificate')}: {shown}; none is a server certificate"
     if ascii_name is not None and not covered:
         detail += f" and none names {shown_hostname(hostname, ascii_name)}"
     return [

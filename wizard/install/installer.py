@@ -22,11 +22,10 @@ reload), ``rollback`` -> :meth:`Installer.rollback` (in-process) and
    loaded, stops a master the run had started, and reports nginx's own message.
 
 The caller holds the run lock (:mod:`wizard.install.lock`) around recovery
-and apply; :mod:`wizard.install.pipeline` does.
-
-The pieces: what to write where (:mod:`~wizard.install.targets`), the nginx
-side of step 4 (:mod:`~wizard.install.activate`), putting back
-(:mod:`~wizard.install.recovery`), the result (:mod:`~wizard.install.result`).
+and apply; :mod:`wizard.install.pipeline` does. The pieces: what to write where
+(:mod:`~wizard.install.targets`), the nginx side of step 4
+(:mod:`~wizard.install.activate`), putting back (:mod:`~wizard.install.recovery`),
+the result (:mod:`~wizard.install.result`).
 
 Fault injection (:func:`wizard.install.result.fault_point`), for the tests that
 kill a run at each phase: ``planned``, ``writing``, ``written``, ``testing``,
@@ -47,6 +46,7 @@ from typing import TYPE_CHECKING
 from wizard.answers import Answers
 from wizard.checks.context import CheckContext
 from wizard.constants import ANSWERS_NAME, DEFAULT_LOG_DIR, SERVER_CONF_NAME, SYSTEM_NGINX_ROOT
+from wizard.findings import counted
 from wizard.fsutil import atomic_symlink, atomic_write, check_directory
 from wizard.install.activate import (
     Nginx,
@@ -512,18 +512,18 @@ class Installer:
         with contextlib.suppress(OSError):
             prune_done(self.state.journals)
             record_run(self.state.runs_file, written, outcome)
-        if plan.nginx_changed:
-            message = f"Installed {len(written)} file(s); " + (
-                f"nginx was not running and was started ({outcome.start})."
-                if outcome.started
-                else f"nginx reloaded ({outcome.reload})."
-                if outcome.reloaded
-                else "nginx not reloaded."
-                if not outcome.reload
-                else f"reload sent ({outcome.reload}), not proven."
-            )
-        else:
-            message = f"Installed {len(written)} file(s); nginx's configuration is unchanged."
+        done = (
+            "nginx's configuration is unchanged."
+            if not plan.nginx_changed
+            else f"nginx was not running and was started ({outcome.start})."
+            if outcome.started
+            else f"nginx reloaded ({outcome.reload})."
+            if outcome.reloaded
+            else "nginx not reloaded."
+            if not outcome.reload
+            else f"reload sent ({outcome.reload}), not proven."
+        )
+        message = f"Installed {counted(len(written), 'file')}; {done}"
         return InstallResult(
             True,
             True,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wizard.findings import counted
 from wizard.fsutil import (
     PathState,
     atomic_symlink,
@@ -177,7 +178,7 @@ def recover_journals(
         )
         recovered.messages.append(
             f"An earlier apply was interrupted (journal {directory.name}, state "
-            f"{journal.state}); its {len(journal.entries)} file(s) were put back as they "
+            f"{journal.state}); its {counted(len(journal.entries), 'file')} were put back as they "
             f"were.{note}"
         )
     return recovered

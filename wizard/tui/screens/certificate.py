@@ -26,7 +26,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, DataTable, Input, Static
 
 from wizard.answers import Answers
-from wizard.findings import Finding
+from wizard.findings import Finding, counted
 from wizard.safetext import visible
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.field import CheckedField, Extra
@@ -170,14 +170,15 @@ class CertificateScreen(StepScreen):
             note.update(
                 Text(
                     visible(
-                        f"None of the {len(summaries)} certificate(s) found on this host is "
-                        f"for {hostname}. Get one with the button below, or type the path of one."
+                        f"None of the {counted(len(summaries), 'certificate')} found on this "
+                        f"host is for {hostname}. Get one with the button below, or type the "
+                        "path of one."
                     )
                 )
             )
         else:
             note.update(
-                f"{len(summaries)} certificate(s) found on this host: Tab here, "
+                f"{counted(len(summaries), 'certificate')} found on this host: Tab here, "
                 "Up/Down, Enter picks one"
             )
         table = self.query_one("#candidates", DataTable)

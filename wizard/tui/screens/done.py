@@ -8,10 +8,8 @@ later, and the resume state is cleared.
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -25,30 +23,19 @@ from wizard.tui.outputs import (
     write_rendered,
 )
 from wizard.tui.paste import PasteLine, next_steps
-from wizard.tui.screens.base import StepScreen
+from wizard.tui.screens.values_step import ValuesStepScreen
 from wizard.tui.steps import StepState
 from wizard.tui.widgets.findings import LiveFindings
-from wizard.tui.widgets.values import (
-    COPY_KEY,
-    PLAIN_KEY,
-    CopyValue,
-    NextSteps,
-    copy_value,
-    show_plain,
-)
+from wizard.tui.widgets.values import CopyValue, NextSteps
 
 
-class DoneScreen(StepScreen):
+class DoneScreen(ValuesStepScreen):
     """Where everything went, and the next steps, every value copyable."""
 
     STEP = "done"
     TITLE = "Done"
     HINT = "Up/Down: pick a value.  c: copy it.  p: all values unwrapped.  Enter: finish."
     NEXT_LABEL = "Finish"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(COPY_KEY, "copy", "Copy"),
-        Binding(PLAIN_KEY, "plain", "Plain"),
-    ]
 
     def compose_body(self) -> ComposeResult:
         """Saved files, next steps."""
@@ -65,14 +52,6 @@ class DoneScreen(StepScreen):
         """The first value, so Up/Down and the copy key work at once."""
         first = next(iter(self.query(CopyValue)), None)
         return first if first is not None else super().initial_focus()
-
-    def action_copy(self) -> None:
-        """Copy the highlighted value to the clipboard (OSC 52)."""
-        copy_value(self)
-
-    def action_plain(self) -> None:
-        """Show every value unwrapped, one per line."""
-        show_plain(self, self.lines())
 
     def setup(self) -> None:
         """Write what is not written yet, save the answers, clear the resume state."""
@@ -160,6 +139,6 @@ class DoneScreen(StepScreen):
                     "Fix the cause, then run 'codestream-bastion render' or 'apply' later.",
                 )
             ]
-        from wizard.report import counted
+        from wizard.findings import counted
 
         return [ok("done.written", f"Wrote {counted(len(written), 'file')}")]

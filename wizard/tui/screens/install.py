@@ -91,7 +91,7 @@ class InstallScreen(StepScreen):
         if plan is None or plan.install_plan is None:
             self.say("Nothing to install: go Back to Review.", problem=True)
             return
-        from wizard.report import counted
+        from wizard.findings import counted
 
         count = sum(1 for change in plan.files if change.status != "unchanged")
         start = plan.install_plan.start if plan.install_plan.nginx_changed else None

@@ -13,39 +13,25 @@ skipped, yet the app's OAuth redirect is on the API: its URL is asked here.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
 from wizard.answers import Answers
 from wizard.checks.api_url import api_url_error
 from wizard.findings import API_URL
 from wizard.tui.paste import PasteLine, provider_app_steps
-from wizard.tui.screens.base import StepScreen
+from wizard.tui.screens.values_step import ValuesStepScreen
 from wizard.tui.widgets.field import CheckedField
-from wizard.tui.widgets.values import (
-    COPY_KEY,
-    PLAIN_KEY,
-    CopyValue,
-    NextSteps,
-    copy_value,
-    show_plain,
-)
+from wizard.tui.widgets.values import CopyValue, NextSteps
 
 
-class ProviderAppScreen(StepScreen):
+class ProviderAppScreen(ValuesStepScreen):
     """The Slack app from its manifest, the Azure bot: what to do in each console."""
 
     STEP = "provider_app"
     TITLE = "Create the provider app"
     HINT = "Up/Down: pick a value.  c: copy it.  p: all values plain.  Enter: next step."
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(COPY_KEY, "copy", "Copy"),
-        Binding(PLAIN_KEY, "plain", "Plain"),
-    ]
 
     @property
     def asks_api_url(self) -> bool:
@@ -89,14 +75,6 @@ class ProviderAppScreen(StepScreen):
         self.store(self.answers)
         await self.query_one("#app-steps", NextSteps).remove()
         await self.query_one("#body").mount(NextSteps(self.lines(), id="app-steps"))
-
-    def action_copy(self) -> None:
-        """Copy the highlighted value (the link first) to the clipboard (OSC 52)."""
-        copy_value(self)
-
-    def action_plain(self) -> None:
-        """Show every value unwrapped, one per line."""
-        show_plain(self, self.lines())
 
     def store(self, answers: Answers) -> None:
         """The API URL, when this step asked it."""
