@@ -14,8 +14,10 @@ from typing import Any, Callable
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerState
 
 MAX_ROUNDS = 200
+BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -25,7 +27,9 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(worker.is_running for worker in app.workers):
+        # Pending counts as busy: a worker started by a handler the last pause ran
+        # (a step's discovery, a re-check) has not begun yet, and its result is due.
+        if not any(worker.state in BUSY for worker in app.workers):
             break
     for field in app.screen.query(Input):
         field.cursor_blink = False
