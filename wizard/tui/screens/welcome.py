@@ -48,6 +48,9 @@ class WelcomeScreen(StepScreen):
     TITLE = "Welcome to the CodeStream bastion wizard"
     HINT = "Up/Down: choose the providers.  Enter: continue.  F1: why a bastion?"
 
+    _marked: str = ""
+    """The mode whose option is marked ``(*)`` and described."""
+
     def compose_body(self) -> ComposeResult:
         """Introduction, the request flow, the provider choice."""
         session = self.wizard.session
@@ -65,7 +68,8 @@ class WelcomeScreen(StepScreen):
                 note += " " + session.nginx_note
             yield Static(note, classes="note")
         yield Static("Which messaging providers?", classes="field-label")
-        options = [Option(_prompt(mode, mode == self.answers.mode), id=mode) for mode in MODES]
+        self._marked = self.answers.mode
+        options = [Option(_prompt(mode, mode == self._marked), id=mode) for mode in MODES]
         yield OptionList(*options, id="mode", compact=True)
         yield Static("", id="mode-note", classes="note")
 
@@ -86,7 +90,11 @@ class WelcomeScreen(StepScreen):
     @on(OptionList.OptionHighlighted, "#mode")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         mode = event.option_id or self.answers.mode
-        self.answers.mode = mode
+        if mode == self._marked:
+            # The highlight setup() places, before the first frame: already marked and
+            # described; redrawing every option again only delayed that frame.
+            return
+        self._marked = self.answers.mode = mode
         choice = event.option_list
         for index, each in enumerate(MODES):
             choice.replace_option_prompt_at_index(index, _prompt(each, each == mode))
