@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tui.conftest import Demo, type_into
+from tests.tui.conftest import Demo, paste_into, type_into
 from wizard.answers import load_answers
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.base import StepScreen
@@ -46,9 +46,10 @@ async def test_a_secret_from_a_file_is_checked_and_saved_as_its_path(
         assert not app.screen.query_one("#slack-signing-secret", CheckedField).display
         await type_into(pilot, "#slack-signing-secret-file Input", "relative/path")
         assert field.blocking  # an absolute path only, as in the answers file
-        await type_into(pilot, "#slack-signing-secret-file Input", str(tmp_path / "missing"))
+        # Long paths arrive as an admin gives them, pasted (typed key by key: 8 s more).
+        await paste_into(pilot, "#slack-signing-secret-file Input", str(tmp_path / "missing"))
         assert codes(field) == {"secrets.file_unusable": "fail"}
-        await type_into(pilot, "#slack-signing-secret-file Input", str(secret_file))
+        await paste_into(pilot, "#slack-signing-secret-file Input", str(secret_file))
         assert codes(field)["secrets.file_readable"] == "fail"  # mode 0644
         await press(pilot, "enter")
         assert step(app) == "credentials", "a secret every user can read is refused"

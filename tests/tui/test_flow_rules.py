@@ -13,7 +13,7 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from tests.tui.conftest import Demo, type_into
+from tests.tui.conftest import Demo, paste_into, type_into
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.testing import press, settle
@@ -108,7 +108,7 @@ async def test_enter_sees_a_secret_files_mode_fixed_outside_the_wizard(
             await press(pilot, "enter")
         app.screen.query_one("#slack-signing-secret Input").focus()
         await press(pilot, "ctrl+f")
-        await type_into(pilot, "#slack-signing-secret-file Input", str(secret_file))
+        await paste_into(pilot, "#slack-signing-secret-file Input", str(secret_file))
         field = app.screen.query_one("#slack-signing-secret-file", CheckedField)
         assert codes(field)["secrets.file_readable"] == "fail"
         await press(pilot, "enter")
