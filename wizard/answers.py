@@ -563,6 +563,10 @@ def dumps_answers(answers: Answers) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_answers(answers: Answers, path: str | Path) -> None:
-    """Write the answers file atomically, mode 0600 (it may hold secrets)."""
-    atomic_write(Path(path), dumps_answers(answers).encode("utf-8"), 0o600)
+def save_answers(answers: Answers, path: str | Path, *, durable: bool = True) -> None:
+    """Write the answers file atomically, mode 0600 (it may hold secrets).
+
+    ``durable=False``: not flushed to disk (the demo's answers, see
+    :func:`wizard.fsutil.atomic_write`).
+    """
+    atomic_write(Path(path), dumps_answers(answers).encode("utf-8"), 0o600, durable=durable)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -242,6 +241,7 @@ def atomic_write(
     *,
     owner: tuple[int, int] | None = None,
     check: bool = True,
+    durable: bool = True,
 ) -> None:
     """Write ``data`` to ``path`` atomically with permissions ``mode``.
 
@@ -252,6 +252,10 @@ def atomic_write(
         owner: ``(uid, gid)`` to give the file, also before any byte (root only).
         check: Check the directory first (:func:`check_directory`); only the
             install state, whose directory was checked once, skips it.
+        durable: Flush the file and its directory to disk before returning. Only
+            the demo's own throwaway files skip it: an fsync waits for every
+            pending write of the file system (40 ms and more while an earlier
+            demo's directory is being removed), and it came before the first frame.
 
     Raises:
         UnsafePathError: When the directory can be changed by other users.
@@ -272,13 +276,15 @@ def atomic_write(
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_directory(directory)
+    if durable:
+        fsync_directory(directory)
 
 
 def atomic_symlink(path: Path, target: str, *, check: bool = True) -> None:
@@ -291,7 +297,8 @@ def atomic_symlink(path: Path, target: str, *, check: bool = True) -> None:
     if check:
         check_directory(path.parent, path)
     while True:
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{TMP_SUFFIX}"
+        # os.urandom, as secrets.token_hex is, without importing hashlib before the first frame.
+        tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}{TMP_SUFFIX}"
         try:
             os.symlink(target, tmp)
             break

@@ -206,3 +206,25 @@ def test_a_starting_journal_keeps_its_start_record_and_a_forged_one_is_refused(
         file.chmod(0o600)
         with pytest.raises(JournalError, match="record of the nginx start is damaged"):
             load_journal(journal.directory, root, lambda _path: True)
+
+
+def test_only_a_write_asked_not_to_be_durable_skips_the_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A flush to disk cannot be observed from here: the fsync calls are counted instead.
+    flushed: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        flushed.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    target = tmp_path / "answers.toml"
+    atomic_write(target, b"one", 0o600)
+    assert len(flushed) == 2  # the file, then its directory
+    atomic_write(target, b"two", 0o600, durable=False)
+    assert len(flushed) == 2
+    assert target.read_bytes() == b"two"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["answers.toml"]  # no temporary file left

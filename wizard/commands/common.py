@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -140,4 +139,6 @@ def usage_document(command: str, message: str) -> dict[str, object]:
 
 def print_usage_json(command: str, message: str) -> None:
     """Print :func:`usage_document` on stdout: one object and a newline."""
+    import json  # only for a usage error: the wizard's start-up does without it
+
     sys.stdout.write(json.dumps(usage_document(command, message), ensure_ascii=False) + "\n")

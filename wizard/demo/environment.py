@@ -369,7 +369,8 @@ def demo_answers(files: DemoFiles, ports: tuple[int, int] | None = None) -> tupl
     if files.answers.exists():
         return files.answers, _api_port_from(files.answers)
     api_port, listen_port = ports if ports is not None else (free_port(), free_port())
-    save_answers(files.default_answers(api_port, listen_port), files.answers)
+    # A demo's answers need no flush to disk, and the flush delayed its first frame.
+    save_answers(files.default_answers(api_port, listen_port), files.answers, durable=False)
     return files.answers, api_port
 
 
