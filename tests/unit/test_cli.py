@@ -188,3 +188,32 @@ def test_rendered_next_steps_name_the_real_answers_file(tmp_path: Path) -> None:
     steps = (out / "next-steps.md").read_text()
     assert "ANSWERS.toml" not in steps
     assert f"check --answers '{path}'" in steps
+
+
+@pytest.mark.parametrize(
+    ("argv", "module", "off_while_loading"),
+    [
+        (["--answers", "a.toml"], "wizard.commands.interactive", True),
+        (["demo"], "wizard.commands.demo", True),
+        (["demo", "--check"], "wizard.commands.demo", False),
+        (["check", "--answers", "a.toml"], "wizard.commands.check", False),
+    ],
+)
+def test_the_collector_is_off_only_while_the_wizard_loads_and_on_after(
+    argv: list[str], module: str, off_while_loading: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import importlib
+
+    seen: list[bool] = []
+
+    def run(args: argparse.Namespace) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError("the command failed before its screen")
+
+    monkeypatch.setattr(importlib.import_module(module), "run", run)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        main(argv)
+    assert seen == [not off_while_loading]
+    assert gc.isenabled(), "a command that fails never leaves the collector off"

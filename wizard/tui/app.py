@@ -474,8 +474,10 @@ def run_app(session: WizardSession) -> Outcome:
     app = WizardApp(session)
     # What start-up imported lives as long as the process: out of the collector's
     # reach, a full collection during the first layout (20-30 ms in the demo)
-    # does not delay the first frame.
+    # does not delay the first frame. The command line kept the collector off
+    # while it loaded (wizard.cli.main): it runs again from here.
     gc.freeze()
+    gc.enable()
     with exit_on_hangup():
         code = app.run()
     if not session.demo:
