@@ -159,8 +159,15 @@ async def test_the_certificate_table_shows_every_verdict_at_80_columns(demo: Dem
         assert table.region.right <= 80
         table.focus()
         await settle(pilot)
-        top = table.region.y
-        header, *rows = screen_lines(app)[top : top + 5]
+
+        def table_rows() -> list[str]:
+            top = table.region.y
+            return screen_lines(app)[top : top + 5]
+
+        # The verdicts are judged, and the body scrolled to the table, by workers and an
+        # animation that may still run: wait (bounded) for the header on screen.
+        await wait_until(pilot, lambda: "Verdict" in table_rows()[0], 10, "the table's header")
+        header, *rows = table_rows()
         assert header.split()[:3] == ["Verdict", "Subject", "Expires"]
         verdicts = {row.split()[0] for row in rows}
         assert sorted(row.split()[0] for row in rows) == ["FAIL", "FAIL", "FAIL", "OK"], rows

@@ -31,6 +31,10 @@ async def settle(pilot: Pilot[Any]) -> None:
         # (a step's discovery, a re-check) has not begun yet, and its result is due.
         if not any(worker.state in BUSY for worker in app.workers):
             break
+    # Focus scrolls the body to the focused widget, animated: a region read mid-way
+    # does not match what the screen shows.
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
     for field in app.screen.query(Input):
         field.cursor_blink = False
 
