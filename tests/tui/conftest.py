@@ -21,9 +21,11 @@ from wizard.demo.environment import DemoEnvironment, DemoFiles, free_port
 from wizard.demo.fake_api import FakeCodeStreamApi
 from wizard.demo.nginx import DemoNginx
 from wizard.tui.app import WizardApp
+from wizard.tui.screens.base import StepScreen
 from wizard.tui.session import WizardSession
 from wizard.tui.state import StateStore
-from wizard.tui.testing import settle
+from wizard.tui.testing import press, settle
+from wizard.tui.widgets.field import CheckedField
 
 
 @dataclass
@@ -137,3 +139,33 @@ async def paste_into(pilot: Pilot[int], selector: str, text: str) -> None:
     field.focus()
     field.value = text
     await settle(pilot)
+
+
+def step(app: WizardApp) -> str:
+    """The step shown ("" for a dialog or the plain view)."""
+    return app.screen.STEP if isinstance(app.screen, StepScreen) else ""
+
+
+def codes(field: CheckedField) -> dict[str, str]:
+    """The field's findings: code -> status."""
+    return {f.code: f.status for f in field.findings}
+
+
+def world_readable_secret(tmp_path: Path, secret: str) -> Path:
+    """A file holding ``secret``, mode 0644: the Credentials step refuses it as it is."""
+    path = tmp_path / "signing-secret"
+    path.write_text(secret + "\n")
+    path.chmod(0o644)
+    return path
+
+
+async def open_the_signing_secret_file_field(pilot: Pilot[int]) -> CheckedField:
+    """Enter through the demo to Credentials, Ctrl+F on the Slack signing secret; its file field."""
+    app = pilot.app
+    assert isinstance(app, WizardApp)
+    await settle(pilot)
+    while step(app) != "credentials":
+        await press(pilot, "enter")
+    app.screen.query_one("#slack-signing-secret Input").focus()
+    await press(pilot, "ctrl+f")
+    return app.screen.query_one("#slack-signing-secret-file", CheckedField)

@@ -10,38 +10,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tui.conftest import Demo, paste_into, type_into
+from tests.tui.conftest import (
+    Demo,
+    codes,
+    open_the_signing_secret_file_field,
+    paste_into,
+    step,
+    type_into,
+    world_readable_secret,
+)
 from wizard.answers import load_answers
-from wizard.tui.app import WizardApp
-from wizard.tui.screens.base import StepScreen
 from wizard.tui.testing import press, settle
 from wizard.tui.widgets.field import CheckedField
 
 SECRET = "8f14e45fceea167a5a36dedd4bea2543"
 
 
-def step(app: WizardApp) -> str:
-    return app.screen.STEP if isinstance(app.screen, StepScreen) else ""
-
-
-def codes(field: CheckedField) -> dict[str, str]:
-    return {f.code: f.status for f in field.findings}
-
-
 async def test_a_secret_from_a_file_is_checked_and_saved_as_its_path(
     demo: Demo, tmp_path: Path
 ) -> None:
-    secret_file = tmp_path / "signing-secret"
-    secret_file.write_text(SECRET + "\n")
-    secret_file.chmod(0o644)
+    secret_file = world_readable_secret(tmp_path, SECRET)
     app = demo.app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        while step(app) != "credentials":
-            await press(pilot, "enter")
-        app.screen.query_one("#slack-signing-secret Input").focus()
-        await press(pilot, "ctrl+f")
-        field = app.screen.query_one("#slack-signing-secret-file", CheckedField)
+        field = await open_the_signing_secret_file_field(pilot)
         assert field.display
         assert not app.screen.query_one("#slack-signing-secret", CheckedField).display
         await type_into(pilot, "#slack-signing-secret-file Input", "relative/path")

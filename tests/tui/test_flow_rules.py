@@ -13,23 +13,22 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from tests.tui.conftest import Demo, paste_into, type_into
+from tests.tui.conftest import (
+    Demo,
+    codes,
+    open_the_signing_secret_file_field,
+    paste_into,
+    step,
+    type_into,
+    world_readable_secret,
+)
 from wizard.tui.app import WizardApp
-from wizard.tui.screens.base import StepScreen
 from wizard.tui.testing import press, settle
 from wizard.tui.widgets.field import CheckedField
 
 
-def step(app: WizardApp) -> str:
-    return app.screen.STEP if isinstance(app.screen, StepScreen) else ""
-
-
 def nav_status(app: WizardApp) -> str:
     return str(app.screen.query_one("#nav-status", Static).render())
-
-
-def codes(field: CheckedField) -> dict[str, str]:
-    return {f.code: f.status for f in field.findings}
 
 
 async def test_an_untouched_empty_required_field_blocks_next(demo: Demo) -> None:
@@ -98,18 +97,11 @@ async def test_ctrl_r_checks_the_step_again(demo: Demo) -> None:
 async def test_enter_sees_a_secret_files_mode_fixed_outside_the_wizard(
     demo: Demo, tmp_path: Path
 ) -> None:
-    secret_file = tmp_path / "signing-secret"
-    secret_file.write_text("8f14e45fceea167a5a36dedd4bea2543\n")
-    secret_file.chmod(0o644)
+    secret_file = world_readable_secret(tmp_path, "8f14e45fceea167a5a36dedd4bea2543")
     app = demo.app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        while step(app) != "credentials":
-            await press(pilot, "enter")
-        app.screen.query_one("#slack-signing-secret Input").focus()
-        await press(pilot, "ctrl+f")
+        field = await open_the_signing_secret_file_field(pilot)
         await paste_into(pilot, "#slack-signing-secret-file Input", str(secret_file))
-        field = app.screen.query_one("#slack-signing-secret-file", CheckedField)
         assert codes(field)["secrets.file_readable"] == "fail"
         await press(pilot, "enter")
         assert step(app) == "credentials"
