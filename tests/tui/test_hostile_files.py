@@ -51,9 +51,15 @@ async def test_planted_certificates_are_marked_and_shown_escaped_never_sent_raw(
         table.focus()
         await settle(pilot)
         # Each row's verdict is judged in a worker: wait for all three, bounded.
-        await wait_until(
-            pilot, lambda: "\n".join(screen_lines(app)).count("FAIL") >= len(STEMS), 10, "verdicts"
-        )
+        try:
+            await wait_until(
+                pilot,
+                lambda: "\n".join(screen_lines(app)).count("FAIL") >= len(STEMS),
+                10,
+                "verdicts",
+            )
+        except AssertionError:
+            raise AssertionError("\n".join(screen_lines(app))) from None
         rows = "\n".join(screen_lines(app))
         assert rows.count("FAIL") >= len(STEMS)
         assert "\\x1b" in rows  # the subject, spelled out

@@ -186,6 +186,9 @@ class CertificateScreen(StepScreen):
         # Less the cell padding, and a column for a vertical scrollbar that may come.
         room = self.query_one("#body").content_size.width - 2 * len(widths) - 2
         widths[-1] = max(widths[-1], room - sum(widths[:-1]))
+        # Shown before it is filled: an auto-height table filled while hidden could keep
+        # the height it had then (none), the rows there and no table on the screen.
+        table.display = True
         for (label, _), width in zip(COLUMNS, widths):
             table.add_column(label, width=width)
         self._summaries = {summary.path: summary for summary in summaries}
@@ -204,7 +207,6 @@ class CertificateScreen(StepScreen):
                 key=summary.path,
                 height=None if wide else 1,
             )
-        table.display = True
         chosen = self.field.value.strip()
         if chosen in self._summaries:
             table.move_cursor(row=list(self._summaries).index(chosen))
